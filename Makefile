@@ -1,0 +1,100 @@
+# nuzantara -- build, test, demo.
+#
+#   make            build every binary into build/
+#   make test       install missing Debian packages, build, run all tests
+#   make demo       install, build, ingest fixtures, serve, query
+#   make asan       build into build-asan/ with ASan+UBSan and run all tests
+#   make bench      benchmarks against their anchors
+#   make deps       check (and as root install) the Debian packages
+#
+# Libraries come from pkg-config. Variables are recursive (=) so that
+# `make deps` works before the -dev packages exist.
+
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2
+PKGS     = libcurl libxml-2.0 poppler-glib zlib libpq libmicrohttpd jansson libcrypto \
+           libpcre2-8 libutf8proc
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+ifeq ($(SAN),1)
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      = -O1
+endif
+
+INCLUDES = -Ilib -Iindex -Istages/extract -Istages/chunk -Istages/embed -Iserve -Ipipeline
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp $(SANFLAGS) \
+           $(INCLUDES) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += -fopenmp $(SANFLAGS) -Wl,--as-needed
+LDLIBS   = $(PKG_LIBS) -lm -lpthread
+
+# Module sources (no main) per part; each binary's main is nz_*.c.
+LIB_SRC      = $(wildcard lib/*.c)
+INDEX_SRC    = $(filter-out index/nz_index.c,$(wildcard index/*.c))
+EXTRACT_SRC  = $(filter-out stages/extract/nz_extract.c,$(wildcard stages/extract/*.c))
+CHUNK_SRC    = $(filter-out stages/chunk/nz_chunk.c,$(wildcard stages/chunk/*.c))
+EMBED_SRC    = $(filter-out stages/embed/nz_embed.c,$(wildcard stages/embed/*.c))
+SERVE_SRC    = $(filter-out serve/nz_serve.c,$(wildcard serve/*.c))
+PIPELINE_SRC = $(filter-out pipeline/nz_pipeline.c,$(wildcard pipeline/*.c))
+UNIT_SRC     = $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index \
+       $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-unit
+
+.PHONY: all test demo asan bench deps clean
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/nz-extract: $(call obj,stages/extract/nz_extract.c $(EXTRACT_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/nz-chunk: $(call obj,stages/chunk/nz_chunk.c $(CHUNK_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/nz-embed: $(call obj,stages/embed/nz_embed.c $(EMBED_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/nz-index: $(call obj,index/nz_index.c $(INDEX_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/nz-serve: $(call obj,serve/nz_serve.c $(SERVE_SRC) $(INDEX_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC) \
+                  $(SERVE_SRC) $(PIPELINE_SRC) $(INDEX_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+deps:
+	@sh tools/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@NZ_BUILD=$(BUILD) bash tests/run.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
+	@NZ_BUILD=build-asan NZ_SANITIZED=1 bash tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@NZ_BUILD=$(BUILD) bash tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@NZ_BUILD=$(BUILD) bash bench/run.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

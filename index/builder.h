@@ -1,0 +1,45 @@
+/* builder.h -- stream rows into the files of a new snapshot directory.
+ *
+ * The builder never holds the vectors in memory: each row is normalised
+ * and appended to vectors.bin, its metadata to chunks.bin's blob, and only
+ * the 8-byte record offsets stay in RAM until the end. CRC32s are computed
+ * while writing (zlib's crc32_combine joins the header written last), so
+ * finishing does not re-read anything. builder_finish() writes both
+ * headers, fsyncs the files and writes MANIFEST.json; publishing the
+ * directory is the caller's job (see publish.h).
+ */
+#ifndef NZ_BUILDER_H
+#define NZ_BUILDER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "format.h"
+
+typedef struct index_builder index_builder;
+
+/* One row's metadata, as NUL-terminated strings (NULL counts as ""). */
+typedef struct builder_meta {
+    int32_t page;
+    const char *f[NZI_NFIELDS];
+} builder_meta;
+
+index_builder *builder_open(const char *dir, char *err, size_t errlen);
+
+/* Append one row. The vector is copied and normalised; a zero, NaN or
+ * infinite vector, or a dim unlike the first row's, is refused (-1 with err:
+ * the caller rejects that record and goes on). -2 on an I/O error. */
+int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m,
+                char *err, size_t errlen);
+
+uint64_t builder_count(const index_builder *b);
+uint32_t builder_dim(const index_builder *b);
+
+/* Finish all files and write MANIFEST.json from `manifest` (borrowed; the
+ * builder adds dim, count, files). 0 on success. */
+int builder_finish(index_builder *b, json_t *manifest, char *err, size_t errlen);
+
+/* Close without finishing (the directory is left for the caller to remove). */
+void builder_free(index_builder *b);
+
+#endif

@@ -1,0 +1,76 @@
+/* format.h -- the on-disk layout of an index snapshot.
+ *
+ * A snapshot is a directory of immutable files laid out for mmap:
+ *
+ *   MANIFEST.json   format version, dim, metric, count, embedding provider
+ *                   and model, build parameters, each file's size and CRC32
+ *   vectors.bin     header | float32 rows, count x dim, L2-normalised
+ *   chunks.bin      header | records blob | u64 offsets[count + 1]
+ *
+ * Every binary file starts with the same 64-byte header: an 8-byte magic
+ * naming the file kind, the format version, and the file offsets of its
+ * sections. Sections start on 64-byte boundaries (cache lines, and the
+ * alignment AVX-512 loads like). Integers and floats are little-endian; the
+ * build refuses big-endian hosts rather than writing a different format.
+ *
+ * A chunks.bin record is: i32 page, then seven strings, each u32 length and
+ * bytes (no NUL): chunk_id, doc_id, uri, title, heading, lang, text. The
+ * offsets table is written after the blob so the build can stream; readers
+ * find it through the header. Readers bounds-check every offset and length
+ * they follow, so a corrupt file gives an error, never a wild read.
+ */
+#ifndef NZ_FORMAT_H
+#define NZ_FORMAT_H
+
+#include <stdint.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "nuzantara index files are little-endian; big-endian hosts are not supported"
+#endif
+
+#define NZI_FORMAT_VERSION 1
+#define NZI_ALIGN 64
+#define NZI_MAGIC_VECTORS "NZIVEC01"
+#define NZI_MAGIC_CHUNKS "NZICHK01"
+#define NZI_MANIFEST "MANIFEST.json"
+#define NZI_VECTORS "vectors.bin"
+#define NZI_CHUNKS "chunks.bin"
+#define NZI_CURRENT "current"
+#define NZI_SNAP_PREFIX "snap-"
+#define NZI_TMP_PREFIX ".tmp-"
+#define NZI_LOCK ".lock"
+
+/* Fields of a chunk record, in stored order. */
+enum {
+    NZI_F_CHUNK_ID,
+    NZI_F_DOC_ID,
+    NZI_F_URI,
+    NZI_F_TITLE,
+    NZI_F_HEADING,
+    NZI_F_LANG,
+    NZI_F_TEXT,
+    NZI_NFIELDS
+};
+
+typedef struct nzi_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size; /* 64 */
+    uint64_t count;       /* rows */
+    uint32_t dim;         /* floats per row (vectors.bin), 0 otherwise */
+    uint32_t flags;
+    uint64_t data_off;  /* first section: rows, or the records blob */
+    uint64_t data_len;
+    uint64_t table_off; /* chunks.bin: the offsets table; 0 otherwise */
+    uint64_t file_size;
+} nzi_header;
+
+_Static_assert(sizeof(nzi_header) == 64, "nzi_header must be 64 bytes");
+
+#define NZI_FLAG_NORMALISED 1u
+
+static inline uint64_t nzi_align_up(uint64_t x) {
+    return (x + NZI_ALIGN - 1) & ~(uint64_t)(NZI_ALIGN - 1);
+}
+
+#endif

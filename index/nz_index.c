@@ -1,0 +1,476 @@
+/* nz-index -- build, inspect, verify and query index snapshots.
+ *
+ *   nz-index build  [-o ROOT] [--keep N] [FILE...]   embedded.jsonl -> snapshot
+ *   nz-index info   [ROOT|SNAPSHOT]
+ *   nz-index verify [ROOT|SNAPSHOT]
+ *   nz-index query  [ROOT|SNAPSHOT] (--text T | --vector JSON) [-k N] [filters]
+ *   nz-index prune  [ROOT] --keep N
+ *
+ * ROOT defaults to INDEX_PATH. `build` streams its input into a new
+ * snapshot directory and publishes it atomically (publish.h): a failed or
+ * killed build never touches `current`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "builder.h"
+#include "config.h"
+#include "jsonl.h"
+#include "log.h"
+#include "nz.h"
+#include "progress.h"
+#include "publish.h"
+#include "query.h"
+#include "snapshot.h"
+#include "vecb64.h"
+
+#define INDEX_DEFAULT_KEEP 3
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: nz-index COMMAND [options]\n"
+            "\n"
+            "  build  [-o ROOT] [--keep N] [FILE...]  build a snapshot from embedded.jsonl\n"
+            "                                         (stdin or FILEs) and make it current\n"
+            "  info   [ROOT|SNAPSHOT]                 print the manifest and status\n"
+            "  verify [ROOT|SNAPSHOT]                 check every file's CRC32 and record\n"
+            "  query  [ROOT|SNAPSHOT] --text T | --vector JSON  [-k N]\n"
+            "         [--lang L] [--doc-id ID] [--uri-prefix P]  search, print JSON\n"
+            "  prune  [ROOT] --keep N                 remove all but the newest N snapshots\n"
+            "\n"
+            "ROOT defaults to INDEX_PATH (%s).\n"
+            "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected.\n",
+            config_get(CFG_INDEX_PATH));
+}
+
+static void print_json(const json_t *j) {
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+}
+
+/* ---------------------------------------------------------------- build */
+
+typedef struct build_ctx {
+    index_builder *b;
+    char provider[64], model[256];
+    long records, rejected;
+    progress prog;
+} build_ctx;
+
+/* Add one embedded.jsonl record; -1 rejects it, -2 is fatal. */
+static int build_record(build_ctx *bx, json_t *rec, char *err, size_t errlen) {
+    const char *emb = jsonl_str(rec, "embedding");
+    const char *provider = jsonl_str(rec, "provider");
+    const char *model = jsonl_str(rec, "model");
+    const char *chunk_id = jsonl_str(rec, "chunk_id"), *doc_id = jsonl_str(rec, "doc_id");
+    if (!emb || !model || !chunk_id || !doc_id) {
+        snprintf(err, errlen, "record needs string fields embedding, model, chunk_id, doc_id");
+        return -1;
+    }
+    if (!provider) provider = strncmp(model, "nz-hash", 7) == 0 ? "hash" : "openai";
+    if (!bx->provider[0]) {
+        snprintf(bx->provider, sizeof bx->provider, "%s", provider);
+        snprintf(bx->model, sizeof bx->model, "%s", model);
+    } else if (strcmp(bx->provider, provider) || strcmp(bx->model, model)) {
+        snprintf(err, errlen, "embedding %s/%s differs from the index's %s/%s", provider, model,
+                 bx->provider, bx->model);
+        return -1;
+    }
+    float *v = NULL;
+    json_t *dimj = json_object_get(rec, "dim");
+    long n = vecb64_decode(emb, strlen(emb), 0, &v);
+    if (n == -3) {
+        snprintf(err, errlen, "embedding has a NaN or infinite value");
+        return -1;
+    }
+    if (n <= 0) {
+        free(v);
+        snprintf(err, errlen, "embedding is not base64 of float32 values");
+        return -1;
+    }
+    if (dimj && (!json_is_integer(dimj) || json_integer_value(dimj) != n)) {
+        free(v);
+        snprintf(err, errlen, "embedding has %ld values but \"dim\" says %lld", n,
+                 (long long)json_integer_value(dimj));
+        return -1;
+    }
+    builder_meta m = {.page = (int32_t)jsonl_int(rec, "page", 0)};
+    m.f[NZI_F_CHUNK_ID] = chunk_id;
+    m.f[NZI_F_DOC_ID] = doc_id;
+    m.f[NZI_F_URI] = jsonl_str(rec, "uri");
+    m.f[NZI_F_TITLE] = jsonl_str(rec, "title");
+    m.f[NZI_F_HEADING] = jsonl_str(rec, "heading");
+    m.f[NZI_F_LANG] = jsonl_str(rec, "lang");
+    m.f[NZI_F_TEXT] = jsonl_str(rec, "text");
+    int rc = builder_add(bx->b, v, (uint32_t)n, &m, err, errlen);
+    free(v);
+    return rc;
+}
+
+/* Stream one input; -1 on a fatal error. */
+static int build_stream(build_ctx *bx, FILE *in, const char *name) {
+    jsonl_reader *r = jsonl_open(in, name, 0);
+    if (!r) return -1;
+    int rc = -1;
+    for (;;) {
+        json_t *rec;
+        int st = jsonl_next(r, &rec);
+        if (st == JSONL_EOF) break;
+        if (st == JSONL_IOERR) {
+            log_error("%s", jsonl_error(r));
+            goto out;
+        }
+        bx->records++;
+        if (st == JSONL_BAD) {
+            log_reject(name, "%s", jsonl_error(r));
+            bx->rejected++;
+            continue;
+        }
+        char err[512];
+        int brc = build_record(bx, rec, err, sizeof err);
+        if (brc == -2) {
+            log_error("%s", err);
+            json_decref(rec);
+            goto out;
+        }
+        if (brc == -1) {
+            const char *uri = jsonl_str(rec, "uri");
+            log_reject(uri ? uri : name, "%s: line %zu: %s", name, jsonl_lineno(r), err);
+            bx->rejected++;
+        }
+        json_decref(rec);
+        progress_add(&bx->prog, 1);
+    }
+    rc = 0;
+out:
+    jsonl_close(r);
+    return rc;
+}
+
+static int cmd_build(int argc, char **argv) {
+    const char *root = NULL;
+    long keep = INDEX_DEFAULT_KEEP;
+    static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
+                                             {"keep", required_argument, 0, 'k'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': root = optarg; break;
+        case 'k':
+            if (config_parse_long("--keep", optarg, 1, 1000, &keep) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if (!root) root = config_get(CFG_INDEX_PATH);
+
+    char err[512] = "";
+    index_root ir = {.lock_fd = -1};
+    char *name = NULL, *tmpdir = NULL;
+    build_ctx bx = {0};
+    json_t *manifest = NULL, *pruned = NULL;
+    int exit_code = NZ_EXIT_FAIL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    if (root_lock(&ir, root, err, sizeof err) < 0) goto fail;
+    if (root_begin(&ir, &name, &tmpdir, err, sizeof err) < 0) goto fail;
+    if (!(bx.b = builder_open(tmpdir, err, sizeof err))) goto fail;
+    progress_start(&bx.prog, "index build", 0);
+    int failed = 0;
+    if (optind == argc) failed = build_stream(&bx, stdin, "-") < 0;
+    for (int i = optind; i < argc && !failed; i++) {
+        FILE *f = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
+        if (!f) {
+            snprintf(err, sizeof err, "%s: %s", argv[i], strerror(errno));
+            goto fail;
+        }
+        failed = build_stream(&bx, f, argv[i]) < 0;
+        if (f != stdin) fclose(f);
+    }
+    progress_finish(&bx.prog);
+    if (failed) {
+        snprintf(err, sizeof err, "input could not be read to the end; nothing published");
+        goto fail;
+    }
+    if (builder_count(bx.b) == 0) {
+        snprintf(err, sizeof err, "no valid vectors in %ld input records; nothing published",
+                 bx.records);
+        goto fail;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char created[32];
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    manifest = json_pack("{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:{s:s},s:{s:s,s:f,s:I,s:I}}",
+                         "format", "nuzantara-index", "format_version", NZI_FORMAT_VERSION,
+                         "snapshot", name, "created", created, "created_unix",
+                         (json_int_t)now.tv_sec, "metric", "cosine", "embedding", "provider",
+                         bx.provider, "model", bx.model, "dim", (int)builder_dim(bx.b), "index",
+                         "kind", "flat", "build", "tool", "nz-index " NZ_VERSION, "seconds",
+                         round(secs * 1000) / 1000, "records", (json_int_t)bx.records,
+                         "rejected", (json_int_t)bx.rejected);
+    if (!manifest) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
+    if (builder_finish(bx.b, manifest, err, sizeof err) < 0) goto fail;
+    if (root_publish(&ir, name, tmpdir, err, sizeof err) < 0) goto fail;
+    free(tmpdir);
+    tmpdir = NULL;
+    pruned = json_array();
+    if (root_prune(&ir, (int)keep, pruned, err, sizeof err) < 0) log_warn("prune: %s", err);
+    json_t *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:O}", "snapshot", name, "root", root,
+                                "count", (json_int_t)builder_count(bx.b), "dim",
+                                (int)builder_dim(bx.b), "rejected", (json_int_t)bx.rejected,
+                                "pruned", pruned);
+    if (summary) {
+        print_json(summary);
+        json_decref(summary);
+    }
+    log_fields(LOG_INFO, "published",
+               json_pack("{s:s,s:I,s:I}", "snapshot", name, "count",
+                         (json_int_t)builder_count(bx.b), "rejected", (json_int_t)bx.rejected));
+    exit_code = bx.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+    if (fflush(stdout) != 0) exit_code = NZ_EXIT_FAIL;
+    goto out;
+fail:
+    log_error("build failed: %s", err);
+    if (tmpdir) root_discard(tmpdir);
+out:
+    builder_free(bx.b);
+    json_decref(manifest);
+    json_decref(pruned);
+    root_unlock(&ir);
+    free(name);
+    free(tmpdir);
+    return exit_code;
+}
+
+/* ------------------------------------------------------- info / verify */
+
+static const char *path_arg(int argc, char **argv) {
+    return optind < argc ? argv[optind] : config_get(CFG_INDEX_PATH);
+}
+
+static int simple_opts(int argc, char **argv) {
+    static const struct option longopts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return NZ_EXIT_OK;
+        }
+        usage(stderr);
+        return NZ_EXIT_USAGE;
+    }
+    if (argc - optind > 1) {
+        usage(stderr);
+        return NZ_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int cmd_info(int argc, char **argv) {
+    int rc = simple_opts(argc, argv);
+    if (rc >= 0) return rc;
+    char err[512];
+    snapshot *s = snapshot_open(path_arg(argc, argv), err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        return NZ_EXIT_FAIL;
+    }
+    json_t *o = json_pack("{s:s,s:O}", "path", s->dir, "manifest", s->manifest);
+    print_json(o);
+    json_decref(o);
+    snapshot_close(s);
+    return NZ_EXIT_OK;
+}
+
+static int cmd_verify(int argc, char **argv) {
+    int rc = simple_opts(argc, argv);
+    if (rc >= 0) return rc;
+    char err[512];
+    snapshot *s = snapshot_open(path_arg(argc, argv), err, sizeof err);
+    if (!s) {
+        log_error("verify failed: %s", err);
+        return NZ_EXIT_FAIL;
+    }
+    if (snapshot_verify(s, err, sizeof err) < 0) {
+        log_error("verify failed: %s", err);
+        snapshot_close(s);
+        return NZ_EXIT_FAIL;
+    }
+    json_t *o = json_pack("{s:s,s:s,s:I}", "status", "ok", "snapshot", s->name, "count",
+                          (json_int_t)s->count);
+    print_json(o);
+    json_decref(o);
+    snapshot_close(s);
+    return NZ_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- query */
+
+static int cmd_query(int argc, char **argv) {
+    const char *text = NULL, *vector = NULL;
+    json_t *req = json_object(), *filter = json_object();
+    static const struct option longopts[] = {{"text", required_argument, 0, 't'},
+                                             {"vector", required_argument, 0, 'v'},
+                                             {"lang", required_argument, 0, 'l'},
+                                             {"doc-id", required_argument, 0, 'd'},
+                                             {"uri-prefix", required_argument, 0, 'u'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c, exit_code = NZ_EXIT_USAGE;
+    long k = 10;
+    while ((c = getopt_long(argc, argv, "k:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': text = optarg; break;
+        case 'v': vector = optarg; break;
+        case 'k':
+            if (config_parse_long("-k", optarg, 1, SEARCH_MAX_K, &k) < 0) goto out;
+            break;
+        case 'l': json_object_set_new(filter, "lang", json_string(optarg)); break;
+        case 'd': json_object_set_new(filter, "doc_id", json_string(optarg)); break;
+        case 'u': json_object_set_new(filter, "uri_prefix", json_string(optarg)); break;
+        case 'h': usage(stdout); exit_code = NZ_EXIT_OK; goto out;
+        default: usage(stderr); goto out;
+        }
+    }
+    if ((text != NULL) == (vector != NULL) || argc - optind > 1) {
+        log_error("query: give exactly one of --text or --vector");
+        goto out;
+    }
+    if (text) {
+        json_t *t = json_string(text);
+        if (!t) {
+            log_error("query: --text is not valid UTF-8");
+            goto out;
+        }
+        json_object_set_new(req, "query", t);
+    } else {
+        json_error_t je;
+        json_t *v = json_loads(vector, 0, &je);
+        if (!v) {
+            log_error("query: --vector is not JSON: %s", je.text);
+            goto out;
+        }
+        json_object_set_new(req, "vector", v);
+    }
+    json_object_set_new(req, "k", json_integer(k));
+    if (json_object_size(filter)) json_object_set(req, "filter", filter);
+
+    char err[512];
+    query_req q;
+    if (query_parse(req, &q, err, sizeof err) < 0) {
+        log_error("query: %s", err);
+        goto out;
+    }
+    exit_code = NZ_EXIT_FAIL;
+    snapshot *s = snapshot_open(path_arg(argc, argv), err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        query_free(&q);
+        goto out;
+    }
+    int status;
+    json_t *ans = query_run(s, &q, 0, err, sizeof err, &status);
+    if (!ans) {
+        log_error("query: %s", err);
+        exit_code = status == 400 ? NZ_EXIT_USAGE : NZ_EXIT_FAIL;
+    } else {
+        print_json(ans);
+        json_decref(ans);
+        exit_code = NZ_EXIT_OK;
+    }
+    query_free(&q);
+    snapshot_close(s);
+out:
+    json_decref(req);
+    json_decref(filter);
+    return exit_code;
+}
+
+/* ---------------------------------------------------------------- prune */
+
+static int cmd_prune(int argc, char **argv) {
+    long keep = -1;
+    static const struct option longopts[] = {{"keep", required_argument, 0, 'k'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (config_parse_long("--keep", optarg, 1, 1000, &keep) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if (keep < 0 || argc - optind > 1) {
+        log_error("prune: --keep N is required");
+        return NZ_EXIT_USAGE;
+    }
+    char err[512];
+    index_root ir = {.lock_fd = -1};
+    if (root_lock(&ir, path_arg(argc, argv), err, sizeof err) < 0) {
+        log_error("%s", err);
+        return NZ_EXIT_FAIL;
+    }
+    json_t *removed = json_array();
+    int rc = root_prune(&ir, (int)keep, removed, err, sizeof err);
+    if (rc < 0)
+        log_error("prune: %s", err);
+    else {
+        json_t *o = json_pack("{s:O}", "pruned", removed);
+        print_json(o);
+        json_decref(o);
+    }
+    json_decref(removed);
+    root_unlock(&ir);
+    return rc < 0 ? NZ_EXIT_FAIL : NZ_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    log_init("nz-index");
+    if (argc < 2) {
+        usage(stderr);
+        return NZ_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        usage(stdout);
+        return NZ_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("nz-index %s\n", NZ_VERSION);
+        return NZ_EXIT_OK;
+    }
+    /* let each command parse its own options */
+    argc--;
+    argv++;
+    if (strcmp(cmd, "build") == 0) return cmd_build(argc, argv);
+    if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
+    if (strcmp(cmd, "verify") == 0) return cmd_verify(argc, argv);
+    if (strcmp(cmd, "query") == 0) return cmd_query(argc, argv);
+    if (strcmp(cmd, "prune") == 0) return cmd_prune(argc, argv);
+    log_error("unknown command \"%s\"", cmd);
+    usage(stderr);
+    return NZ_EXIT_USAGE;
+}

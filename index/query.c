@@ -1,0 +1,214 @@
+/* query.c -- see query.h. */
+#include "query.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "embedder.h"
+#include "kernels.h"
+#include "utf8.h"
+
+static double query_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int query_filter_string(json_t *f, const char *key, const char **out, char *err,
+                               size_t errlen) {
+    json_t *v = json_object_get(f, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 4096) {
+        snprintf(err, errlen, "filter.%s must be a non-empty string", key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
+    memset(q, 0, sizeof *q);
+    q->k = 10;
+    if (!json_is_object(body)) {
+        snprintf(err, errlen, "request body must be a JSON object");
+        return -1;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)body, key, val) {
+        if (strcmp(key, "query") && strcmp(key, "vector") && strcmp(key, "k") &&
+            strcmp(key, "filter") && strcmp(key, "ef")) {
+            snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef)", key);
+            return -1;
+        }
+    }
+    json_t *text = json_object_get(body, "query"), *vec = json_object_get(body, "vector");
+    if ((text != NULL) == (vec != NULL)) {
+        snprintf(err, errlen, "give exactly one of \"query\" (text) or \"vector\"");
+        return -1;
+    }
+    if (text) {
+        if (!json_is_string(text) || json_string_length(text) == 0) {
+            snprintf(err, errlen, "\"query\" must be a non-empty string");
+            return -1;
+        }
+        if (json_string_length(text) > QUERY_MAX_TEXT) {
+            snprintf(err, errlen, "\"query\" is longer than %d bytes", QUERY_MAX_TEXT);
+            return -1;
+        }
+        q->text = json_string_value(text);
+    } else {
+        size_t n = json_array_size(vec);
+        if (!json_is_array(vec) || n == 0 || n > 65536) {
+            snprintf(err, errlen, "\"vector\" must be a non-empty array of numbers");
+            return -1;
+        }
+        q->vector = malloc(n * sizeof *q->vector);
+        if (!q->vector) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        q->vector_dim = n;
+        for (size_t i = 0; i < n; i++) {
+            json_t *x = json_array_get(vec, i);
+            double d = json_number_value(x);
+            if (!json_is_number(x) || !isfinite(d) || fabs(d) > 3.4e38) {
+                snprintf(err, errlen, "\"vector\"[%zu] is not a finite number", i);
+                query_free(q);
+                return -1;
+            }
+            q->vector[i] = (float)d;
+        }
+    }
+    json_t *k = json_object_get(body, "k");
+    if (k) {
+        if (!json_is_integer(k) || json_integer_value(k) < 1 ||
+            json_integer_value(k) > SEARCH_MAX_K) {
+            snprintf(err, errlen, "\"k\" must be an integer from 1 to %d", SEARCH_MAX_K);
+            query_free(q);
+            return -1;
+        }
+        q->k = (size_t)json_integer_value(k);
+    }
+    json_t *ef = json_object_get(body, "ef");
+    if (ef) {
+        if (!json_is_integer(ef) || json_integer_value(ef) < 1 || json_integer_value(ef) > 10000) {
+            snprintf(err, errlen, "\"ef\" must be an integer from 1 to 10000");
+            query_free(q);
+            return -1;
+        }
+        q->ef = (size_t)json_integer_value(ef);
+    }
+    json_t *f = json_object_get(body, "filter");
+    if (f && !json_is_null(f)) {
+        if (!json_is_object(f)) {
+            snprintf(err, errlen, "\"filter\" must be an object");
+            query_free(q);
+            return -1;
+        }
+        json_object_foreach(f, key, val) {
+            if (strcmp(key, "doc_id") && strcmp(key, "uri_prefix") && strcmp(key, "lang")) {
+                snprintf(err, errlen, "unknown filter \"%.64s\" (doc_id, uri_prefix, lang)", key);
+                query_free(q);
+                return -1;
+            }
+        }
+        if (query_filter_string(f, "doc_id", &q->filter.doc_id, err, errlen) < 0 ||
+            query_filter_string(f, "uri_prefix", &q->filter.uri_prefix, err, errlen) < 0 ||
+            query_filter_string(f, "lang", &q->filter.lang, err, errlen) < 0) {
+            query_free(q);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void query_free(query_req *q) {
+    free(q->vector);
+    q->vector = NULL;
+}
+
+static json_t *query_hit_json(const snapshot *s, const topk_hit *h) {
+    snapshot_chunk c;
+    if (snapshot_chunk_get(s, h->id, &c) < 0) return NULL;
+    json_t *o = json_object();
+    if (!o) return NULL;
+    static const struct {
+        const char *name;
+        int field;
+    } fields[] = {{"chunk_id", NZI_F_CHUNK_ID}, {"doc_id", NZI_F_DOC_ID}, {"uri", NZI_F_URI},
+                  {"title", NZI_F_TITLE},       {"heading", NZI_F_HEADING}};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        json_object_set_new(o, fields[i].name,
+                            utf8_json_string(c.f[fields[i].field], c.len[fields[i].field]));
+    json_object_set_new(o, "page", json_integer(c.page));
+    json_object_set_new(o, "lang", utf8_json_string(c.f[NZI_F_LANG], c.len[NZI_F_LANG]));
+    json_object_set_new(o, "text", utf8_json_string(c.f[NZI_F_TEXT], c.len[NZI_F_TEXT]));
+    /* round to 6 places so answers are stable across kernels */
+    json_object_set_new(o, "score", json_real(round((double)h->score * 1e6) / 1e6));
+    return o;
+}
+
+json_t *query_run(const snapshot *s, const query_req *q, int threads, char *err, size_t errlen,
+                  int *status) {
+    double t0 = query_now_ms();
+    float *v = NULL;
+    topk_hit *hits = NULL;
+    json_t *ans = NULL, *arr = NULL;
+    *status = 500;
+    v = malloc(s->dim * sizeof *v);
+    hits = malloc(q->k * sizeof *hits);
+    if (!v || !hits) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (q->vector) {
+        if (q->vector_dim != s->dim) {
+            snprintf(err, errlen, "vector has %zu dimensions, the index has %u", q->vector_dim,
+                     s->dim);
+            *status = 400;
+            goto out;
+        }
+        memcpy(v, q->vector, s->dim * sizeof *v);
+        if (kern_normalise(v, s->dim) == 0) {
+            snprintf(err, errlen, "vector is all zeros");
+            *status = 400;
+            goto out;
+        }
+    } else if (embedder_query(s->provider, s->model, s->dim, q->text, v, err, errlen) < 0) {
+        *status = 400;
+        goto out;
+    }
+    search_params p = {.k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads};
+    long n = index_search(s, v, &p, hits);
+    if (n < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    arr = json_array();
+    if (!arr) goto oom;
+    for (long i = 0; i < n; i++) {
+        json_t *h = query_hit_json(s, &hits[i]);
+        if (!h) {
+            snprintf(err, errlen, "index record %u is corrupt", hits[i].id);
+            goto out;
+        }
+        json_array_append_new(arr, h);
+    }
+    ans = json_pack("{s:o,s:f}", "results", arr, "took_ms",
+                    round((query_now_ms() - t0) * 1000) / 1000);
+    arr = NULL;
+    if (!ans) goto oom;
+    *status = 200;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+out:
+    json_decref(arr);
+    free(v);
+    free(hits);
+    return ans;
+}

@@ -1,0 +1,285 @@
+/* snapshot.c -- see snapshot.h. */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define SNAPSHOT_MAX_MANIFEST (1 << 20)
+
+char *snapshot_resolve(const char *path, char *err, size_t errlen) {
+    char *cur = NULL, *dir = NULL;
+    if (asprintf(&cur, "%s/%s", path, NZI_CURRENT) < 0) return NULL;
+    struct stat st;
+    if (lstat(cur, &st) == 0) {
+        dir = realpath(cur, NULL);
+        if (!dir) snprintf(err, errlen, "%s: cannot resolve: %s", cur, strerror(errno));
+    } else {
+        char *m = NULL;
+        if (asprintf(&m, "%s/%s", path, NZI_MANIFEST) >= 0 && access(m, F_OK) == 0)
+            dir = realpath(path, NULL);
+        else
+            snprintf(err, errlen, "%s: no index here (neither %s nor %s)", path, NZI_CURRENT,
+                     NZI_MANIFEST);
+        free(m);
+    }
+    free(cur);
+    return dir;
+}
+
+/* Map a whole file read-only; checks its size against the manifest. */
+static void *snapshot_map(const char *dir, const char *name, uint64_t want, size_t *size,
+                          char *err, size_t errlen) {
+    char *p = NULL;
+    void *m = NULL;
+    if (asprintf(&p, "%s/%s", dir, name) < 0) return NULL;
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", p, strerror(errno));
+        goto out;
+    }
+    if ((uint64_t)st.st_size != want || st.st_size < (off_t)sizeof(nzi_header)) {
+        snprintf(err, errlen, "%s: size %lld, manifest says %llu", p, (long long)st.st_size,
+                 (unsigned long long)want);
+        goto out;
+    }
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        snprintf(err, errlen, "%s: mmap: %s", p, strerror(errno));
+        m = NULL;
+        goto out;
+    }
+    *size = (size_t)st.st_size;
+out:
+    if (fd >= 0) close(fd);
+    free(p);
+    return m;
+}
+
+static int snapshot_check_header(const nzi_header *h, const char *magic, uint64_t size,
+                                 const char *name, char *err, size_t errlen) {
+    if (memcmp(h->magic, magic, 8) != 0) {
+        snprintf(err, errlen, "%s: bad magic", name);
+        return -1;
+    }
+    if (h->version != NZI_FORMAT_VERSION || h->header_size != sizeof(nzi_header)) {
+        snprintf(err, errlen, "%s: format version %u, this build reads %d", name, h->version,
+                 NZI_FORMAT_VERSION);
+        return -1;
+    }
+    if (h->file_size != size || h->data_off < sizeof(nzi_header) || h->data_off > size ||
+        h->data_len > size - h->data_off) {
+        snprintf(err, errlen, "%s: header does not match the file", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Find a file's size in the manifest's "files" list. */
+static int snapshot_manifest_size(json_t *man, const char *name, uint64_t *size) {
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(man, "files"), i, f) {
+        const char *n = json_string_value(json_object_get(f, "name"));
+        json_t *sz = json_object_get(f, "size");
+        if (n && strcmp(n, name) == 0 && json_is_integer(sz) && json_integer_value(sz) >= 0) {
+            *size = (uint64_t)json_integer_value(sz);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
+    snapshot *s = calloc(1, sizeof *s);
+    char *mp = NULL;
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!(s->dir = snapshot_resolve(path, err, errlen))) goto err;
+    const char *base = strrchr(s->dir, '/');
+    if (!(s->name = strdup(base ? base + 1 : s->dir))) goto oom;
+    if (asprintf(&mp, "%s/%s", s->dir, NZI_MANIFEST) < 0) {
+        mp = NULL;
+        goto oom;
+    }
+    json_error_t je;
+    s->manifest = json_load_file(mp, JSON_REJECT_DUPLICATES, &je);
+    if (!s->manifest) {
+        snprintf(err, errlen, "%s: %s", mp, je.text);
+        goto err;
+    }
+    json_t *m = s->manifest;
+    json_t *emb = json_object_get(m, "embedding");
+    json_int_t ver = json_integer_value(json_object_get(m, "format_version"));
+    json_int_t dim = json_integer_value(json_object_get(m, "dim"));
+    json_int_t count = json_integer_value(json_object_get(m, "count"));
+    s->provider = json_string_value(json_object_get(emb, "provider"));
+    s->model = json_string_value(json_object_get(emb, "model"));
+    s->metric = json_string_value(json_object_get(m, "metric"));
+    s->created = json_number_value(json_object_get(m, "created_unix"));
+    if (ver != NZI_FORMAT_VERSION) {
+        snprintf(err, errlen, "%s: format_version %lld, this build reads %d", mp,
+                 (long long)ver, NZI_FORMAT_VERSION);
+        goto err;
+    }
+    if (dim < 1 || dim > 65536 || count < 1 || count > UINT32_MAX || !s->provider ||
+        !s->model || !s->metric) {
+        snprintf(err, errlen, "%s: missing or invalid dim, count or embedding", mp);
+        goto err;
+    }
+    s->dim = (uint32_t)dim;
+    s->count = (uint64_t)count;
+
+    uint64_t vsize, csize;
+    if (snapshot_manifest_size(m, NZI_VECTORS, &vsize) < 0 ||
+        snapshot_manifest_size(m, NZI_CHUNKS, &csize) < 0) {
+        snprintf(err, errlen, "%s: files list lacks %s or %s", mp, NZI_VECTORS, NZI_CHUNKS);
+        goto err;
+    }
+    if (!(s->vec_map = snapshot_map(s->dir, NZI_VECTORS, vsize, &s->vec_size, err, errlen)))
+        goto err;
+    if (!(s->chk_map = snapshot_map(s->dir, NZI_CHUNKS, csize, &s->chk_size, err, errlen)))
+        goto err;
+
+    const nzi_header *vh = s->vec_map, *ch = s->chk_map;
+    if (snapshot_check_header(vh, NZI_MAGIC_VECTORS, s->vec_size, NZI_VECTORS, err, errlen) < 0 ||
+        snapshot_check_header(ch, NZI_MAGIC_CHUNKS, s->chk_size, NZI_CHUNKS, err, errlen) < 0)
+        goto err;
+    if (vh->count != s->count || vh->dim != s->dim ||
+        vh->data_len != s->count * s->dim * sizeof(float) || vh->data_off % NZI_ALIGN) {
+        snprintf(err, errlen, "%s: count or dim disagrees with the manifest", NZI_VECTORS);
+        goto err;
+    }
+    if (ch->count != s->count || ch->table_off % 8 || ch->table_off > s->chk_size ||
+        (s->chk_size - ch->table_off) / 8 < s->count + 1) {
+        snprintf(err, errlen, "%s: offsets table out of bounds", NZI_CHUNKS);
+        goto err;
+    }
+    s->vectors = (const float *)((const char *)s->vec_map + vh->data_off);
+    s->blob = (const unsigned char *)s->chk_map + ch->data_off;
+    s->blob_len = ch->data_len;
+    s->offsets = (const uint64_t *)((const char *)s->chk_map + ch->table_off);
+    free(mp);
+    return s;
+oom:
+    snprintf(err, errlen, "out of memory");
+err:
+    free(mp);
+    snapshot_close(s);
+    return NULL;
+}
+
+void snapshot_close(snapshot *s) {
+    if (!s) return;
+    if (s->vec_map) munmap(s->vec_map, s->vec_size);
+    if (s->chk_map) munmap(s->chk_map, s->chk_size);
+    json_decref(s->manifest);
+    free(s->dir);
+    free(s->name);
+    free(s);
+}
+
+int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out) {
+    if (row >= s->count) return -1;
+    uint64_t a = s->offsets[row], b = s->offsets[row + 1];
+    if (a > b || b > s->blob_len || b - a < 4) return -1;
+    const unsigned char *p = s->blob + a, *end = s->blob + b;
+    memcpy(&out->page, p, 4);
+    p += 4;
+    for (int f = 0; f < NZI_NFIELDS; f++) {
+        uint32_t n;
+        if (end - p < 4) return -1;
+        memcpy(&n, p, 4);
+        p += 4;
+        if ((uint64_t)(end - p) < n) return -1;
+        out->f[f] = (const char *)p;
+        out->len[f] = n;
+        p += n;
+    }
+    return 0;
+}
+
+long long snapshot_file_crc(const char *path, uint64_t *size_out) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    unsigned char *buf = malloc(1 << 20);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    uint64_t total = 0;
+    long long rc = -1;
+    if (!buf) goto out;
+    for (;;) {
+        ssize_t n = read(fd, buf, 1 << 20);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            goto out;
+        }
+        if (n == 0) break;
+        crc = crc32(crc, buf, (uInt)n);
+        total += (uint64_t)n;
+    }
+    if (size_out) *size_out = total;
+    rc = (long long)crc;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
+    size_t i;
+    json_t *f;
+    int nfiles = 0;
+    json_array_foreach(json_object_get(s->manifest, "files"), i, f) {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        json_t *want_crc = json_object_get(f, "crc32");
+        json_t *want_size = json_object_get(f, "size");
+        if (!name || strchr(name, '/') || !json_is_integer(want_crc) || !json_is_integer(want_size)) {
+            snprintf(err, errlen, "manifest: malformed files entry %zu", i);
+            return -1;
+        }
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", s->dir, name) < 0) return -1;
+        uint64_t size = 0;
+        long long crc = snapshot_file_crc(p, &size);
+        if (crc < 0) {
+            snprintf(err, errlen, "%s: cannot read: %s", p, strerror(errno));
+            free(p);
+            return -1;
+        }
+        if (size != (uint64_t)json_integer_value(want_size) ||
+            crc != (long long)json_integer_value(want_crc)) {
+            snprintf(err, errlen, "%s: CRC32 %08llx size %llu, manifest says %08llx size %lld", p,
+                     crc, (unsigned long long)size, (long long)json_integer_value(want_crc),
+                     (long long)json_integer_value(want_size));
+            free(p);
+            return -1;
+        }
+        free(p);
+        nfiles++;
+    }
+    if (nfiles < 2) {
+        snprintf(err, errlen, "manifest lists %d files, expected at least 2", nfiles);
+        return -1;
+    }
+    /* The mapping may differ from what was just read if the file changed. */
+    for (uint64_t r = 0; r < s->count; r++) {
+        snapshot_chunk c;
+        if (snapshot_chunk_get(s, r, &c) < 0) {
+            snprintf(err, errlen, "%s: record %llu out of bounds", NZI_CHUNKS,
+                     (unsigned long long)r);
+            return -1;
+        }
+    }
+    return 0;
+}

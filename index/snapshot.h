@@ -1,0 +1,67 @@
+/* snapshot.h -- open an index snapshot for reading: mmap, no parsing.
+ *
+ * snapshot_open() takes either an index root (INDEX_PATH, whose `current`
+ * symlink names the live snapshot) or a snapshot directory. It reads the
+ * small MANIFEST.json, maps vectors.bin and chunks.bin read-only and checks
+ * their headers against the manifest: sizes, magic, version, count, dim.
+ * That is all; nothing proportional to the index size is read, so opening
+ * takes milliseconds and an index larger than RAM serves from the page cache.
+ *
+ * snapshot_verify() is the slow, thorough check: the CRC32 of every file
+ * against the manifest, and every record offset. The server runs it before
+ * it swaps a new snapshot in; `nz-index verify` runs it on demand.
+ *
+ * A snapshot stays valid while open even if `current` moves on and the
+ * directory is pruned: its mappings keep the unlinked files alive.
+ */
+#ifndef NZ_SNAPSHOT_H
+#define NZ_SNAPSHOT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+
+/* One chunk's metadata: views into the mapping, not NUL-terminated. */
+typedef struct snapshot_chunk {
+    int32_t page;
+    const char *f[NZI_NFIELDS];
+    uint32_t len[NZI_NFIELDS];
+} snapshot_chunk;
+
+typedef struct snapshot {
+    char *dir;  /* absolute path of the snapshot directory */
+    char *name; /* its base name */
+    json_t *manifest;
+    uint32_t dim;
+    uint64_t count;
+    const char *provider, *model, *metric; /* owned by manifest */
+    double created;                        /* unix seconds */
+    const float *vectors;                  /* count x dim */
+    const unsigned char *blob;             /* chunk records */
+    uint64_t blob_len;
+    const uint64_t *offsets; /* count + 1 */
+    void *vec_map, *chk_map;
+    size_t vec_size, chk_size;
+} snapshot;
+
+/* The snapshot directory that `path` stands for: path/current resolved when
+ * path is an index root, else path itself. malloc'd absolute path or NULL. */
+char *snapshot_resolve(const char *path, char *err, size_t errlen);
+
+snapshot *snapshot_open(const char *path, char *err, size_t errlen);
+void snapshot_close(snapshot *s);
+int snapshot_verify(const snapshot *s, char *err, size_t errlen);
+
+/* Decode row's metadata; -1 when the record is out of bounds (corrupt). */
+int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out);
+
+static inline const float *snapshot_vector(const snapshot *s, uint64_t row) {
+    return s->vectors + row * s->dim;
+}
+
+/* CRC32 (zlib) of a whole file, streaming; -1 on read error. */
+long long snapshot_file_crc(const char *path, uint64_t *size_out);
+
+#endif

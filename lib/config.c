@@ -1,0 +1,129 @@
+/* config.c -- see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const struct {
+    const char *name;
+    const char *dflt;
+    int secret;
+} config_table[CFG_COUNT] = {
+    [CFG_INDEX_PATH] = {"INDEX_PATH", "./data/index", 0},
+    [CFG_PORT] = {"PORT", "8000", 0},
+    [CFG_EMBEDDING_PROVIDER] = {"EMBEDDING_PROVIDER", "hash", 0},
+    [CFG_EMBEDDING_MODEL] = {"EMBEDDING_MODEL", "text-embedding-3-small", 0},
+    [CFG_EMBEDDING_DIMENSIONS] = {"EMBEDDING_DIMENSIONS", "1536", 0},
+    [CFG_OPENAI_API_KEY] = {"OPENAI_API_KEY", NULL, 1},
+    [CFG_OPENAI_BASE_URL] = {"OPENAI_BASE_URL", "https://api.openai.com", 0},
+    [CFG_DATABASE_URL] = {"DATABASE_URL", NULL, 1},
+};
+
+static const char *config_flags[CFG_COUNT];
+
+void config_set(config_key key, const char *value) {
+    if (key < CFG_COUNT) config_flags[key] = value;
+}
+
+const char *config_name(config_key key) { return config_table[key].name; }
+
+const char *config_get(config_key key) {
+    if (key >= CFG_COUNT) return NULL;
+    if (config_flags[key]) return config_flags[key];
+    const char *env = getenv(config_table[key].name);
+    if (env && *env) return env;
+    return config_table[key].dflt;
+}
+
+const char *config_source(config_key key) {
+    if (config_flags[key]) return "flag";
+    const char *env = getenv(config_table[key].name);
+    if (env && *env) return "env";
+    return "default";
+}
+
+int config_parse_long(const char *what, const char *text, long min, long max, long *out) {
+    if (!text || !*text) {
+        log_error("%s: empty value", what);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        log_error("%s: expected an integer in [%ld, %ld], got \"%s\"", what, min, max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int config_long(config_key key, long min, long max, long *out) {
+    const char *v = config_get(key);
+    if (config_table[key].secret) { /* never echo a secret in an error */
+        char *end;
+        long n = v ? strtol(v, &end, 10) : 0;
+        if (!v || *end || n < min || n > max) {
+            log_error("%s: invalid value", config_table[key].name);
+            return -1;
+        }
+        *out = n;
+        return 0;
+    }
+    return config_parse_long(config_table[key].name, v, min, max, out);
+}
+
+char *config_redact_url(const char *url) {
+    if (!url) return NULL;
+    const char *scheme = strstr(url, "://");
+    const char *at = NULL;
+    if (scheme) {
+        const char *host = scheme + 3;
+        const char *slash = strchr(host, '/');
+        for (const char *p = host; *p && (!slash || p < slash); p++)
+            if (*p == '@') at = p;
+        if (at) {
+            const char *colon = memchr(host, ':', (size_t)(at - host));
+            if (colon) {
+                char *out = NULL;
+                if (asprintf(&out, "%.*s:***%s", (int)(colon - url), url, at) < 0) return NULL;
+                return out;
+            }
+        }
+    } else if (strstr(url, "password=")) {
+        /* key=value connection strings: hide the password value */
+        const char *p = strstr(url, "password=") + 9;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        char *out = NULL;
+        if (asprintf(&out, "%.*s***%s", (int)(p - url), url, e) < 0) return NULL;
+        return out;
+    }
+    return strdup(url);
+}
+
+json_t *config_describe(void) {
+    json_t *o = json_object();
+    if (!o) return NULL;
+    for (int k = 0; k < CFG_COUNT; k++) {
+        const char *v = config_get((config_key)k);
+        json_t *val;
+        if (!v)
+            val = json_null();
+        else if (k == CFG_DATABASE_URL) {
+            char *r = config_redact_url(v);
+            val = r ? json_string(r) : json_null();
+            free(r);
+        } else if (config_table[k].secret)
+            val = json_string("***");
+        else
+            val = json_string(v);
+        json_object_set_new(o, config_table[k].name,
+                            json_pack("{s:o,s:s}", "value", val ? val : json_null(), "source",
+                                      config_source((config_key)k)));
+    }
+    return o;
+}

@@ -1,0 +1,49 @@
+/* config.h -- configuration: flags over environment over defaults.
+ *
+ * The keys are the table of DESIGN.md. A binary's option parser calls
+ * config_set() for each flag it was given; config_get() then answers from
+ * the flag, else the environment variable of the same name, else the
+ * default. Values are validated where they are read (config_long), so a
+ * bad PORT is a usage error with a clear message, not a silent zero.
+ *
+ * Secret keys (OPENAI_API_KEY, DATABASE_URL) are marked: config_describe()
+ * prints them redacted, and nothing else in the tree prints them at all.
+ */
+#ifndef NZ_CONFIG_H
+#define NZ_CONFIG_H
+
+#include <jansson.h>
+
+typedef enum {
+    CFG_INDEX_PATH,
+    CFG_PORT,
+    CFG_EMBEDDING_PROVIDER,
+    CFG_EMBEDDING_MODEL,
+    CFG_EMBEDDING_DIMENSIONS,
+    CFG_OPENAI_API_KEY,
+    CFG_OPENAI_BASE_URL,
+    CFG_DATABASE_URL,
+    CFG_COUNT
+} config_key;
+
+#define CONFIG_MAX_DIM 16384
+
+void config_set(config_key key, const char *value); /* from a flag; NULL clears */
+const char *config_get(config_key key);             /* NULL when unset and no default */
+const char *config_name(config_key key);
+const char *config_source(config_key key); /* "flag", "env" or "default" */
+
+/* Parse an integer setting within [min,max]. 0 on success; on failure logs
+ * a clear message naming the setting and returns -1. */
+int config_long(config_key key, long min, long max, long *out);
+
+/* Parse a flag's integer value the same way; `what` names it in errors. */
+int config_parse_long(const char *what, const char *text, long min, long max, long *out);
+
+/* {"INDEX_PATH":{"value":..,"source":..},...} with secrets redacted. */
+json_t *config_describe(void);
+
+/* A copy of a URL with any password replaced by "***". malloc'd. */
+char *config_redact_url(const char *url);
+
+#endif

@@ -1,0 +1,45 @@
+/* jsonl.h -- streaming JSON Lines reader and writer (jansson).
+ *
+ * The reader pulls one line at a time from a FILE through its own buffer
+ * and parses it with jansson; it never holds more than one line. Lines are
+ * bounded: a line longer than max_line is skipped to its end and reported as
+ * an error naming its line number, so a hostile input cannot exhaust memory.
+ * Blank lines are skipped. Each record must be a JSON object; the object is
+ * returned whole, so unknown fields pass through any stage that edits it
+ * and writes it back.
+ *
+ * Errors are per line: jsonl_next() returns JSONL_BAD and the caller decides
+ * (every nz stage rejects the record, goes on, and exits 3 at the end).
+ * A read error of the stream itself is JSONL_IOERR and is fatal.
+ */
+#ifndef NZ_JSONL_H
+#define NZ_JSONL_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#define JSONL_DEFAULT_MAX_LINE ((size_t)1 << 30) /* 1 GiB: a 256 MiB doc, escaped */
+
+typedef struct jsonl_reader jsonl_reader;
+
+enum { JSONL_EOF = 0, JSONL_OK = 1, JSONL_BAD = -1, JSONL_IOERR = -2 };
+
+/* `name` labels errors ("-" for stdin). Returns NULL when out of memory. */
+jsonl_reader *jsonl_open(FILE *fp, const char *name, size_t max_line);
+void jsonl_close(jsonl_reader *r);
+
+/* JSONL_OK with *out a new reference, JSONL_EOF, JSONL_BAD (message in
+ * jsonl_error, line in jsonl_lineno) or JSONL_IOERR. */
+int jsonl_next(jsonl_reader *r, json_t **out);
+const char *jsonl_error(const jsonl_reader *r);
+size_t jsonl_lineno(const jsonl_reader *r);
+const char *jsonl_name(const jsonl_reader *r);
+
+/* Write `obj` as one compact line. 0 on success, -1 on a write error. */
+int jsonl_write(FILE *fp, const json_t *obj);
+
+/* Field helpers for records: NULL / default when absent or of another type. */
+const char *jsonl_str(const json_t *obj, const char *key);
+long long jsonl_int(const json_t *obj, const char *key, long long dflt);
+
+#endif

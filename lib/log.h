@@ -1,0 +1,43 @@
+/* log.h -- structured logging on stderr for every nz-* binary.
+ *
+ * stdout carries data (JSON Lines); stderr carries logs. When stderr is a
+ * terminal the lines are for people ("nz-chunk: warn: ..."); otherwise each
+ * line is one JSON object {"ts","level","stage","msg",...} that a scheduler
+ * or log shipper can parse. NZ_LOG_FORMAT=json|human overrides the choice,
+ * NZ_LOG_LEVEL=debug|info|warn|error sets the threshold (default info).
+ *
+ * A rejected input is reported with log_reject(): one line carrying "uri"
+ * and "error", the contract of DESIGN.md. Every call writes a whole line
+ * under a lock, so threads never interleave their output.
+ *
+ * Never pass a secret (API key, database password) to these functions.
+ */
+#ifndef NZ_LOG_H
+#define NZ_LOG_H
+
+#include <jansson.h>
+#include <stdarg.h>
+
+typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
+
+void log_init(const char *stage);
+const char *log_stage(void);
+int log_human(void);     /* 1 when lines are formatted for a terminal */
+int log_enabled(log_level level);
+
+void log_msg(log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+/* One rejected input: {"level":"error","stage":..,"uri":..,"error":..}. */
+void log_reject(const char *uri, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Emit an object of extra fields (stats, summaries) at the given level with
+ * a message. Takes ownership of `fields` (may be NULL). */
+void log_fields(log_level level, const char *msg, json_t *fields);
+
+#endif

@@ -1,0 +1,153 @@
+/* nz-chunk -- docs.jsonl in, chunks.jsonl out.
+ *
+ * Plumbing stage: reads document records from stdin (or the files named),
+ * packs each document's blocks into chunks of at most --max-tokens (see
+ * chunker.h) and writes chunk records to stdout or -o FILE. A bad record
+ * (invalid JSON, no blocks, an over-long line) is rejected with a JSON error
+ * line naming its line number; the others go on and the exit code is 3.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomicio.h"
+#include "chunker.h"
+#include "config.h"
+#include "jsonl.h"
+#include "log.h"
+#include "nz.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: nz-chunk [options] [FILE...]\n"
+            "\n"
+            "Split docs.jsonl records (stdin or FILEs) into chunks.jsonl.\n"
+            "\n"
+            "  -o, --output FILE     write to FILE atomically instead of stdout\n"
+            "      --max-tokens N    chunk size limit, context included (default 400)\n"
+            "      --max-line N      reject input lines longer than N bytes (default 1 GiB)\n"
+            "  -h, --help            show this help\n"
+            "      --version         show the version\n"
+            "\n"
+            "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected.\n");
+}
+
+typedef struct chunk_stats {
+    long docs, chunks, rejected;
+} chunk_stats;
+
+/* 0 on success, -1 on a fatal error (read or write). */
+static int chunk_stream(FILE *in, const char *name, FILE *out, const chunker_opts *o,
+                        size_t max_line, chunk_stats *stats) {
+    jsonl_reader *r = jsonl_open(in, name, max_line);
+    if (!r) {
+        log_error("out of memory");
+        return -1;
+    }
+    int rc = -1;
+    for (;;) {
+        json_t *doc;
+        int st = jsonl_next(r, &doc);
+        if (st == JSONL_EOF) break;
+        if (st == JSONL_IOERR) {
+            log_error("%s", jsonl_error(r));
+            goto err;
+        }
+        if (st == JSONL_BAD) {
+            log_reject(name, "%s", jsonl_error(r));
+            stats->rejected++;
+            continue;
+        }
+        char err[256];
+        json_t *chunks = chunker_chunk_doc(doc, o, err, sizeof err);
+        if (!chunks) {
+            const char *uri = jsonl_str(doc, "uri");
+            log_reject(uri ? uri : name, "%s: line %zu: %s", name, jsonl_lineno(r), err);
+            stats->rejected++;
+            json_decref(doc);
+            continue;
+        }
+        size_t i;
+        json_t *c;
+        json_array_foreach(chunks, i, c) {
+            if (jsonl_write(out, c) < 0) {
+                log_error("write error: %s", strerror(errno));
+                json_decref(chunks);
+                json_decref(doc);
+                goto err;
+            }
+        }
+        stats->docs++;
+        stats->chunks += (long)json_array_size(chunks);
+        json_decref(chunks);
+        json_decref(doc);
+    }
+    rc = 0;
+err:
+    jsonl_close(r);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    log_init("nz-chunk");
+    chunker_opts opts = {.max_tokens = 400};
+    long max_line = (long)JSONL_DEFAULT_MAX_LINE;
+    const char *output = NULL;
+    static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
+                                             {"max-tokens", required_argument, 0, 't'},
+                                             {"max-line", required_argument, 0, 'L'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case 't':
+            if (config_parse_long("--max-tokens", optarg, 16, 8191, &opts.max_tokens) < 0)
+                return NZ_EXIT_USAGE;
+            break;
+        case 'L':
+            if (config_parse_long("--max-line", optarg, 1024, 1L << 40, &max_line) < 0)
+                return NZ_EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        case 'V': printf("nz-chunk %s\n", NZ_VERSION); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    out_stream out;
+    if (out_open(&out, output) < 0) {
+        log_error("cannot open output %s: %s", output, strerror(errno));
+        return NZ_EXIT_FAIL;
+    }
+    chunk_stats stats = {0};
+    int failed = 0;
+    if (optind == argc) {
+        failed = chunk_stream(stdin, "-", out.fp, &opts, (size_t)max_line, &stats) < 0;
+    }
+    for (int i = optind; i < argc && !failed; i++) {
+        FILE *f = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
+        if (!f) {
+            log_reject(argv[i], "cannot open: %s", strerror(errno));
+            stats.rejected++;
+            continue;
+        }
+        failed = chunk_stream(f, argv[i], out.fp, &opts, (size_t)max_line, &stats) < 0;
+        if (f != stdin) fclose(f);
+    }
+    if (failed) {
+        out_abort(&out);
+        return NZ_EXIT_FAIL;
+    }
+    if (out_finish(&out) < 0) {
+        log_error("cannot finish output: %s", strerror(errno));
+        return NZ_EXIT_FAIL;
+    }
+    log_fields(LOG_INFO, "done",
+               json_pack("{s:i,s:i,s:i}", "docs", (int)stats.docs, "chunks", (int)stats.chunks,
+                         "rejected", (int)stats.rejected));
+    return stats.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+}

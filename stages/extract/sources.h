@@ -1,0 +1,29 @@
+/* sources.h -- expand command-line sources into an ordered list of inputs.
+ *
+ * A source is a file, a directory (walked recursively, entries in byte
+ * order of their names, so output order never depends on the filesystem),
+ * or "-" for standard input. --from FILE adds one source a line. Dot files
+ * and dot directories inside a walk are skipped (.git, editor droppings).
+ * Symlinks are followed; a directory already on the current path (a
+ * symlink loop) is reported, not entered. Anything that is not a regular
+ * file (FIFO, socket, device) is listed too and rejected by the reader with
+ * a clear error, because the user named it.
+ */
+#ifndef NZ_SOURCES_H
+#define NZ_SOURCES_H
+
+#include <stddef.h>
+
+typedef struct source_list {
+    char **items;
+    char **errors; /* parallel: NULL, or why the item cannot be read */
+    size_t n, cap;
+} source_list;
+
+/* Add one source (walking it when a directory). -1 only when out of memory. */
+int sources_add(source_list *l, const char *src);
+/* Add every non-empty, non-# line of a file. -1 if it cannot be read. */
+int sources_add_from(source_list *l, const char *listfile);
+void sources_free(source_list *l);
+
+#endif
