@@ -49,7 +49,7 @@ static void usage(FILE *f) {
 }
 
 static void print_json(const json_t *j) {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(j, JSONL_DUMP_FLAGS);
     if (s) {
         puts(s);
         free(s);

@@ -153,7 +153,7 @@ int jsonl_next(jsonl_reader *r, json_t **out) {
 }
 
 int jsonl_write(FILE *fp, const json_t *obj) {
-    if (json_dumpf(obj, fp, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0) return -1;
+    if (json_dumpf(obj, fp, JSONL_DUMP_FLAGS) != 0) return -1;
     if (fputc('\n', fp) == EOF) return -1;
     return 0;
 }

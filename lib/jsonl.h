@@ -35,6 +35,11 @@ const char *jsonl_error(const jsonl_reader *r);
 size_t jsonl_lineno(const jsonl_reader *r);
 const char *jsonl_name(const jsonl_reader *r);
 
+/* Flags for every JSON nuzantara prints: compact, keys in insertion
+ * order, reals with at most 10 significant digits (0.004, not
+ * 0.0040000000000000001). */
+#define JSONL_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+
 /* Write `obj` as one compact line. 0 on success, -1 on a write error. */
 int jsonl_write(FILE *fp, const json_t *obj);
 

@@ -1,5 +1,6 @@
 /* log.c -- see log.h for the design. */
 #include "log.h"
+#include "jsonl.h"
 #include "utf8.h"
 
 #include <pthread.h>
@@ -108,7 +109,7 @@ static void log_emit(log_level level, const char *msg, json_t *fields) {
     if (msg) json_object_set_new(obj, "msg", json_string(msg));
     if (fields) json_object_update(obj, fields);
     json_decref(fields);
-    char *line = json_dumps(obj, JSON_COMPACT);
+    char *line = json_dumps(obj, JSONL_DUMP_FLAGS);
     if (line) {
         log_write_line(line);
         free(line);

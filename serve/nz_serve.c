@@ -1,0 +1,143 @@
+/* nz-serve -- the read-only HTTP query server.
+ *
+ * Serves INDEX_PATH/current on PORT (http.h for the API). The main thread
+ * owns the signals, which every other thread blocks: once a second (or at
+ * once on SIGHUP) it checks whether `current` moved and swaps the new
+ * snapshot in after verifying it (holder.h); on SIGTERM or SIGINT it stops
+ * accepting, lets the requests in flight finish (at most --drain-timeout
+ * seconds, under the 30 s Fly allows) and exits 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomicio.h"
+#include "config.h"
+#include "holder.h"
+#include "http.h"
+#include "log.h"
+#include "nz.h"
+#include "stats.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: nz-serve [options]\n"
+            "\n"
+            "Serve the current index snapshot over HTTP (read-only).\n"
+            "\n"
+            "      --index-path DIR     snapshot root   (env INDEX_PATH, default ./data/index)\n"
+            "  -p, --port N             TCP port, 0 for any free one (env PORT, default 8000)\n"
+            "      --threads N          worker threads (default: the number of cores)\n"
+            "      --port-file FILE     write the bound port to FILE once listening\n"
+            "      --drain-timeout S    seconds to finish requests on SIGTERM (default 25)\n"
+            "  -h, --help               show this help\n"
+            "      --version            show the version\n"
+            "\n"
+            "  GET /health   GET /performance   GET /metrics   POST /v1/query\n"
+            "SIGHUP reloads the index now; SIGTERM drains and exits 0.\n");
+}
+
+int main(int argc, char **argv) {
+    log_init("nz-serve");
+    const char *port_file = NULL;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN), drain = 25, port;
+    if (threads < 1) threads = 1;
+    static const struct option longopts[] = {{"index-path", required_argument, 0, 'i'},
+                                             {"port", required_argument, 0, 'p'},
+                                             {"threads", required_argument, 0, 't'},
+                                             {"port-file", required_argument, 0, 'f'},
+                                             {"drain-timeout", required_argument, 0, 'd'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'i': config_set(CFG_INDEX_PATH, optarg); break;
+        case 'p': config_set(CFG_PORT, optarg); break;
+        case 't':
+            if (config_parse_long("--threads", optarg, 1, 256, &threads) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'f': port_file = optarg; break;
+        case 'd':
+            if (config_parse_long("--drain-timeout", optarg, 0, 3600, &drain) < 0)
+                return NZ_EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        case 'V': printf("nz-serve %s\n", NZ_VERSION); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return NZ_EXIT_USAGE;
+    }
+    if (config_long(CFG_PORT, 0, 65535, &port) < 0) return NZ_EXIT_USAGE;
+
+    /* Signals belong to this thread: block them before any thread starts. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    stats_init();
+    const char *root = config_get(CFG_INDEX_PATH);
+    holder_init(root);
+    if (holder_check(1) <= 0)
+        log_warn("no valid index at %s yet: serving 503 until one is published", root);
+
+    http_config hc = {.database_url = config_get(CFG_DATABASE_URL)};
+    char err[256];
+    unsigned bound = 0;
+    struct MHD_Daemon *d = http_start((unsigned)port, (unsigned)threads, &hc, &bound, err, sizeof err);
+    if (!d) {
+        log_error("%s", err);
+        holder_shutdown();
+        return NZ_EXIT_FAIL;
+    }
+    if (port_file) {
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%u\n", bound);
+        if (atomic_write_file(port_file, buf, (size_t)n) < 0)
+            log_error("--port-file %s: %s", port_file, strerror(errno));
+    }
+    log_fields(LOG_INFO, "listening",
+               json_pack("{s:i,s:s,s:i}", "port", (int)bound, "index_path", root, "threads",
+                         (int)threads));
+
+    for (;;) {
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("%s: draining %ld request(s) in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                     http_in_flight());
+            break;
+        }
+        holder_check(sig == SIGHUP);
+    }
+    http_quiesce(d);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (http_in_flight() == 0) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= drain) {
+            log_warn("drain timeout: %ld request(s) cut off", http_in_flight());
+            break;
+        }
+        struct timespec ms10 = {0, 10 * 1000 * 1000};
+        nanosleep(&ms10, NULL);
+    }
+    http_stop(d);
+    holder_shutdown();
+    log_info("stopped");
+    return NZ_EXIT_OK;
+}
