@@ -12,11 +12,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "builder.h"
 #include "config.h"
@@ -30,6 +32,17 @@
 #include "vecb64.h"
 
 #define INDEX_DEFAULT_KEEP 3
+
+/* SIGTERM/SIGINT during a build: stop reading, remove the build directory,
+ * publish nothing, then die of the signal. No SA_RESTART, so a read blocked
+ * on stdin returns EINTR at once; and stdin is closed, so a read that was
+ * about to start fails at once too (no window between check and read). */
+static volatile sig_atomic_t build_stop;
+
+static void build_on_signal(int sig) {
+    build_stop = sig;
+    close(STDIN_FILENO); /* async-signal-safe */
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -123,6 +136,10 @@ static int build_stream(build_ctx *bx, FILE *in, const char *name) {
     for (;;) {
         json_t *rec;
         int st = jsonl_next(r, &rec);
+        if (build_stop) {
+            json_decref(rec);
+            goto out;
+        }
         if (st == JSONL_EOF) break;
         if (st == JSONL_IOERR) {
             log_error("%s", jsonl_error(r));
@@ -174,6 +191,11 @@ static int cmd_build(int argc, char **argv) {
         }
     }
     if (!root) root = config_get(CFG_INDEX_PATH);
+
+    struct sigaction sa = {.sa_handler = build_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
 
     char err[512] = "";
     index_root ir = {.lock_fd = -1};
@@ -230,6 +252,7 @@ static int cmd_build(int argc, char **argv) {
         goto fail;
     }
     if (builder_finish(bx.b, manifest, err, sizeof err) < 0) goto fail;
+    if (build_stop) goto fail;
     if (root_publish(&ir, name, tmpdir, err, sizeof err) < 0) goto fail;
     free(tmpdir);
     tmpdir = NULL;
@@ -250,7 +273,10 @@ static int cmd_build(int argc, char **argv) {
     if (fflush(stdout) != 0) exit_code = NZ_EXIT_FAIL;
     goto out;
 fail:
-    log_error("build failed: %s", err);
+    if (build_stop)
+        log_error("build stopped by signal %d: nothing published", (int)build_stop);
+    else
+        log_error("build failed: %s", err);
     if (tmpdir) root_discard(tmpdir);
 out:
     builder_free(bx.b);
@@ -259,6 +285,10 @@ out:
     root_unlock(&ir);
     free(name);
     free(tmpdir);
+    if (build_stop) { /* die of the signal, so the caller sees why */
+        signal((int)build_stop, SIG_DFL);
+        raise((int)build_stop);
+    }
     return exit_code;
 }
 

@@ -31,11 +31,25 @@ int chain_start(chain *c, chain_stage *stages, int n) {
      * O_CLOEXEC everywhere: a child keeps only what dup2 gives it. */
     for (int i = 0; i < n; i++)
         if (pipe2(pipes[i], O_CLOEXEC) < 0) goto err;
+    /* A signal sent to a child between fork and exec would run the
+     * parent's handler in the child and be lost. Block them across fork;
+     * the child resets them to default before unblocking. */
+    sigset_t block, saved_mask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &saved_mask);
     for (int i = 0; i < n; i++) {
         stages[i].started = chain_now();
         pid_t pid = fork();
-        if (pid < 0) goto err;
+        if (pid < 0) {
+            sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+            goto err;
+        }
         if (pid == 0) {
+            signal(SIGTERM, SIG_DFL);
+            signal(SIGINT, SIG_DFL);
+            sigprocmask(SIG_SETMASK, &saved_mask, NULL);
             int in_fd = i > 0 ? pipes[i - 1][0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
             if (in_fd < 0 || dup2(in_fd, STDIN_FILENO) < 0 ||
                 dup2(pipes[i][1], STDOUT_FILENO) < 0)
@@ -49,6 +63,7 @@ int chain_start(chain *c, chain_stage *stages, int n) {
         }
         stages[i].pid = pid;
     }
+    sigprocmask(SIG_SETMASK, &saved_mask, NULL);
     /* Keep: the last stage's stdout, and the gate (write end into the last
      * stage). Close everything else so EOF flows between the others. */
     for (int i = 0; i < n; i++) {
@@ -102,8 +117,8 @@ void chain_open_gate(chain *c) {
 
 void chain_kill_last(chain *c) {
     chain_stage *last = &c->st[c->n - 1];
-    if (last->pid > 0 && !last->done) kill(last->pid, SIGKILL);
-    chain_open_gate(c);
+    if (last->pid > 0 && !last->done) kill(last->pid, SIGTERM);
+    /* The gate stays shut: the last stage must never see a clean EOF. */
 }
 
 void chain_kill_all(chain *c, int sig) {

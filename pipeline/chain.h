@@ -7,8 +7,9 @@
  * The gate: the caller keeps its own copy of the write end of the pipe
  * into the last stage. So the last stage cannot see end-of-input until the
  * caller has seen every earlier stage succeed and calls chain_open_gate().
- * If an earlier stage fails, chain_kill_last() stops the last stage before
- * it can act on a truncated input. For nz-pipeline that last stage is
+ * If an earlier stage fails, chain_kill_last() sends the last stage SIGTERM
+ * while the gate is still shut, so it stops before it can act on a
+ * truncated input (nz-index build removes its build directory and dies). For nz-pipeline that last stage is
  * `nz-index build`, which publishes only at end-of-input: a failed stage
  * anywhere means nothing is published.
  */

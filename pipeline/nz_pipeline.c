@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 
 #define PIPELINE_MAX_ARGS 4096
 #define PIPELINE_MAX_OUTPUT (1 << 20)
+#define PIPELINE_KILL_AFTER 10.0
 
 static volatile sig_atomic_t pipeline_stop_signal;
 
@@ -191,39 +193,52 @@ static int cmd_run(int argc, char **argv) {
     }
     if (!failed) chain_open_gate(&ch); /* index build sees EOF and publishes */
 
-    /* Collect the index build's summary line, bounded. */
+    /* Collect the index build's summary line (bounded) until it exits. A
+     * stopped index build gets PIPELINE_KILL_AFTER seconds, then SIGKILL. */
     size_t olen = 0, ocap = 4096;
     output = malloc(ocap);
+    double kill_at = failed ? pipeline_now() + PIPELINE_KILL_AFTER : 0;
     for (;;) {
-        if (!output) break;
-        if (olen + 1 >= ocap) {
-            if (ocap >= PIPELINE_MAX_OUTPUT) break;
+        if (pipeline_stop_signal && !stopped) {
+            chain_kill_last(&ch);
+            stopped = failed = 1;
+            kill_at = pipeline_now() + PIPELINE_KILL_AFTER;
+        }
+        if (kill_at && pipeline_now() > kill_at) {
+            log_warn("run: index build did not stop: killing it");
+            chain_kill_all(&ch, SIGKILL);
+            kill_at = 0;
+        }
+        struct pollfd pfd = {.fd = ch.output_fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, 100);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) continue;
+        char scratch[4096], *dst = scratch;
+        size_t room = sizeof scratch;
+        if (output && olen + 1 < ocap) {
+            dst = output + olen;
+            room = ocap - olen - 1;
+        } else if (output && ocap < PIPELINE_MAX_OUTPUT) {
             char *no = realloc(output, ocap * 2);
-            if (!no) break;
-            output = no;
-            ocap *= 2;
-        }
-        ssize_t n = read(ch.output_fd, output + olen, ocap - olen - 1);
-        if (n < 0 && errno == EINTR) {
-            if (pipeline_stop_signal && !stopped) {
-                chain_kill_last(&ch);
-                stopped = failed = 1;
+            if (no) {
+                output = no;
+                ocap *= 2;
+                dst = output + olen;
+                room = ocap - olen - 1;
             }
-            continue;
         }
-        if (n <= 0) break;
-        olen += (size_t)n;
+        ssize_t n = read(ch.output_fd, dst, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break; /* EOF: the index build is gone */
+        if (dst != scratch) olen += (size_t)n;
     }
     if (output) output[olen] = '\0';
     close(ch.output_fd);
     while (!st[3].done) {
         int i = chain_wait_any(&ch);
         if (i == -1 && errno != EINTR) break;
-        if (i == -1 && pipeline_stop_signal && !stopped) {
-            chain_kill_last(&ch);
-            stopped = failed = 1;
-        }
     }
+    chain_open_gate(&ch);
     if (!stage_ok(&st[3])) failed = 1;
 
     int any_rejected = 0;

@@ -97,6 +97,7 @@ static int extract_read(extract_input *in, const extract_opts *o, char *err, siz
         in->uri = strdup("stdin:-");
         in->mtime = time(NULL);
     } else {
+        in->uri = extract_file_uri(in->name); /* NULL when it cannot resolve */
         /* O_NONBLOCK: opening a FIFO must never wait for a writer. */
         fd = open(in->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
@@ -126,7 +127,6 @@ static int extract_read(extract_input *in, const extract_opts *o, char *err, siz
             goto err;
         }
         in->mtime = st.st_mtime;
-        in->uri = extract_file_uri(in->name);
     }
     if (!in->uri) {
         snprintf(err, errlen, "cannot resolve path: %s", strerror(errno));
