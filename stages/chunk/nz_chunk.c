@@ -18,6 +18,7 @@
 #include "jsonl.h"
 #include "log.h"
 #include "nz.h"
+#include "progress.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -36,6 +37,7 @@ static void usage(FILE *f) {
 
 typedef struct chunk_stats {
     long docs, chunks, rejected;
+    progress prog;
 } chunk_stats;
 
 /* 0 on success, -1 on a fatal error (read or write). */
@@ -80,6 +82,7 @@ static int chunk_stream(FILE *in, const char *name, FILE *out, const chunker_opt
             }
         }
         stats->docs++;
+        progress_add(&stats->prog, 1);
         stats->chunks += (long)json_array_size(chunks);
         json_decref(chunks);
         json_decref(doc);
@@ -124,6 +127,7 @@ int main(int argc, char **argv) {
         return NZ_EXIT_FAIL;
     }
     chunk_stats stats = {0};
+    progress_start(&stats.prog, "chunk (docs)", 0);
     int failed = 0;
     if (optind == argc) {
         failed = chunk_stream(stdin, "-", out.fp, &opts, (size_t)max_line, &stats) < 0;
@@ -138,6 +142,7 @@ int main(int argc, char **argv) {
         failed = chunk_stream(f, argv[i], out.fp, &opts, (size_t)max_line, &stats) < 0;
         if (f != stdin) fclose(f);
     }
+    progress_finish(&stats.prog);
     if (failed) {
         out_abort(&out);
         return NZ_EXIT_FAIL;

@@ -25,6 +25,7 @@
 #include "lang.h"
 #include "log.h"
 #include "nz.h"
+#include "progress.h"
 #include "sha.h"
 #include "sources.h"
 #include "textdoc.h"
@@ -291,6 +292,8 @@ int main(int argc, char **argv) {
         goto done;
     }
 
+    progress prog;
+    progress_start(&prog, "extract", sources.n);
     for (size_t i = 0; i < sources.n; i++) {
         char err[512] = "";
         extract_input in = {.name = sources.items[i]};
@@ -317,7 +320,9 @@ int main(int argc, char **argv) {
         json_decref(doc);
         free(in.uri);
         free(in.data);
+        progress_add(&prog, 1);
     }
+    progress_finish(&prog);
     if (out_finish(&out) < 0) {
         log_error("cannot finish output: %s", strerror(errno));
         goto done;
