@@ -128,47 +128,23 @@ static int build_record(build_ctx *bx, json_t *rec, char *err, size_t errlen) {
     return rc;
 }
 
-/* Stream one input; -1 on a fatal error. */
-static int build_stream(build_ctx *bx, FILE *in, const char *name) {
-    jsonl_reader *r = jsonl_open(in, name, 0);
-    if (!r) return -1;
-    int rc = -1;
-    for (;;) {
-        json_t *rec;
-        int st = jsonl_next(r, &rec);
-        if (build_stop) {
-            json_decref(rec);
-            goto out;
-        }
-        if (st == JSONL_EOF) break;
-        if (st == JSONL_IOERR) {
-            log_error("%s", jsonl_error(r));
-            goto out;
-        }
-        bx->records++;
-        if (st == JSONL_BAD) {
-            log_reject(name, "%s", jsonl_error(r));
-            bx->rejected++;
-            continue;
-        }
-        char err[512];
-        int brc = build_record(bx, rec, err, sizeof err);
-        if (brc == -2) {
-            log_error("%s", err);
-            json_decref(rec);
-            goto out;
-        }
-        if (brc == -1) {
-            const char *uri = jsonl_str(rec, "uri");
-            log_reject(uri ? uri : name, "%s: line %zu: %s", name, jsonl_lineno(r), err);
-            bx->rejected++;
-        }
-        json_decref(rec);
-        progress_add(&bx->prog, 1);
+/* One embedded.jsonl record (jsonl_each callback); -1 stops the build. */
+static int build_each(void *vctx, json_t *rec, const char *name, size_t lineno) {
+    build_ctx *bx = vctx;
+    char err[512];
+    int rc = 0;
+    bx->records++;
+    int brc = build_stop ? -2 : build_record(bx, rec, err, sizeof err);
+    if (brc == -2) {
+        if (!build_stop) log_error("%s", err);
+        rc = -1;
+    } else if (brc == -1) {
+        const char *uri = jsonl_str(rec, "uri");
+        log_reject(uri ? uri : name, "%s: line %zu: %s", name, lineno, err);
+        bx->rejected++;
     }
-    rc = 0;
-out:
-    jsonl_close(r);
+    json_decref(rec);
+    progress_add(&bx->prog, 1);
     return rc;
 }
 
@@ -210,17 +186,11 @@ static int cmd_build(int argc, char **argv) {
     if (root_begin(&ir, &name, &tmpdir, err, sizeof err) < 0) goto fail;
     if (!(bx.b = builder_open(tmpdir, err, sizeof err))) goto fail;
     progress_start(&bx.prog, "index build", 0);
-    int failed = 0;
-    if (optind == argc) failed = build_stream(&bx, stdin, "-") < 0;
-    for (int i = optind; i < argc && !failed; i++) {
-        FILE *f = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
-        if (!f) {
-            snprintf(err, sizeof err, "%s: %s", argv[i], strerror(errno));
-            goto fail;
-        }
-        failed = build_stream(&bx, f, argv[i]) < 0;
-        if (f != stdin) fclose(f);
-    }
+    long bad_lines = 0;
+    int failed = jsonl_each(argc - optind, argv + optind, 0, build_each, &bx, &bad_lines) < 0 ||
+                 build_stop;
+    bx.records += bad_lines;
+    bx.rejected += bad_lines;
     progress_finish(&bx.prog);
     if (failed) {
         snprintf(err, sizeof err, "input could not be read to the end; nothing published");

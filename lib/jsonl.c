@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 #define JSONL_BUF 65536
 
 struct jsonl_reader {
@@ -150,6 +152,53 @@ int jsonl_next(jsonl_reader *r, json_t **out) {
         *out = obj;
         return JSONL_OK;
     }
+}
+
+static int jsonl_each_stream(FILE *in, const char *name, size_t max_line, jsonl_record_fn fn,
+                             void *ctx, long *rejected) {
+    jsonl_reader *r = jsonl_open(in, name, max_line);
+    if (!r) {
+        log_error("out of memory");
+        return -1;
+    }
+    int rc = -1;
+    for (;;) {
+        json_t *rec;
+        int st = jsonl_next(r, &rec);
+        if (st == JSONL_EOF) break;
+        if (st == JSONL_IOERR) {
+            log_error("%s", jsonl_error(r));
+            goto out;
+        }
+        if (st == JSONL_BAD) {
+            log_reject(name, "%s", jsonl_error(r));
+            (*rejected)++;
+            continue;
+        }
+        if (fn(ctx, rec, name, jsonl_lineno(r)) < 0) goto out;
+    }
+    rc = 0;
+out:
+    jsonl_close(r);
+    return rc;
+}
+
+int jsonl_each(int nfiles, char *const *files, size_t max_line, jsonl_record_fn fn, void *ctx,
+               long *rejected) {
+    if (nfiles == 0) return jsonl_each_stream(stdin, "-", max_line, fn, ctx, rejected);
+    for (int i = 0; i < nfiles; i++) {
+        int is_stdin = strcmp(files[i], "-") == 0;
+        FILE *f = is_stdin ? stdin : fopen(files[i], "r");
+        if (!f) {
+            log_reject(files[i], "cannot open: %s", strerror(errno));
+            (*rejected)++;
+            continue;
+        }
+        int rc = jsonl_each_stream(f, files[i], max_line, fn, ctx, rejected);
+        if (!is_stdin) fclose(f);
+        if (rc < 0) return -1;
+    }
+    return 0;
 }
 
 int jsonl_write(FILE *fp, const json_t *obj) {

@@ -43,6 +43,16 @@ const char *jsonl_name(const jsonl_reader *r);
 /* Write `obj` as one compact line. 0 on success, -1 on a write error. */
 int jsonl_write(FILE *fp, const json_t *obj);
 
+/* The read loop every stage shares. Streams each record of each named
+ * input (stdin when there are none; "-" is stdin too) to fn, which takes
+ * ownership of rec. A bad line or an input that cannot be opened is
+ * rejected (log_reject) and counted in *rejected; the rest go on. fn
+ * returns 0 to go on or -1 to stop with a fatal error. Returns 0, or -1 on
+ * a fatal error (fn's, or a read error of a stream). */
+typedef int (*jsonl_record_fn)(void *ctx, json_t *rec, const char *name, size_t lineno);
+int jsonl_each(int nfiles, char *const *files, size_t max_line, jsonl_record_fn fn, void *ctx,
+               long *rejected);
+
 /* Field helpers for records: NULL / default when absent or of another type. */
 const char *jsonl_str(const json_t *obj, const char *key);
 long long jsonl_int(const json_t *obj, const char *key, long long dflt);

@@ -35,61 +35,40 @@ static void usage(FILE *f) {
             "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected.\n");
 }
 
-typedef struct chunk_stats {
+typedef struct chunk_ctx {
+    const chunker_opts *o;
+    FILE *out;
     long docs, chunks, rejected;
     progress prog;
-} chunk_stats;
+} chunk_ctx;
 
-/* 0 on success, -1 on a fatal error (read or write). */
-static int chunk_stream(FILE *in, const char *name, FILE *out, const chunker_opts *o,
-                        size_t max_line, chunk_stats *stats) {
-    jsonl_reader *r = jsonl_open(in, name, max_line);
-    if (!r) {
-        log_error("out of memory");
-        return -1;
+/* One document record: chunk it and write its chunks. */
+static int chunk_record(void *vctx, json_t *doc, const char *name, size_t lineno) {
+    chunk_ctx *cx = vctx;
+    char err[256];
+    int rc = 0;
+    json_t *chunks = chunker_chunk_doc(doc, cx->o, err, sizeof err);
+    if (!chunks) {
+        const char *uri = jsonl_str(doc, "uri");
+        log_reject(uri ? uri : name, "%s: line %zu: %s", name, lineno, err);
+        cx->rejected++;
+        goto out;
     }
-    int rc = -1;
-    for (;;) {
-        json_t *doc;
-        int st = jsonl_next(r, &doc);
-        if (st == JSONL_EOF) break;
-        if (st == JSONL_IOERR) {
-            log_error("%s", jsonl_error(r));
-            goto err;
+    size_t i;
+    json_t *c;
+    json_array_foreach(chunks, i, c) {
+        if (jsonl_write(cx->out, c) < 0) {
+            log_error("write error: %s", strerror(errno));
+            rc = -1;
+            goto out;
         }
-        if (st == JSONL_BAD) {
-            log_reject(name, "%s", jsonl_error(r));
-            stats->rejected++;
-            continue;
-        }
-        char err[256];
-        json_t *chunks = chunker_chunk_doc(doc, o, err, sizeof err);
-        if (!chunks) {
-            const char *uri = jsonl_str(doc, "uri");
-            log_reject(uri ? uri : name, "%s: line %zu: %s", name, jsonl_lineno(r), err);
-            stats->rejected++;
-            json_decref(doc);
-            continue;
-        }
-        size_t i;
-        json_t *c;
-        json_array_foreach(chunks, i, c) {
-            if (jsonl_write(out, c) < 0) {
-                log_error("write error: %s", strerror(errno));
-                json_decref(chunks);
-                json_decref(doc);
-                goto err;
-            }
-        }
-        stats->docs++;
-        progress_add(&stats->prog, 1);
-        stats->chunks += (long)json_array_size(chunks);
-        json_decref(chunks);
-        json_decref(doc);
     }
-    rc = 0;
-err:
-    jsonl_close(r);
+    cx->docs++;
+    cx->chunks += (long)json_array_size(chunks);
+    progress_add(&cx->prog, 1);
+out:
+    json_decref(chunks);
+    json_decref(doc);
     return rc;
 }
 
@@ -126,23 +105,11 @@ int main(int argc, char **argv) {
         log_error("cannot open output %s: %s", output, strerror(errno));
         return NZ_EXIT_FAIL;
     }
-    chunk_stats stats = {0};
-    progress_start(&stats.prog, "chunk (docs)", 0);
-    int failed = 0;
-    if (optind == argc) {
-        failed = chunk_stream(stdin, "-", out.fp, &opts, (size_t)max_line, &stats) < 0;
-    }
-    for (int i = optind; i < argc && !failed; i++) {
-        FILE *f = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
-        if (!f) {
-            log_reject(argv[i], "cannot open: %s", strerror(errno));
-            stats.rejected++;
-            continue;
-        }
-        failed = chunk_stream(f, argv[i], out.fp, &opts, (size_t)max_line, &stats) < 0;
-        if (f != stdin) fclose(f);
-    }
-    progress_finish(&stats.prog);
+    chunk_ctx cx = {.o = &opts, .out = out.fp};
+    progress_start(&cx.prog, "chunk (docs)", 0);
+    int failed = jsonl_each(argc - optind, argv + optind, (size_t)max_line, chunk_record, &cx,
+                            &cx.rejected) < 0;
+    progress_finish(&cx.prog);
     if (failed) {
         out_abort(&out);
         return NZ_EXIT_FAIL;
@@ -152,7 +119,7 @@ int main(int argc, char **argv) {
         return NZ_EXIT_FAIL;
     }
     log_fields(LOG_INFO, "done",
-               json_pack("{s:i,s:i,s:i}", "docs", (int)stats.docs, "chunks", (int)stats.chunks,
-                         "rejected", (int)stats.rejected));
-    return stats.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+               json_pack("{s:i,s:i,s:i}", "docs", (int)cx.docs, "chunks", (int)cx.chunks,
+                         "rejected", (int)cx.rejected));
+    return cx.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
 }

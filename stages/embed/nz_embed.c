@@ -57,6 +57,8 @@ typedef struct embed_ctx {
     FILE *out;
     long embedded, rejected;
     progress prog;
+    embed_item *items; /* the batch being filled */
+    size_t n;
 } embed_ctx;
 
 /* Build the text sent for a record, or set item->error. */
@@ -97,6 +99,18 @@ static void embed_hash_one(embed_item *it, size_t dim) {
     free(v);
 }
 
+static void embed_item_free(embed_item *it) {
+    json_decref(it->rec);
+    free(it->sent);
+    free(it->error);
+    free(it->b64);
+    memset(it, 0, sizeof *it);
+}
+
+static void embed_flush_discard(embed_item *items, size_t n) {
+    for (size_t k = 0; k < n; k++) embed_item_free(&items[k]);
+}
+
 /* Embed and write one batch, in order. -1 on a write error. */
 static int embed_flush(embed_ctx *cx, embed_item *items, size_t n, const char *name) {
     long i;
@@ -122,59 +136,25 @@ static int embed_flush(embed_ctx *cx, embed_item *items, size_t n, const char *n
                 cx->embedded++;
             }
         }
-        json_decref(it->rec);
-        free(it->sent);
-        free(it->error);
-        free(it->b64);
-        memset(it, 0, sizeof *it);
+        embed_item_free(it);
     }
     progress_add(&cx->prog, n);
     return rc;
 }
 
-static int embed_stream(embed_ctx *cx, FILE *in, const char *name, size_t max_line) {
-    jsonl_reader *r = jsonl_open(in, name, max_line);
-    embed_item *items = calloc(EMBED_BATCH, sizeof *items);
-    size_t n = 0;
-    int rc = -1;
-    if (!r || !items) {
-        log_error("out of memory");
-        goto err;
+/* One chunk record: queue it; a full batch is embedded and written. */
+static int embed_record(void *vctx, json_t *rec, const char *name, size_t lineno) {
+    embed_ctx *cx = vctx;
+    embed_item *it = &cx->items[cx->n];
+    it->rec = rec;
+    embed_prepare(it, name, lineno);
+    if (!it->error && !it->sent) it->error = strdup("out of memory");
+    if (++cx->n == EMBED_BATCH) {
+        size_t n = cx->n;
+        cx->n = 0;
+        return embed_flush(cx, cx->items, n, name);
     }
-    for (;;) {
-        json_t *rec;
-        int st = jsonl_next(r, &rec);
-        if (st == JSONL_EOF) break;
-        if (st == JSONL_IOERR) {
-            log_error("%s", jsonl_error(r));
-            goto err;
-        }
-        if (st == JSONL_BAD) {
-            log_reject(name, "%s", jsonl_error(r));
-            cx->rejected++;
-            continue;
-        }
-        items[n].rec = rec;
-        embed_prepare(&items[n], name, jsonl_lineno(r));
-        if (!items[n].error && !items[n].sent) items[n].error = strdup("out of memory");
-        if (++n == EMBED_BATCH) {
-            if (embed_flush(cx, items, n, name) < 0) goto err;
-            n = 0;
-        }
-    }
-    if (embed_flush(cx, items, n, name) < 0) goto err;
-    n = 0;
-    rc = 0;
-err:
-    for (size_t k = 0; k < n; k++) {
-        json_decref(items[k].rec);
-        free(items[k].sent);
-        free(items[k].error);
-        free(items[k].b64);
-    }
-    free(items);
-    jsonl_close(r);
-    return rc;
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -224,18 +204,16 @@ int main(int argc, char **argv) {
     }
     cx.out = out.fp;
     progress_start(&cx.prog, "embed", 0);
-    int failed = 0;
-    if (optind == argc) failed = embed_stream(&cx, stdin, "-", (size_t)max_line) < 0;
-    for (int i = optind; i < argc && !failed; i++) {
-        FILE *f = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
-        if (!f) {
-            log_reject(argv[i], "cannot open: %s", strerror(errno));
-            cx.rejected++;
-            continue;
-        }
-        failed = embed_stream(&cx, f, argv[i], (size_t)max_line) < 0;
-        if (f != stdin) fclose(f);
+    if (!(cx.items = calloc(EMBED_BATCH, sizeof *cx.items))) {
+        log_error("out of memory");
+        out_abort(&out);
+        return NZ_EXIT_FAIL;
     }
+    int failed = jsonl_each(argc - optind, argv + optind, (size_t)max_line, embed_record, &cx,
+                            &cx.rejected) < 0;
+    if (!failed) failed = embed_flush(&cx, cx.items, cx.n, "-") < 0;
+    else embed_flush_discard(cx.items, cx.n);
+    free(cx.items);
     progress_finish(&cx.prog);
     if (failed) {
         out_abort(&out);
