@@ -56,6 +56,11 @@ int mkdir_p(const char *path, unsigned mode) {
 
 int atomic_open(atomic_file *af, const char *path) {
     memset(af, 0, sizeof *af);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL; /* never rename over a device */
+        return -1;
+    }
     char *copy1 = strdup(path), *copy2 = strdup(path);
     if (!copy1 || !copy2) goto err;
     const char *dir = dirname(copy1), *base = basename(copy2);
@@ -152,6 +157,19 @@ int out_open(out_stream *o, const char *path) {
         o->fp = stdout;
         return 0;
     }
+    /* A device or FIFO (-o /dev/null, -o /dev/stdout, a named pipe) is
+     * written in place: renaming a file over it would destroy it. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return -1;
+        }
+        o->fp = fopen(path, "w");
+        if (!o->fp) return -1;
+        o->is_device = 1;
+        return 0;
+    }
     if (atomic_open(&o->af, path) < 0) return -1;
     o->fp = o->af.fp;
     o->is_file = 1;
@@ -159,6 +177,11 @@ int out_open(out_stream *o, const char *path) {
 }
 
 int out_finish(out_stream *o) {
+    if (o->is_device) {
+        int rc = fclose(o->fp);
+        o->fp = NULL;
+        return rc == 0 ? 0 : -1;
+    }
     if (o->is_file) {
         o->fp = NULL;
         return atomic_commit(&o->af);
@@ -168,6 +191,7 @@ int out_finish(out_stream *o) {
 }
 
 void out_abort(out_stream *o) {
+    if (o->is_device && o->fp) fclose(o->fp);
     if (o->is_file) atomic_abort(&o->af);
     o->fp = NULL;
 }

@@ -33,11 +33,13 @@ int fsync_parent(const char *path); /* fsync the directory holding path */
 int mkdir_p(const char *path, unsigned mode);
 
 /* Output for stage binaries: stdout, or an atomic file when path != NULL
- * and not "-". out_finish commits (or checks stdout flushed); 0 on success. */
+ * and not "-". An existing device or FIFO is written in place instead
+ * (renaming over /dev/null would replace it). out_finish commits (or
+ * checks stdout flushed); 0 on success. */
 typedef struct out_stream {
     FILE *fp;
     atomic_file af;
-    int is_file;
+    int is_file, is_device;
 } out_stream;
 int out_open(out_stream *o, const char *path);
 int out_finish(out_stream *o);

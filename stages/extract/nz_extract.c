@@ -1,11 +1,15 @@
 /* nz-extract -- documents in, structured blocks out (docs.jsonl).
  *
- * Plumbing stage: reads the sources named on the command line (files,
- * directories walked in sorted order, --from lists), sniffs each one's type
- * from its bytes, turns it into blocks and writes one docs.jsonl record per
- * document to stdout or -o FILE (atomically). Each source is isolated: a bad
- * one is rejected with one JSON error line on stderr, the others go on, and
- * the exit code is 3. Sizes are bounded (--max-bytes) before anything is read.
+ * Plumbing stage. Reads the sources named (files; directories walked in
+ * sorted order; --from lists; http(s) URLs; sitemaps, expanded to their
+ * pages), turns each into one docs.jsonl record (extract.h) and writes the
+ * records to stdout or -o FILE (atomically), in source order.
+ *
+ * Documents are processed in parallel by --threads worker processes
+ * (pool.h), each bounded in time (--timeout), memory (--max-memory), size
+ * (--max-bytes) and pages (--max-pages). A source that fails any bound, is
+ * malformed, or crashes its worker is rejected with one JSON error line on
+ * stderr; every good source is still written, and the exit code is 3.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,43 +23,46 @@
 #include <unistd.h>
 
 #include "atomicio.h"
-#include "blocks.h"
 #include "config.h"
+#include "extract.h"
+#include "fetch.h"
 #include "jsonl.h"
-#include "lang.h"
 #include "log.h"
 #include "nz.h"
+#include "pool.h"
 #include "progress.h"
-#include "sha.h"
 #include "sources.h"
-#include "textdoc.h"
 #include "utf8.h"
 
-#define EXTRACT_DEFAULT_MAX_BYTES (256L << 20)
+#define EXTRACT_MAX_SITEMAP_URLS 100000
 
-typedef struct extract_opts {
-    long max_bytes;
-} extract_opts;
-
-/* An input read into memory, with what the record needs about it. */
-typedef struct extract_input {
-    const char *name; /* as given */
-    char *uri;
-    unsigned char *data;
-    size_t len;
-    time_t mtime;
-} extract_input;
+typedef struct extract_run {
+    extract_opts eo;
+    fetch_opts fo;
+    source_list sources;
+    FILE *out;
+    long docs, rejected, unchanged;
+    progress prog;
+} extract_run;
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: nz-extract [options] SOURCE...\n"
             "\n"
             "Turn documents into docs.jsonl records of structured blocks.\n"
-            "SOURCE is a file, a directory (walked recursively, sorted) or - for stdin.\n"
+            "SOURCE is a file, a directory (walked recursively, sorted), an http(s) URL,\n"
+            "a sitemap URL (expanded to its pages), or - for stdin. Types are sniffed from\n"
+            "the bytes: PDF, HTML/XHTML, XML, Markdown, text, and any of them gzipped.\n"
             "\n"
             "  -o, --output FILE    write to FILE atomically instead of stdout\n"
             "      --from FILE      read more sources from FILE, one a line\n"
-            "      --max-bytes N    reject inputs larger than N bytes (default 256 MiB)\n"
+            "  -j, --threads N      documents in parallel (worker processes; default: cores)\n"
+            "      --max-bytes N    reject inputs (or their gzip contents) over N bytes (256 MiB)\n"
+            "      --max-pages N    reject PDFs with more than N pages (10000)\n"
+            "      --timeout S      reject a document that takes over S seconds (300)\n"
+            "      --max-memory N   address-space limit per worker in bytes (8 GiB; 0: none)\n"
+            "      --url-timeout S  total time for one HTTP fetch (30)\n"
+            "      --state DIR      remember ETag/Last-Modified for conditional GETs\n"
             "  -h, --help           show this help\n"
             "      --version        show the version\n"
             "\n"
@@ -72,35 +79,31 @@ static char *extract_file_uri(const char *path) {
         free(abs);
         return NULL;
     }
-    size_t o = 0;
     memcpy(uri, "file://", 7);
-    o = 7;
+    size_t o = 7;
     static const char keep[] = "-._~/!$&'()*+,;=:@";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)abs[i];
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            strchr(keep, c)) {
+            strchr(keep, c))
             uri[o++] = (char)c;
-        } else {
+        else
             o += (size_t)sprintf(uri + o, "%%%02X", c);
-        }
     }
     uri[o] = '\0';
     free(abs);
     return uri;
 }
 
-/* Read a source fully, bounded. 0 on success; on failure writes err. */
-static int extract_read(extract_input *in, const extract_opts *o, char *err, size_t errlen) {
-    int fd = -1;
-    if (strcmp(in->name, "-") == 0) {
-        fd = STDIN_FILENO;
-        in->uri = strdup("stdin:-");
-        in->mtime = time(NULL);
-    } else {
-        in->uri = extract_file_uri(in->name); /* NULL when it cannot resolve */
+/* Read a file or stdin fully, bounded. 0, or -1 with err. */
+static int extract_read(const char *name, long max_bytes, unsigned char **data, size_t *len,
+                        time_t *mtime, char *err, size_t errlen) {
+    int fd = STDIN_FILENO;
+    *data = NULL;
+    *mtime = time(NULL);
+    if (strcmp(name, "-") != 0) {
         /* O_NONBLOCK: opening a FIFO must never wait for a writer. */
-        fd = open(in->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
             snprintf(err, errlen, "cannot open: %s", errno == ELOOP ? "symlink loop" : strerror(errno));
             return -1;
@@ -122,36 +125,32 @@ static int extract_read(extract_input *in, const extract_opts *o, char *err, siz
                                             : "special file");
             goto err;
         }
-        if (st.st_size > o->max_bytes) {
+        if (st.st_size > max_bytes) {
             snprintf(err, errlen, "file of %lld bytes exceeds --max-bytes %ld",
-                     (long long)st.st_size, o->max_bytes);
+                     (long long)st.st_size, max_bytes);
             goto err;
         }
-        in->mtime = st.st_mtime;
+        *mtime = st.st_mtime;
     }
-    if (!in->uri) {
-        snprintf(err, errlen, "cannot resolve path: %s", strerror(errno));
+    size_t cap = 65536, n = 0;
+    unsigned char *buf = malloc(cap + 1);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
         goto err;
     }
-    size_t cap = 65536, len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) goto oom;
     for (;;) {
-        if (len == cap) {
-            if (cap > (size_t)o->max_bytes) {
-                free(buf);
-                snprintf(err, errlen, "input exceeds --max-bytes %ld", o->max_bytes);
-                goto err;
-            }
-            unsigned char *nb = realloc(buf, cap * 2);
+        if (n == cap) {
+            if (cap > (size_t)max_bytes) break;
+            unsigned char *nb = realloc(buf, cap * 2 + 1);
             if (!nb) {
                 free(buf);
-                goto oom;
+                snprintf(err, errlen, "out of memory");
+                goto err;
             }
             buf = nb;
             cap *= 2;
         }
-        ssize_t r = read(fd, buf + len, cap - len);
+        ssize_t r = read(fd, buf + n, cap - n);
         if (r < 0) {
             if (errno == EINTR) continue;
             snprintf(err, errlen, "read error: %s", strerror(errno));
@@ -159,177 +158,255 @@ static int extract_read(extract_input *in, const extract_opts *o, char *err, siz
             goto err;
         }
         if (r == 0) break;
-        len += (size_t)r;
-        if (len > (size_t)o->max_bytes) {
-            free(buf);
-            snprintf(err, errlen, "input exceeds --max-bytes %ld", o->max_bytes);
-            goto err;
-        }
+        n += (size_t)r;
     }
+    if (n > (size_t)max_bytes) {
+        free(buf);
+        snprintf(err, errlen, "input exceeds --max-bytes %ld", max_bytes);
+        goto err;
+    }
+    buf[n] = 0;
     if (fd != STDIN_FILENO) close(fd);
-    in->data = buf;
-    in->len = len;
+    *data = buf;
+    *len = n;
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
 err:
-    if (fd >= 0 && fd != STDIN_FILENO) close(fd);
+    if (fd != STDIN_FILENO) close(fd);
     return -1;
 }
 
-/* The base name without extension, as a last-resort title. */
-static json_t *extract_name_title(const char *name) {
-    const char *b = strrchr(name, '/');
-    b = b ? b + 1 : name;
-    const char *dot = strrchr(b, '.');
-    size_t n = dot && dot > b ? (size_t)(dot - b) : strlen(b);
-    return utf8_json_string(b, n);
+static void result_json(pool_result *out, pool_kind kind, json_t *obj) {
+    out->kind = kind;
+    out->payload = obj ? json_dumps(obj, JSONL_DUMP_FLAGS) : NULL;
+    out->len = out->payload ? strlen(out->payload) : 0;
+    json_decref(obj);
 }
 
-/* Build the docs.jsonl record for one input. NULL with err on rejection. */
-static json_t *extract_document(const extract_input *in, char *err, size_t errlen) {
-    json_t *doc = NULL, *blocks = NULL;
-    const char *mime;
-    size_t bad;
-    if (in->len == 0) {
-        snprintf(err, errlen, "empty file");
-        return NULL;
+static void result_reject(pool_result *out, const char *uri, const char *error) {
+    json_t *o = json_object();
+    if (o) {
+        json_object_set_new(o, "uri", utf8_json_string(uri, strlen(uri)));
+        json_object_set_new(o, "error", utf8_json_string(error, strlen(error)));
     }
-    size_t probe = in->len < 8192 ? in->len : 8192;
-    if (memchr(in->data, 0, probe)) {
-        snprintf(err, errlen, "unsupported binary content (NUL bytes in the first %zu bytes)", probe);
-        return NULL;
-    }
-    if (!utf8_valid((const char *)in->data, in->len, &bad)) {
-        snprintf(err, errlen, "invalid UTF-8 at byte %zu", bad);
-        return NULL;
-    }
-    int markdown = textdoc_is_markdown((const char *)in->data, in->len);
-    mime = markdown ? "text/markdown" : "text/plain";
-    blocks = json_array();
-    if (!blocks) goto oom;
-    if (textdoc_parse((const char *)in->data, in->len, markdown, blocks) < 0) goto oom;
-    if (json_array_size(blocks) == 0) {
-        snprintf(err, errlen, "no text: the document has only white space");
-        goto fail;
-    }
+    result_json(out, POOL_REJECT, o);
+}
 
-    unsigned char digest[SHA_LEN];
-    char sha_hex_s[SHA_HEX_LEN + 1], doc_id[ID_HEX_LEN + 1], mtime_s[32];
-    if (sha256(in->data, in->len, digest) < 0 || sha_id(doc_id, in->uri, NULL) < 0) goto oom;
-    sha_hex(digest, SHA_LEN, sha_hex_s);
-    struct tm tm;
-    gmtime_r(&in->mtime, &tm);
-    strftime(mtime_s, sizeof mtime_s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+/* In a worker: one source to one result. */
+static void extract_task(size_t i, void *vctx, pool_result *out) {
+    extract_run *run = vctx;
+    const char *name = run->sources.items[i];
+    char err[512] = "";
+    if (run->sources.errors[i]) {
+        char *uri = extract_file_uri(name);
+        result_reject(out, uri ? uri : name, run->sources.errors[i]);
+        free(uri);
+        return;
+    }
+    extract_source src = {.name = name};
+    char *uri = NULL;
+    unsigned char *data = NULL;
+    fetch_result fr = {0};
+    int is_url = fetch_is_url(name);
+    if (is_url) {
+        src.uri = name;
+        if (fetch_url(name, &run->fo, &fr, err, sizeof err) < 0) {
+            result_reject(out, name, err);
+            return;
+        }
+        if (fr.unchanged) {
+            result_json(out, POOL_NOTE, json_pack("{s:s,s:s}", "uri", name, "status", "unchanged"));
+            return;
+        }
+        src.data = fr.data;
+        src.len = fr.len;
+        src.mtime = fr.mtime;
+        src.content_type = fr.content_type[0] ? fr.content_type : NULL;
+    } else {
+        uri = strcmp(name, "-") == 0 ? strdup("stdin:-") : extract_file_uri(name);
+        time_t mtime;
+        size_t len = 0;
+        if (extract_read(name, run->eo.max_bytes, &data, &len, &mtime, err, sizeof err) < 0) {
+            result_reject(out, uri ? uri : name, err);
+            free(uri);
+            return;
+        }
+        if (!uri) {
+            free(data);
+            result_reject(out, name, "cannot resolve the path");
+            return;
+        }
+        src.uri = uri;
+        src.data = data;
+        src.len = len;
+        src.mtime = mtime;
+    }
+    json_t *doc = extract_document(&src, &run->eo, err, sizeof err);
+    if (doc) {
+        result_json(out, POOL_DOC, doc);
+        if (is_url && out->payload && fetch_save_state(name, &run->fo, &fr) < 0)
+            log_warn("%s: cannot save fetch state in %s", name, run->fo.state_dir);
+    } else {
+        result_reject(out, src.uri, err);
+    }
+    fetch_result_free(&fr);
+    free(data);
+    free(uri);
+}
 
-    const char *heading = blocks_first_heading(blocks);
-    json_t *title = heading ? json_string(heading) : extract_name_title(in->name);
-    doc = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:O}", "doc_id", doc_id, "uri", in->uri,
-                    "title", title ? title : json_string(""), "mime", mime, "lang",
-                    lang_guess((const char *)in->data, in->len), "sha256", sha_hex_s, "bytes",
-                    (json_int_t)in->len, "mtime", mtime_s, "blocks", blocks);
-    if (!doc) goto oom;
-    json_decref(blocks);
-    return doc;
-oom:
-    snprintf(err, errlen, "out of memory");
-fail:
-    json_decref(blocks);
-    json_decref(doc);
-    return NULL;
+/* In the parent, in source order. */
+static int extract_emit(size_t i, const pool_result *r, void *vctx) {
+    extract_run *run = vctx;
+    progress_add(&run->prog, 1);
+    if (r->kind == POOL_DOC) {
+        if (fwrite(r->payload, 1, r->len, run->out) != r->len || fputc('\n', run->out) == EOF) {
+            log_error("write error: %s", strerror(errno));
+            return -1;
+        }
+        run->docs++;
+        return 0;
+    }
+    json_t *o = json_loadb(r->payload, r->len, 0, NULL);
+    if (r->kind == POOL_NOTE) {
+        run->unchanged++;
+        log_fields(LOG_INFO, "unchanged", o);
+        return 0;
+    }
+    const char *uri = json_string_value(json_object_get(o, "uri"));
+    const char *error = json_string_value(json_object_get(o, "error"));
+    log_reject(uri ? uri : run->sources.items[i], "%s", error ? error : r->payload);
+    json_decref(o);
+    run->rejected++;
+    return 0;
+}
+
+static int extract_add_url(void *ctx, const char *url) {
+    return sources_push(ctx, url, NULL);
 }
 
 int main(int argc, char **argv) {
     log_init("nz-extract");
-    extract_opts opts = {.max_bytes = EXTRACT_DEFAULT_MAX_BYTES};
+    extract_run run = {.eo = {.max_bytes = EXTRACT_DEFAULT_MAX_BYTES,
+                              .max_pages = EXTRACT_DEFAULT_MAX_PAGES},
+                       .fo = {.timeout = 30}};
+    run.fo.max_bytes = run.eo.max_bytes;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN), timeout = 300, max_memory = 8L << 30;
+    if (threads < 1) threads = 1;
+#if defined(__SANITIZE_ADDRESS__)
+    max_memory = 0; /* ASan reserves terabytes of address space */
+#endif
     const char *output = NULL;
-    source_list sources = {0};
     out_stream out = {0};
     int exit_code = NZ_EXIT_FAIL;
-    long ndocs = 0, nrejected = 0;
+    source_list inputs = {0};
 
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                              {"from", required_argument, 0, 'f'},
+                                             {"threads", required_argument, 0, 'j'},
                                              {"max-bytes", required_argument, 0, 'm'},
+                                             {"max-pages", required_argument, 0, 'P'},
+                                             {"timeout", required_argument, 0, 'T'},
+                                             {"max-memory", required_argument, 0, 'M'},
+                                             {"url-timeout", required_argument, 0, 'U'},
+                                             {"state", required_argument, 0, 's'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
+        long v;
         switch (c) {
         case 'o': output = optarg; break;
         case 'f':
-            if (sources_add_from(&sources, optarg) < 0) {
+            if (sources_add_from(&inputs, optarg) < 0) {
                 log_error("--from %s: %s", optarg, strerror(errno));
                 exit_code = NZ_EXIT_USAGE;
                 goto done;
             }
             break;
-        case 'm':
-            if (config_parse_long("--max-bytes", optarg, 1, LONG_MAX, &opts.max_bytes) < 0) {
-                exit_code = NZ_EXIT_USAGE;
-                goto done;
-            }
+        case 'j':
+            if (config_parse_long("--threads", optarg, 1, 256, &threads) < 0) goto usage;
             break;
+        case 'm':
+            if (config_parse_long("--max-bytes", optarg, 1, LONG_MAX, &v) < 0) goto usage;
+            run.eo.max_bytes = run.fo.max_bytes = v;
+            break;
+        case 'P':
+            if (config_parse_long("--max-pages", optarg, 1, 1000000, &run.eo.max_pages) < 0)
+                goto usage;
+            break;
+        case 'T':
+            if (config_parse_long("--timeout", optarg, 1, 86400, &timeout) < 0) goto usage;
+            break;
+        case 'M':
+            if (config_parse_long("--max-memory", optarg, 0, LONG_MAX, &max_memory) < 0) goto usage;
+            break;
+        case 'U':
+            if (config_parse_long("--url-timeout", optarg, 1, 3600, &run.fo.timeout) < 0) goto usage;
+            break;
+        case 's': run.fo.state_dir = optarg; break;
         case 'h': usage(stdout); exit_code = NZ_EXIT_OK; goto done;
         case 'V': printf("nz-extract %s\n", NZ_VERSION); exit_code = NZ_EXIT_OK; goto done;
-        default: usage(stderr); exit_code = NZ_EXIT_USAGE; goto done;
+        default: goto usage;
         }
     }
-    for (int i = optind; i < argc; i++) {
-        if (sources_add(&sources, argv[i]) < 0) {
+    for (int i = optind; i < argc; i++)
+        if (sources_add(&inputs, argv[i]) < 0) {
             log_error("out of memory listing sources");
             goto done;
         }
-    }
-    if (sources.n == 0) {
-        usage(stderr);
-        exit_code = NZ_EXIT_USAGE;
-        goto done;
+    if (inputs.n == 0) goto usage;
+
+    /* Expand sitemaps here, so that the pages are tasks like any other. */
+    fetch_global_init();
+    for (size_t i = 0; i < inputs.n; i++) {
+        const char *s = inputs.items[i];
+        if (!inputs.errors[i] && fetch_is_url(s) && fetch_is_sitemap(s)) {
+            char err[512];
+            size_t before = run.sources.n;
+            if (fetch_sitemap(s, &run.fo, EXTRACT_MAX_SITEMAP_URLS, extract_add_url, &run.sources,
+                              err, sizeof err) < 0) {
+                log_reject(s, "%s", err);
+                run.rejected++;
+            } else {
+                log_fields(LOG_INFO, "sitemap expanded",
+                           json_pack("{s:s,s:I}", "uri", s, "pages",
+                                     (json_int_t)(run.sources.n - before)));
+            }
+            continue;
+        }
+        if (sources_push(&run.sources, s, inputs.errors[i]) < 0) {
+            log_error("out of memory listing sources");
+            goto done;
+        }
     }
     if (out_open(&out, output) < 0) {
         log_error("cannot open output %s: %s", output, strerror(errno));
         goto done;
     }
-
-    progress prog;
-    progress_start(&prog, "extract", sources.n);
-    for (size_t i = 0; i < sources.n; i++) {
-        char err[512] = "";
-        extract_input in = {.name = sources.items[i]};
-        json_t *doc = NULL;
-        if (sources.errors[i]) {
-            snprintf(err, sizeof err, "%s", sources.errors[i]);
-        } else if (extract_read(&in, &opts, err, sizeof err) == 0) {
-            doc = extract_document(&in, err, sizeof err);
-        }
-        if (doc) {
-            if (jsonl_write(out.fp, doc) < 0) {
-                log_error("write error: %s", strerror(errno));
-                json_decref(doc);
-                free(in.uri);
-                free(in.data);
-                out_abort(&out);
-                goto done;
-            }
-            ndocs++;
-        } else {
-            log_reject(in.uri ? in.uri : in.name, "%s", err);
-            nrejected++;
-        }
-        json_decref(doc);
-        free(in.uri);
-        free(in.data);
-        progress_add(&prog, 1);
+    run.out = out.fp;
+    progress_start(&run.prog, "extract", run.sources.n);
+    pool_opts po = {.workers = (int)threads, .timeout = (double)timeout,
+                    .mem_limit = (unsigned long)max_memory};
+    int rc = run.sources.n ? pool_run(run.sources.n, &po, extract_task, &run, extract_emit, &run) : 0;
+    progress_finish(&run.prog);
+    if (rc < 0) {
+        out_abort(&out);
+        goto done;
     }
-    progress_finish(&prog);
     if (out_finish(&out) < 0) {
         log_error("cannot finish output: %s", strerror(errno));
         goto done;
     }
-    log_fields(LOG_INFO, "done", json_pack("{s:i,s:i}", "docs", (int)ndocs, "rejected", (int)nrejected));
-    exit_code = nrejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+    log_fields(LOG_INFO, "done",
+               json_pack("{s:I,s:I,s:I}", "docs", (json_int_t)run.docs, "rejected",
+                         (json_int_t)run.rejected, "unchanged", (json_int_t)run.unchanged));
+    exit_code = run.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+    goto done;
+usage:
+    usage(stderr);
+    exit_code = NZ_EXIT_USAGE;
 done:
-    sources_free(&sources);
+    sources_free(&inputs);
+    sources_free(&run.sources);
     return exit_code;
 }

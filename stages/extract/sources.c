@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define SOURCES_MAX_DEPTH 64
@@ -15,7 +16,7 @@ typedef struct sources_dirid {
     ino_t ino;
 } sources_dirid;
 
-static int sources_push(source_list *l, const char *item, const char *error) {
+int sources_push(source_list *l, const char *item, const char *error) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         char **it = realloc(l->items, cap * sizeof *it);
@@ -102,6 +103,8 @@ err:
 
 int sources_add(source_list *l, const char *src) {
     struct stat st;
+    if (strncasecmp(src, "http://", 7) == 0 || strncasecmp(src, "https://", 8) == 0)
+        return sources_push(l, src, NULL);
     if (strcmp(src, "-") != 0 && stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
         sources_dirid stack[SOURCES_MAX_DEPTH + 1];
         stack[0] = (sources_dirid){st.st_dev, st.st_ino};

@@ -20,7 +20,10 @@ typedef struct source_list {
     size_t n, cap;
 } source_list;
 
-/* Add one source (walking it when a directory). -1 only when out of memory. */
+/* Append one item as is (error: why it cannot be read, or NULL). */
+int sources_push(source_list *l, const char *item, const char *error);
+/* Add one source (walking it when a directory; http(s) URLs as they are).
+ * -1 only when out of memory. */
 int sources_add(source_list *l, const char *src);
 /* Add every non-empty, non-# line of a file. -1 if it cannot be read. */
 int sources_add_from(source_list *l, const char *listfile);

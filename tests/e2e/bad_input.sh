@@ -101,15 +101,16 @@ timeout 30 nz-extract --max-bytes 2000 "$T/in" >"$T/ex.out" 2>"$T/ex.err"
 rc=$?
 [ $rc -eq 3 ] && t_ok extract_bad_files_exit_3 || t_fail extract_bad_files_exit_3 "exit $rc"
 check extract_good_file_kept jq -e 'select(.uri|endswith("/good.md")) | .title == "Indonesian Visa Types for Foreign Nationals"' "$T/ex.out"
-check extract_only_good_file jq -s -e 'length == 1' "$T/ex.out"
+check extract_only_good_files jq -s -e 'length == 2' "$T/ex.out"
+check extract_latin1_falls_back_to_cp1252 jq -s -e 'map(select(.uri|endswith("/latin1.txt")))[0] |
+    .charset == "WINDOWS-1252" and (.charset_note|test("not valid UTF-8")) and .blocks[0].text == "café au lait"' "$T/ex.out"
 rejected_line extract_empty_file "$T/ex.err" '^empty file$'
 rejected_line extract_binary_file "$T/ex.err" 'binary|invalid UTF-8'
-rejected_line extract_invalid_utf8 "$T/ex.err" 'invalid UTF-8 at byte 3'
 rejected_line extract_whitespace_only "$T/ex.err" 'only white space'
 rejected_line extract_fifo "$T/ex.err" 'not a regular file \(FIFO\)'
 rejected_line extract_symlink_loop "$T/ex.err" 'symlink loop'
 rejected_line extract_too_big "$T/ex.err" 'exceeds --max-bytes 2000'
-check extract_one_error_line_each bash -c "[ \$(grep -c '\"level\":\"error\"' '$T/ex.err') -eq 9 ]"
+check extract_one_error_line_each bash -c "[ \$(grep -c '\"level\":\"error\"' '$T/ex.err') -eq 8 ]"
 expect_exit extract_no_sources_usage 2 nz-extract
 expect_exit extract_missing_file_exit_3 3 nz-extract "$T/does-not-exist.txt"
 rejected_line extract_missing_file_explained "$T/exp.err" 'No such file'
@@ -124,3 +125,8 @@ done
 expect_exit index_unknown_command_exit_2 2 nz-index frob
 expect_exit embed_bad_dim_exit_2 2 nz-embed --dim 0
 expect_exit embed_unknown_provider_exit_2 2 nz-embed --provider magic
+
+# -o onto a device writes through it; it never replaces it with a file.
+expect_exit output_to_dev_null 0 nz-extract -o /dev/null "$NZ_ROOT/fixtures/docs"
+check dev_null_still_a_device test -c /dev/null
+expect_exit output_to_directory_fails 1 nz-chunk -o "$T" "$T/docs.jsonl"

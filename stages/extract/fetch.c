@@ -1,0 +1,279 @@
+/* fetch.c -- see fetch.h. */
+#include "fetch.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "atomicio.h"
+#include "gunzip.h"
+#include "nz.h"
+#include "sha.h"
+
+#define FETCH_USER_AGENT "nuzantara-extract/" NZ_VERSION " (document ingestion; libcurl)"
+#define FETCH_SITEMAP_DEPTH 2
+
+int fetch_is_url(const char *s) {
+    return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
+}
+
+int fetch_is_sitemap(const char *url) {
+    const char *q = strpbrk(url, "?#");
+    size_t n = q ? (size_t)(q - url) : strlen(url);
+    const char *slash = memrchr(url, '/', n);
+    const char *seg = slash ? slash + 1 : url;
+    size_t sn = n - (size_t)(seg - url);
+    if (sn < 11 || strncasecmp(seg, "sitemap", 7) != 0) return 0;
+    return (sn >= 4 && strncasecmp(seg + sn - 4, ".xml", 4) == 0) ||
+           (sn >= 7 && strncasecmp(seg + sn - 7, ".xml.gz", 7) == 0);
+}
+
+void fetch_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+typedef struct fetch_body {
+    fetch_result *r;
+    size_t cap, max;
+    int too_big;
+} fetch_body;
+
+static size_t fetch_write(char *p, size_t size, size_t n, void *ud) {
+    fetch_body *b = ud;
+    size_t add = size * n;
+    if (b->r->len + add > b->max) {
+        b->too_big = 1;
+        return 0; /* abort the transfer */
+    }
+    if (b->r->len + add + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->r->len + add + 1) cap *= 2;
+        unsigned char *nd = realloc(b->r->data, cap);
+        if (!nd) return 0;
+        b->r->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->r->data + b->r->len, p, add);
+    b->r->len += add;
+    b->r->data[b->r->len] = 0;
+    return add;
+}
+
+/* Keep ETag and Last-Modified as they arrive. */
+static size_t fetch_header(char *p, size_t size, size_t n, void *ud) {
+    fetch_result *r = ud;
+    size_t len = size * n;
+    char line[512];
+    size_t c = len < sizeof line - 1 ? len : sizeof line - 1;
+    memcpy(line, p, c);
+    line[c] = '\0';
+    while (c && (line[c - 1] == '\r' || line[c - 1] == '\n')) line[--c] = '\0';
+    if (strncasecmp(line, "HTTP/", 5) == 0) { /* a new response (redirect): forget */
+        r->etag[0] = r->last_modified[0] = '\0';
+    } else if (strncasecmp(line, "etag:", 5) == 0) {
+        const char *v = line + 5;
+        while (*v == ' ') v++;
+        snprintf(r->etag, sizeof r->etag, "%.*s", (int)sizeof r->etag - 1, v);
+    } else if (strncasecmp(line, "last-modified:", 14) == 0) {
+        const char *v = line + 14;
+        while (*v == ' ') v++;
+        snprintf(r->last_modified, sizeof r->last_modified, "%.*s", (int)sizeof r->last_modified - 1, v);
+    }
+    return len;
+}
+
+static char *fetch_state_path(const char *url, const fetch_opts *o) {
+    char id[ID_HEX_LEN + 1], *p = NULL;
+    if (!o->state_dir || sha_id(id, url, NULL) < 0) return NULL;
+    if (asprintf(&p, "%s/%s.json", o->state_dir, id) < 0) return NULL;
+    return p;
+}
+
+/* One CURL handle per process: connections stay alive between documents. */
+static CURL *fetch_handle(void) {
+    static CURL *h;
+    if (!h) h = curl_easy_init();
+    else curl_easy_reset(h);
+    return h;
+}
+
+int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    CURL *h = fetch_handle();
+    if (!h) {
+        snprintf(err, errlen, "libcurl: cannot create a handle");
+        return -1;
+    }
+    struct curl_slist *hdrs = NULL;
+    char *sp = fetch_state_path(url, o);
+    json_t *state = sp ? json_load_file(sp, 0, NULL) : NULL;
+    const char *etag = json_string_value(json_object_get(state, "etag"));
+    const char *lm = json_string_value(json_object_get(state, "last_modified"));
+    char hb[400];
+    if (etag && *etag) {
+        snprintf(hb, sizeof hb, "If-None-Match: %s", etag);
+        hdrs = curl_slist_append(hdrs, hb);
+    }
+    if (lm && *lm) {
+        snprintf(hb, sizeof hb, "If-Modified-Since: %s", lm);
+        hdrs = curl_slist_append(hdrs, hb);
+    }
+    fetch_body body = {.r = out, .max = (size_t)o->max_bytes};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->timeout < 10 ? o->timeout : 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, o->timeout);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, FETCH_USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* gzip/deflate, decoded by libcurl */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fetch_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, fetch_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
+    if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    CURLcode cc = curl_easy_perform(h);
+    int rc = -1;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    if (cc != CURLE_OK) {
+        if (body.too_big || cc == CURLE_FILESIZE_EXCEEDED)
+            snprintf(err, errlen, "response larger than --max-bytes %ld", o->max_bytes);
+        else if (cc == CURLE_OPERATION_TIMEDOUT)
+            snprintf(err, errlen, "timed out after %ld s", o->timeout);
+        else if (cc == CURLE_TOO_MANY_REDIRECTS)
+            snprintf(err, errlen, "too many redirects (more than 5)");
+        else
+            snprintf(err, errlen, "fetch failed: %s", curl_easy_strerror(cc));
+        goto out;
+    }
+    if (out->status == 304) {
+        out->unchanged = 1;
+        rc = 0;
+        goto out;
+    }
+    if (out->status < 200 || out->status > 299) {
+        snprintf(err, errlen, "HTTP %ld", out->status);
+        goto out;
+    }
+    char *ct = NULL;
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+        snprintf(out->content_type, sizeof out->content_type, "%s", ct);
+    curl_off_t ft = -1;
+    curl_easy_getinfo(h, CURLINFO_FILETIME_T, &ft);
+    out->mtime = ft > 0 ? (time_t)ft : time(NULL);
+    if (!out->data) { /* an empty body */
+        out->data = malloc(1);
+        if (!out->data) goto out;
+        out->data[0] = 0;
+    }
+    rc = 0;
+out:
+    if (rc < 0) {
+        free(out->data);
+        out->data = NULL;
+        out->len = 0;
+    }
+    curl_slist_free_all(hdrs);
+    json_decref(state);
+    free(sp);
+    return rc;
+}
+
+void fetch_result_free(fetch_result *r) {
+    free(r->data);
+    r->data = NULL;
+}
+
+int fetch_save_state(const char *url, const fetch_opts *o, const fetch_result *r) {
+    if (!o->state_dir || (!r->etag[0] && !r->last_modified[0])) return 0;
+    if (mkdir_p(o->state_dir, 0755) < 0) return -1;
+    char *sp = fetch_state_path(url, o);
+    if (!sp) return -1;
+    json_t *st = json_pack("{s:s,s:s,s:s}", "url", url, "etag", r->etag, "last_modified",
+                           r->last_modified);
+    char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+    int rc = text ? atomic_write_file(sp, text, strlen(text)) : -1;
+    free(text);
+    json_decref(st);
+    free(sp);
+    return rc;
+}
+
+static int fetch_sitemap_level(const char *url, const fetch_opts *o, size_t max, size_t *count,
+                               int depth, int (*add)(void *, const char *), void *ctx, char *err,
+                               size_t errlen) {
+    fetch_opts plain = *o;
+    plain.state_dir = NULL; /* a sitemap is always read whole */
+    fetch_result r;
+    if (fetch_url(url, &plain, &r, err, errlen) < 0) return -1;
+    unsigned char *xml = r.data;
+    size_t xlen = r.len;
+    unsigned char *inflated = NULL;
+    if (xlen >= 2 && xml[0] == 0x1f && xml[1] == 0x8b) {
+        if (gunzip_bounded(xml, xlen, (size_t)o->max_bytes, &inflated, &xlen, err, errlen) < 0) {
+            fetch_result_free(&r);
+            return -1;
+        }
+        xml = inflated;
+    }
+    int rc = -1;
+    xmlDocPtr doc = xlen <= INT32_MAX ? xmlReadMemory((const char *)xml, (int)xlen, url, NULL,
+                                                      XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                          XML_PARSE_NOWARNING)
+                                      : NULL;
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root) {
+        snprintf(err, errlen, "sitemap %s is not XML", url);
+        goto out;
+    }
+    int is_index = !strcmp((const char *)root->name, "sitemapindex");
+    for (xmlNode *e = root->children; e; e = e->next) {
+        if (e->type != XML_ELEMENT_NODE) continue;
+        for (xmlNode *l = e->children; l; l = l->next) {
+            if (l->type != XML_ELEMENT_NODE || strcmp((const char *)l->name, "loc")) continue;
+            xmlChar *loc = xmlNodeGetContent(l);
+            if (!loc) continue;
+            char *s = (char *)loc;
+            while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') s++;
+            size_t sl = strlen(s);
+            while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\n' || s[sl - 1] == '\r')) s[--sl] = '\0';
+            int arc = 0;
+            if (!fetch_is_url(s)) {
+                /* not http(s): ignore, a sitemap must not point at files */
+            } else if (is_index && depth < FETCH_SITEMAP_DEPTH) {
+                arc = fetch_sitemap_level(s, o, max, count, depth + 1, add, ctx, err, errlen);
+            } else if (!is_index) {
+                if (*count >= max) {
+                    xmlFree(loc);
+                    snprintf(err, errlen, "sitemap %s lists more than %zu pages", url, max);
+                    goto out;
+                }
+                arc = add(ctx, s);
+                (*count)++;
+            }
+            xmlFree(loc);
+            if (arc < 0) goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (doc) xmlFreeDoc(doc);
+    free(inflated);
+    fetch_result_free(&r);
+    return rc;
+}
+
+int fetch_sitemap(const char *url, const fetch_opts *o, size_t max,
+                  int (*add)(void *ctx, const char *url), void *ctx, char *err, size_t errlen) {
+    size_t count = 0;
+    return fetch_sitemap_level(url, o, max, &count, 0, add, ctx, err, errlen);
+}

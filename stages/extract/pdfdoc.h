@@ -1,0 +1,40 @@
+/* pdfdoc.h -- PDF to blocks with poppler-glib.
+ *
+ * Text comes page by page in poppler's reading order (its default mode,
+ * which keeps columns apart), with one rectangle per character. From the
+ * geometry the extractor rebuilds what the page showed:
+ *  - lines: a box per line; the median line height is the body font size;
+ *  - running headers and footers: lines in the top or bottom 8% of a page
+ *    whose text, digits and roman numerals aside, recurs in that zone on
+ *    most pages (three or more), and bare page numbers, are dropped;
+ *  - paragraphs: a new block starts at a vertical gap larger than the
+ *    usual line gap, a jump up (a new column), a change of font size, or
+ *    a line that starts with a bullet or an item number; a block runs on
+ *    across a page break when the sentence does;
+ *  - headings: short blocks set larger than the body (their level is the
+ *    rank of their size), and the numbering lines of Indonesian
+ *    regulations (BAB, Bagian, Paragraf, Pasal) at any size;
+ *  - words hyphenated at a line end are joined ("regu-" + "lation"), while
+ *    real hyphens stay ("e-" + "KTP" is e-KTP, a one-letter prefix keeps
+ *    its hyphen).
+ * Ligatures and presentation forms are expanded (textclean.h). A PDF that
+ * needs a user password, or that poppler cannot read, is rejected; one with
+ * only an owner password (restrictions on copying and printing) is read.
+ */
+#ifndef NZ_PDFDOC_H
+#define NZ_PDFDOC_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct pdfdoc_info {
+    char *title, *author; /* malloc'd or NULL */
+    char created[32];     /* ISO 8601, "" when unknown */
+    int pages;
+} pdfdoc_info;
+
+int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t *blocks,
+                   pdfdoc_info *info, char *err, size_t errlen);
+void pdfdoc_info_free(pdfdoc_info *info);
+
+#endif
