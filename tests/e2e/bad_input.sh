@@ -100,7 +100,7 @@ head -c 3000 /dev/zero | tr '\0' x >"$T/in/toobig.txt"
 timeout 30 nz-extract --max-bytes 2000 "$T/in" >"$T/ex.out" 2>"$T/ex.err"
 rc=$?
 [ $rc -eq 3 ] && t_ok extract_bad_files_exit_3 || t_fail extract_bad_files_exit_3 "exit $rc"
-check extract_good_file_kept jq -e 'select(.uri|endswith("/good.md")) | .title == "Indonesian Visa Types for Foreign Nationals"' "$T/ex.out"
+check extract_good_file_kept jq -s -e 'map(select(.uri|endswith("/good.md")))[0].title == "Indonesian Visa Types for Foreign Nationals"' "$T/ex.out"
 check extract_only_good_files jq -s -e 'length == 2' "$T/ex.out"
 check extract_latin1_falls_back_to_cp1252 jq -s -e 'map(select(.uri|endswith("/latin1.txt")))[0] |
     .charset == "WINDOWS-1252" and (.charset_note|test("not valid UTF-8")) and .blocks[0].text == "café au lait"' "$T/ex.out"
