@@ -42,7 +42,7 @@ UNIT_SRC     = $(wildcard tests/unit/*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index \
-       $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-unit
+       $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-unit $(BUILD)/nz-testweb
 
 .PHONY: all test demo asan bench deps clean
 all: $(BINS)
@@ -72,6 +72,10 @@ $(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC) $(LIB_SR
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC) \
                   $(SERVE_SRC) $(PIPELINE_SRC) $(INDEX_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/nz-testweb: $(call obj,fixtures/testweb.c)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

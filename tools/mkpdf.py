@@ -4,7 +4,7 @@
 Run by hand when the fixtures change (the outputs are committed, so the
 build and tests need neither Python nor this script):
 
-    /usr/bin/python3 tools/mkpdf.py fixtures/pdf
+    /usr/bin/python3 tools/mkpdf.py fixtures
 
 Every PDF is written byte by byte here, with exact xref offsets, so each
 fixture holds exactly the layout a test needs: running headers and footers,
@@ -212,21 +212,23 @@ def guide_en(path):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "fixtures/pdf"
-    os.makedirs(out, exist_ok=True)
-    reg = os.path.join(out, "regulation-id.pdf")
+    root = sys.argv[1] if len(sys.argv) > 1 else "fixtures"
+    docs_id, docs_en, bad = (os.path.join(root, p) for p in ("docs/id", "docs/en", "bad"))
+    for d in (docs_id, docs_en, bad):
+        os.makedirs(d, exist_ok=True)
+    reg = os.path.join(docs_id, "peraturan-pendaftaran-npwp.pdf")
     regulation(reg)
-    guide_en(os.path.join(out, "guide-en.pdf"))
+    guide_en(os.path.join(docs_en, "visa-guide.pdf"))
     # Encrypted variants (qpdf): owner password only, and a user password.
     subprocess.run(["qpdf", "--encrypt", "", "owner-secret", "256", "--", reg,
-                    os.path.join(out, "owner-password-only.pdf")], check=True)
+                    os.path.join(bad, "owner-password-only.pdf")], check=True)
     subprocess.run(["qpdf", "--encrypt", "user-secret", "owner-secret", "256", "--", reg,
-                    os.path.join(out, "user-password.pdf")], check=True)
+                    os.path.join(bad, "user-password.pdf")], check=True)
     data = open(reg, "rb").read()
-    with open(os.path.join(out, "truncated.pdf"), "wb") as f:
+    with open(os.path.join(bad, "truncated.pdf"), "wb") as f:
         f.write(data[: len(data) // 2])
     # damaged: the right header and trailer, garbage in between
-    with open(os.path.join(out, "damaged.pdf"), "wb") as f:
+    with open(os.path.join(bad, "damaged.pdf"), "wb") as f:
         f.write(b"%PDF-1.4\n" + bytes((i * 37 + 11) % 256 for i in range(3000)) + b"\n%%EOF\n")
 
 

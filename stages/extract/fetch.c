@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "atomicio.h"
 #include "gunzip.h"
@@ -92,11 +93,21 @@ static char *fetch_state_path(const char *url, const fetch_opts *o) {
     return p;
 }
 
-/* One CURL handle per process: connections stay alive between documents. */
+/* One CURL handle per process: connections stay alive between documents.
+ * A worker forked from the parent must not reuse the parent's handle: its
+ * connections are sockets shared with the parent and the other workers.
+ * The inherited handle is left alone (cleaning it up could talk on those
+ * shared sockets) and a fresh one is made. */
 static CURL *fetch_handle(void) {
     static CURL *h;
-    if (!h) h = curl_easy_init();
-    else curl_easy_reset(h);
+    static pid_t owner;
+    if (h && owner != getpid()) h = NULL;
+    if (!h) {
+        h = curl_easy_init();
+        owner = getpid();
+    } else {
+        curl_easy_reset(h);
+    }
     return h;
 }
 

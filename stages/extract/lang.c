@@ -14,14 +14,19 @@ static const char *const lang_en_words[] = {
     "by", "or", "this", "from", "must", "an", "it", "not", "your", "you", "which", "can",
     "will", "should", "have", "has", "at", NULL};
 
+/* Function words are 2 to 8 letters: test length and first letter before
+ * comparing, so the scan costs a few instructions a word. */
 static int lang_in(const char *w, size_t n, const char *const *list) {
+    if (n < 2 || n > 8) return 0;
     for (int i = 0; list[i]; i++)
-        if (strlen(list[i]) == n && memcmp(list[i], w, n) == 0) return 1;
+        /* strncmp stops at the entry's NUL, so [n] is read only when the
+         * entry is at least n long */
+        if (list[i][0] == w[0] && strncmp(list[i], w, n) == 0 && list[i][n] == '\0') return 1;
     return 0;
 }
 
 const char *lang_guess(const char *text, size_t len) {
-    size_t limit = len < 65536 ? len : 65536;
+    size_t limit = len < 32768 ? len : 32768;
     long id = 0, en = 0;
     char w[16];
     size_t wn = 0;
@@ -35,6 +40,8 @@ const char *lang_guess(const char *text, size_t len) {
         if (wn > 0 && wn < sizeof w) {
             id += lang_in(w, wn, lang_id_words);
             en += lang_in(w, wn, lang_en_words);
+            /* enough evidence and a clear lead: stop reading */
+            if (id + en >= 60 && (id > 3 * en || en > 3 * id)) break;
         }
         wn = 0;
     }

@@ -136,6 +136,7 @@ static int pool_spawn(pool_worker *ws, int nw, int i, const pool_opts *o, pool_w
     }
     close(t[0]);
     close(r[1]);
+    fcntl(r[0], F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups for big documents */
     ws[i] = (pool_worker){.pid = pid, .task_fd = t[1], .res_fd = r[0]};
     return 0;
 }

@@ -7,13 +7,13 @@ nz-extract "$NZ_ROOT/fixtures/docs" >"$T/docs.jsonl" 2>"$T/extract.err"
 rc=$?
 [ $rc -eq 0 ] && t_ok extract_exit_0 || t_fail extract_exit_0 "exit $rc"
 n=$(wc -l <"$T/docs.jsonl")
-[ "$n" -eq 12 ] && t_ok extract_twelve_docs || t_fail extract_twelve_docs "$n docs"
+[ "$n" -eq 18 ] && t_ok extract_all_fixture_docs || t_fail extract_all_fixture_docs "$n docs"
 check docs_have_contract_fields jq -s -e 'all(.[]; (.doc_id|test("^[0-9a-f]{32}$")) and (.uri|startswith("file://"))
-    and .title != "" and (.mime|test("^text/")) and (.lang=="en" or .lang=="id") and (.sha256|length==64)
+    and .title != "" and (.mime|test("^(text/(plain|markdown|html)|application/(pdf|xml))$")) and (.lang=="en" or .lang=="id") and (.sha256|length==64)
     and .bytes > 0 and (.mtime|test("Z$")) and (.blocks|length>0))' "$T/docs.jsonl"
 check docs_langs_detected bash -c "[ \$(jq -r 'select(.uri|contains(\"/id/\"))|.lang' '$T/docs.jsonl' | sort -u) = id ] &&
     [ \$(jq -r 'select(.uri|contains(\"/en/\"))|.lang' '$T/docs.jsonl' | sort -u) = en ]"
-check markdown_headings_are_blocks jq -s -e 'map(select(.mime=="text/markdown")) | length == 10 and
+check markdown_headings_are_blocks jq -s -e 'map(select(.mime=="text/markdown")) | length == 11 and
     all(.[]; .blocks | map(select(.kind=="heading")) | length > 1)' "$T/docs.jsonl"
 
 # Unknown fields pass through chunk and embed untouched.

@@ -14,7 +14,9 @@ SUITE=$(basename "$0" .sh)
 SERVER_PIDS=()
 cleanup() {
     local p
-    for p in "${SERVER_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+    for p in "${SERVER_PIDS[@]:-}"; do
+        [ -n "$p" ] && kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -34,6 +36,12 @@ expect_exit() { # name code command...  (and never a crash)
     if [ "$rc" -eq "$want" ]; then t_ok "$name"; else
         t_fail "$name" "exit $rc, wanted $want :: $(tail -c 300 "$T/exp.err" | tr '\n' ' ')"
     fi
+}
+
+# jqsel FILE URI-SUFFIX FILTER: exactly one record's uri ends with the
+# suffix, and FILTER holds for it.
+jqsel() {
+    jq -s -e --arg s "$2" "map(select(.uri|endswith(\$s))) | length == 1 and (.[0] | $3)" "$1"
 }
 
 # The fixtures' index, built once per suite that needs it.

@@ -13,12 +13,12 @@ check published_verifies nz-index verify "$T/ix"
 first=$(readlink "$T/ix/current")
 
 # One unreadable source: the others are still published, exit 3.
-printf '\xff\xfe not text' >"$T/bad.txt"
+printf 'binary\x00\x01\x02 not text' >"$T/bad.txt"
 nz-pipeline run -o "$T/ix" "$NZ_ROOT/fixtures/docs" "$T/bad.txt" >"$T/run3.json" 2>"$T/run3.err"
 rc=$?
 [ $rc -eq 3 ] && t_ok rejected_input_exit_3 || t_fail rejected_input_exit_3 "exit $rc"
 check rejected_input_still_published jq -e '.status == "published" and .stages[0].exit == 3' "$T/run3.json"
-check rejected_input_logged grep -q '"uri":"file://.*bad.txt","error":"invalid UTF-8' "$T/run3.err"
+check rejected_input_logged grep -q '"uri":"file://.*bad.txt","error":"unsupported binary content' "$T/run3.err"
 second=$(readlink "$T/ix/current")
 [ "$first" != "$second" ] && t_ok new_snapshot_is_current || t_fail new_snapshot_is_current "still $first"
 

@@ -23,7 +23,7 @@ check health_shape jq -e '.status == "ok" and (.version|type) == "string" and .s
     .services.database == "not_configured" and (.index.snapshot|startswith("snap-")) and .index.count > 40 and
     .index.dim == 1536 and .index.model == "nz-hash-v1"' <<<"${r%$'\n'*}"
 
-r=$(http POST /v1/query '{"query":"How long can I stay with a Visa on Arrival?","k":3}')
+r=$(http POST /v1/query '{"query":"How many days does the Visa on Arrival allow, and can it be extended?","k":3}')
 body=${r%$'\n'*}
 [ "${r##*$'\n'}" = 200 ] && t_ok query_text_200 || t_fail query_text_200 "$r"
 check query_result_shape jq -e '(.results|length) == 3 and (.took_ms|type) == "number" and
