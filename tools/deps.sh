@@ -5,7 +5,8 @@ set -eu
 PKGS="build-essential pkg-config ca-certificates
 libcurl4-openssl-dev libxml2-dev libpoppler-glib-dev zlib1g-dev libpq-dev
 libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev
-curl jq procps"
+curl jq procps python3 poppler-utils
+postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

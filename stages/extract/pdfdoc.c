@@ -7,12 +7,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "blocks.h"
 #include "textclean.h"
 
-#define PDF_ZONE 0.08     /* top and bottom share of a page for headers/footers */
-#define PDF_ZONE_LINES 3  /* at most this many lines from each end count */
+#define PDF_ZONE 0.10     /* top and bottom share of a page for headers/footers */
 
 typedef struct pdf_line {
     const char *s; /* into the page's text */
@@ -26,7 +26,7 @@ typedef struct pdf_line {
 typedef struct pdf_state {
     pdf_line *lines;
     size_t n, cap;
-    char **texts; /* each page's text, owned */
+    char **texts; /* each page's text, repaired (pdf_page_lines), owned */
     int npages;
     float body_h, gap;
 } pdf_state;
@@ -43,56 +43,80 @@ static int pdf_push(pdf_state *st, pdf_line l) {
     return 0;
 }
 
-/* Split a page's text into lines with their boxes. rects has one entry per
- * character when nr matches; otherwise lines get synthetic positions. */
+/* Split a page's text into lines with their boxes, into a copy `out` of
+ * at least twice the text's size. rects has one entry per character when
+ * nr matches; otherwise lines get synthetic positions.
+ *
+ * poppler's selection text (what poppler_page_get_text returns) can run
+ * the cells of a table together ("sizeevolutionV:28") because it joins
+ * words across blocks without separators. The geometry repairs it: a
+ * character on another baseline starts a new line, and a horizontal gap
+ * (or a jump back to the left) between two characters becomes a space. */
 static int pdf_page_lines(pdf_state *st, int page, const char *text, const PopplerRectangle *r,
-                          guint nr, double page_h) {
+                          guint nr, double page_h, char *out) {
     size_t first = st->n;
     guint ci = 0; /* character index into r */
     const char *p = text;
+    char *o = out;
     int have_geom = r && nr > 0;
     int lineno = 0;
+    pdf_line l = {.s = o, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f};
+    const PopplerRectangle *prev = NULL; /* last non-space character's box */
+#define PDF_EMIT_LINE()                                                                  \
+    do {                                                                                 \
+        size_t len_ = (size_t)(o - l.s);                                                 \
+        while (len_ && (l.s[len_ - 1] == ' ' || l.s[len_ - 1] == '\r')) len_--;          \
+        if (len_) {                                                                      \
+            if (!have_geom || l.y1 > l.y2) {                                             \
+                l.x1 = 0;                                                                \
+                l.x2 = 1;                                                                \
+                l.y1 = (float)(lineno * 12);                                             \
+                l.y2 = l.y1 + 10;                                                        \
+            }                                                                            \
+            l.len = (uint32_t)(len_ > UINT32_MAX ? UINT32_MAX : len_);                   \
+            if (pdf_push(st, l) < 0) return -1;                                          \
+            lineno++;                                                                    \
+        }                                                                                \
+        l = (pdf_line){.s = o, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f}; \
+        prev = NULL;                                                                     \
+    } while (0)
     while (*p) {
-        pdf_line l = {.s = p, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f};
-        const char *q = p;
-        while (*q && *q != '\n') {
-            unsigned char c = (unsigned char)*q;
-            size_t step = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-            if (have_geom && ci < nr && c != ' ') {
-                const PopplerRectangle *b = &r[ci];
-                if (b->x1 < l.x1) l.x1 = (float)b->x1;
-                if (b->x2 > l.x2) l.x2 = (float)b->x2;
-                if (b->y1 < l.y1) l.y1 = (float)b->y1;
-                if (b->y2 > l.y2) l.y2 = (float)b->y2;
-            }
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n') {
+            PDF_EMIT_LINE();
+            p++;
             ci++;
-            for (size_t k = 0; k < step && *q; k++) q++;
+            continue;
         }
-        size_t len = (size_t)(q - p);
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\r')) len--;
-        if (len) {
-            if (!have_geom || l.y1 > l.y2) { /* no geometry: one line per 12 units */
-                l.x1 = 0;
-                l.x2 = 1;
-                l.y1 = (float)(lineno * 12);
-                l.y2 = l.y1 + 10;
+        size_t step = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        const PopplerRectangle *b = have_geom && ci < nr ? &r[ci] : NULL;
+        if (c != ' ' && b && prev) {
+            double h = fmax(prev->y2 - prev->y1, b->y2 - b->y1);
+            if (fabs(b->y1 - prev->y1) > 0.6 * h) {
+                PDF_EMIT_LINE(); /* another baseline: another line */
+            } else if ((b->x1 - prev->x2 > 0.25 * h || b->x1 < prev->x1 - h) && o > l.s &&
+                       o[-1] != ' ') {
+                *o++ = ' '; /* a gap poppler did not fill */
             }
-            l.len = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
-            if (pdf_push(st, l) < 0) return -1;
-            lineno++;
         }
-        if (*q == '\n') {
-            q++;
-            ci++;
+        for (size_t k = 0; k < step && *p; k++) *o++ = *p++;
+        if (c != ' ' && b) {
+            if (b->x1 < l.x1) l.x1 = (float)b->x1;
+            if (b->x2 > l.x2) l.x2 = (float)b->x2;
+            if (b->y1 < l.y1) l.y1 = (float)b->y1;
+            if (b->y2 > l.y2) l.y2 = (float)b->y2;
+            prev = b;
         }
-        p = q;
+        ci++;
     }
+    PDF_EMIT_LINE();
+#undef PDF_EMIT_LINE
     /* header/footer zone keys for the first and last lines of the page */
     size_t n = st->n - first;
     for (size_t i = 0; i < n; i++) {
         pdf_line *l = &st->lines[first + i];
-        int top = i < PDF_ZONE_LINES && l->y2 <= page_h * PDF_ZONE;
-        int bottom = n - i <= PDF_ZONE_LINES && l->y1 >= page_h * (1 - PDF_ZONE);
+        int top = l->y2 <= page_h * PDF_ZONE;
+        int bottom = l->y1 >= page_h * (1 - PDF_ZONE);
         if (!top && !bottom) continue;
         /* key: lower-cased letters, digits and roman-numeral words as '#' */
         uint64_t h = top ? 0x9e3779b97f4a7c15ULL : 0xc2b2ae3d27d4eb4fULL;
@@ -120,21 +144,36 @@ static int pdf_page_lines(pdf_state *st, int page, const char *text, const Poppl
     return 0;
 }
 
-/* Is this zone line only a page number ("12", "- 12 -", "xxvii", "Page 3")? */
+/* Is this zone line only a page number? "12", "- 12 -", "(xii)", "12 / 233",
+ * "Page 3 of 40", "Halaman 2 dari 9", "hlm. 4": numbers (arabic or roman)
+ * with only separators and the words that go with page numbers. */
 static int pdf_is_page_number(const pdf_line *l) {
-    int digits = 0, letters = 0;
-    for (uint32_t i = 0; i < l->len; i++) {
-        unsigned char c = (unsigned char)l->s[i];
-        if (isdigit(c)) digits++;
-        else if (isalpha(c)) letters++;
+    static const char *const words[] = {"page", "pages", "p", "pp", "of", "halaman", "hal",
+                                        "hlm", "dari", "seite", NULL};
+    const char *s = l->s, *end = l->s + l->len;
+    int numbers = 0;
+    while (s < end) {
+        while (s < end && strchr(" /-()[].:|\xe2\x80\x93", *s)) s++; /* separators, en dash bytes */
+        if (s >= end) break;
+        const char *w = s;
+        while (s < end && isalnum((unsigned char)*s)) s++;
+        size_t n = (size_t)(s - w);
+        if (n == 0) return 0; /* another symbol */
+        int digits = 1, roman = 1;
+        for (size_t i = 0; i < n; i++) {
+            if (!isdigit((unsigned char)w[i])) digits = 0;
+            if (!strchr("ivxlcdmIVXLCDM", w[i])) roman = 0;
+        }
+        if (digits || (roman && n <= 8)) {
+            numbers++;
+            continue;
+        }
+        int known = 0;
+        for (int k = 0; words[k] && !known; k++)
+            known = strlen(words[k]) == n && strncasecmp(w, words[k], n) == 0;
+        if (!known) return 0;
     }
-    if (digits && letters <= 4) return 1; /* "Page 3", "hlm. 4" */
-    if (!digits && letters && letters <= 8) {  /* roman numerals */
-        for (uint32_t i = 0; i < l->len; i++)
-            if (isalpha((unsigned char)l->s[i]) && !strchr("ivxlcdmIVXLCDM", l->s[i])) return 0;
-        return 1;
-    }
-    return 0;
+    return numbers >= 1 && numbers <= 2;
 }
 
 typedef struct {
@@ -486,8 +525,11 @@ int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t
             rects = NULL;
             nr = 0;
         }
-        st.texts[i] = text;
-        int prc = text ? pdf_page_lines(&st, i + 1, text, rects, nr, h) : 0;
+        size_t tl = text ? strlen(text) : 0;
+        st.texts[i] = text ? malloc(tl * 2 + 16) : NULL;
+        int prc = text && !st.texts[i] ? -1
+                  : text ? pdf_page_lines(&st, i + 1, text, rects, nr, h, st.texts[i]) : 0;
+        g_free(text);
         g_free(rects);
         g_object_unref(page);
         if (prc < 0) goto oom;
@@ -500,7 +542,7 @@ oom:
     snprintf(err, errlen, "out of memory");
 out:
     if (st.texts)
-        for (int i = 0; i < st.npages; i++) g_free(st.texts[i]);
+        for (int i = 0; i < st.npages; i++) free(st.texts[i]);
     free(st.texts);
     free(st.lines);
     if (doc) g_object_unref(doc);

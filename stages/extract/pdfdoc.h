@@ -4,7 +4,7 @@
  * which keeps columns apart), with one rectangle per character. From the
  * geometry the extractor rebuilds what the page showed:
  *  - lines: a box per line; the median line height is the body font size;
- *  - running headers and footers: lines in the top or bottom 8% of a page
+ *  - running headers and footers: lines in the top or bottom 10% of a page
  *    whose text, digits and roman numerals aside, recurs in that zone on
  *    most pages (three or more), and bare page numbers, are dropped;
  *  - paragraphs: a new block starts at a vertical gap larger than the
