@@ -1,4 +1,5 @@
-/* pdfdoc.c -- see pdfdoc.h for what is rebuilt from the page geometry. */
+/* pdfdoc.c -- read a PDF's pages into lines with poppler-glib (see pdfdoc.h);
+ * pdflayout.c turns the lines into blocks. */
 #include "pdfdoc.h"
 
 #include <ctype.h>
@@ -7,41 +8,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "blocks.h"
+#include "pdflayout.h"
 #include "textclean.h"
 
-#define PDF_ZONE 0.10     /* top and bottom share of a page for headers/footers */
-
-typedef struct pdf_line {
-    const char *s; /* into the page's text */
-    uint32_t len;
-    int32_t page;  /* 1-based */
-    float x1, x2, y1, y2;
-    uint64_t key; /* header/footer identity; 0 when not in a zone */
-    uint8_t drop;
-} pdf_line;
-
-typedef struct pdf_state {
-    pdf_line *lines;
-    size_t n, cap;
-    char **texts; /* each page's text, repaired (pdf_page_lines), owned */
-    int npages;
-    float body_h, gap;
-} pdf_state;
-
-static int pdf_push(pdf_state *st, pdf_line l) {
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 1024;
-        pdf_line *nl = realloc(st->lines, cap * sizeof *nl);
-        if (!nl) return -1;
-        st->lines = nl;
-        st->cap = cap;
-    }
-    st->lines[st->n++] = l;
-    return 0;
-}
+#define PDF_ZONE 0.10 /* top and bottom share of a page for headers/footers */
 
 /* Split a page's text into lines with their boxes, into a copy `out` of
  * at least twice the text's size. rects has one entry per character when
@@ -52,15 +23,18 @@ static int pdf_push(pdf_state *st, pdf_line l) {
  * words across blocks without separators. The geometry repairs it: a
  * character on another baseline starts a new line, and a horizontal gap
  * (or a jump back to the left) between two characters becomes a space. */
-static int pdf_page_lines(pdf_state *st, int page, const char *text, const PopplerRectangle *r,
-                          guint nr, double page_h, char *out) {
+static int pdf_page_lines(pdf_lines *st, int page, const char *text, const PopplerRectangle *r,
+                          guint nr, double page_h) {
     size_t first = st->n;
+    char *out = pdf_lines_reserve(st, strlen(text) * 2 + 16);
+    if (!out) return -1;
     guint ci = 0; /* character index into r */
     const char *p = text;
     char *o = out;
     int have_geom = r && nr > 0;
     int lineno = 0;
     pdf_line l = {.s = o, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f};
+    /* lines point into `out` while the page is read; offsets are kept */
     const PopplerRectangle *prev = NULL; /* last non-space character's box */
 #define PDF_EMIT_LINE()                                                                  \
     do {                                                                                 \
@@ -74,7 +48,8 @@ static int pdf_page_lines(pdf_state *st, int page, const char *text, const Poppl
                 l.y2 = l.y1 + 10;                                                        \
             }                                                                            \
             l.len = (uint32_t)(len_ > UINT32_MAX ? UINT32_MAX : len_);                   \
-            if (pdf_push(st, l) < 0) return -1;                                          \
+            l.off = (uint64_t)(l.s - st->text);                                          \
+            if (pdf_lines_push(st, &l) < 0) return -1;                                   \
             lineno++;                                                                    \
         }                                                                                \
         l = (pdf_line){.s = o, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f}; \
@@ -111,6 +86,7 @@ static int pdf_page_lines(pdf_state *st, int page, const char *text, const Poppl
     }
     PDF_EMIT_LINE();
 #undef PDF_EMIT_LINE
+    st->text_len = (size_t)(o - st->text);
     /* header/footer zone keys for the first and last lines of the page */
     size_t n = st->n - first;
     for (size_t i = 0; i < n; i++) {
@@ -144,328 +120,6 @@ static int pdf_page_lines(pdf_state *st, int page, const char *text, const Poppl
     return 0;
 }
 
-/* Is this zone line only a page number? "12", "- 12 -", "(xii)", "12 / 233",
- * "Page 3 of 40", "Halaman 2 dari 9", "hlm. 4": numbers (arabic or roman)
- * with only separators and the words that go with page numbers. */
-static int pdf_is_page_number(const pdf_line *l) {
-    static const char *const words[] = {"page", "pages", "p", "pp", "of", "halaman", "hal",
-                                        "hlm", "dari", "seite", NULL};
-    const char *s = l->s, *end = l->s + l->len;
-    int numbers = 0;
-    while (s < end) {
-        while (s < end && strchr(" /-()[].:|\xe2\x80\x93", *s)) s++; /* separators, en dash bytes */
-        if (s >= end) break;
-        const char *w = s;
-        while (s < end && isalnum((unsigned char)*s)) s++;
-        size_t n = (size_t)(s - w);
-        if (n == 0) return 0; /* another symbol */
-        int digits = 1, roman = 1;
-        for (size_t i = 0; i < n; i++) {
-            if (!isdigit((unsigned char)w[i])) digits = 0;
-            if (!strchr("ivxlcdmIVXLCDM", w[i])) roman = 0;
-        }
-        if (digits || (roman && n <= 8)) {
-            numbers++;
-            continue;
-        }
-        int known = 0;
-        for (int k = 0; words[k] && !known; k++)
-            known = strlen(words[k]) == n && strncasecmp(w, words[k], n) == 0;
-        if (!known) return 0;
-    }
-    return numbers >= 1 && numbers <= 2;
-}
-
-typedef struct {
-    uint64_t key;
-    int32_t page;
-} pdf_keypage;
-
-static int pdf_cmp_keypage(const void *a, const void *b) {
-    const pdf_keypage *x = a, *y = b;
-    if (x->key != y->key) return x->key > y->key ? 1 : -1;
-    return (x->page > y->page) - (x->page < y->page);
-}
-
-/* Mark running headers and footers: zone lines whose key is in the zones
- * of `need` or more distinct pages, and bare page numbers. */
-static int pdf_mark_headers(pdf_state *st) {
-    if (st->npages < 2) return 0;
-    pdf_keypage *kp = malloc((st->n + 1) * sizeof *kp);
-    if (!kp) return -1;
-    size_t nk = 0;
-    for (size_t i = 0; i < st->n; i++)
-        if (st->lines[i].key) kp[nk++] = (pdf_keypage){st->lines[i].key, st->lines[i].page};
-    qsort(kp, nk, sizeof *kp, pdf_cmp_keypage);
-    /* collapse to (key, distinct pages) in place */
-    size_t nd = 0;
-    for (size_t i = 0; i < nk;) {
-        size_t j = i;
-        int32_t pages = 0, last = -1;
-        while (j < nk && kp[j].key == kp[i].key) {
-            if (kp[j].page != last) pages++;
-            last = kp[j].page;
-            j++;
-        }
-        kp[nd++] = (pdf_keypage){kp[i].key, pages};
-        i = j;
-    }
-    int need = st->npages == 2 ? 2 : 3;
-    for (size_t i = 0; i < st->n; i++) {
-        pdf_line *l = &st->lines[i];
-        if (!l->key) continue;
-        if (pdf_is_page_number(l)) {
-            l->drop = 1;
-            continue;
-        }
-        pdf_keypage probe = {l->key, INT32_MIN};
-        size_t lo = 0, hi = nd; /* first entry with key >= probe */
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (kp[mid].key < probe.key) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo < nd && kp[lo].key == l->key && kp[lo].page >= need) l->drop = 1;
-    }
-    free(kp);
-    return 0;
-}
-
-static int pdf_cmp_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* Body font size (median line height) and the usual gap between lines. */
-static int pdf_measure(pdf_state *st) {
-    float *v = malloc((st->n + 1) * sizeof *v);
-    if (!v) return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < st->n; i++)
-        if (!st->lines[i].drop) v[k++] = st->lines[i].y2 - st->lines[i].y1;
-    st->body_h = 10;
-    if (k) {
-        qsort(v, k, sizeof *v, pdf_cmp_float);
-        st->body_h = v[k / 2] > 0.5f ? v[k / 2] : 10;
-    }
-    k = 0;
-    const pdf_line *prev = NULL;
-    for (size_t i = 0; i < st->n; i++) {
-        const pdf_line *l = &st->lines[i];
-        if (l->drop) continue;
-        if (prev && prev->page == l->page) {
-            float g = l->y1 - prev->y2;
-            float h = l->y2 - l->y1, ph = prev->y2 - prev->y1;
-            if (g >= 0 && fabsf(h - st->body_h) < 0.15f * st->body_h &&
-                fabsf(ph - st->body_h) < 0.15f * st->body_h)
-                v[k++] = g;
-        }
-        prev = l;
-    }
-    st->gap = st->body_h * 0.3f;
-    if (k) {
-        qsort(v, k, sizeof *v, pdf_cmp_float);
-        st->gap = v[k / 2];
-    }
-    free(v);
-    return 0;
-}
-
-static int pdf_starts_item(const char *s, uint32_t n) {
-    const unsigned char *u = (const unsigned char *)s;
-    if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA2 || u[2] == 0x93 || u[2] == 0x94))
-        return 1; /* • – — */
-    if (n >= 2 && u[0] == 0xC2 && u[1] == 0xB7) return 1; /* · */
-    if (n >= 3 && u[0] == 0xE2 && u[1] == 0x97 && (u[2] == 0xA6 || u[2] == 0x8F)) return 1; /* ◦ ● */
-    if (n >= 2 && (u[0] == '-' || u[0] == '*') && u[1] == ' ') return 1;
-    /* (1) (a) 1. a. 1) */
-    uint32_t i = 0;
-    if (u[0] == '(') {
-        i = 1;
-        while (i < n && i < 5 && isalnum(u[i])) i++;
-        return i > 1 && i < n && u[i] == ')';
-    }
-    while (i < n && i < 3 && isdigit(u[i])) i++;
-    if (i == 0 && n >= 2 && islower(u[0])) i = 1;
-    return i > 0 && i + 1 < n && (u[i] == '.' || u[i] == ')') && u[i + 1] == ' ';
-}
-
-/* Numbering lines of Indonesian regulations: the heading level, or 0. */
-static int pdf_legal_heading(const char *s, uint32_t n) {
-    static const struct {
-        const char *word;
-        int level;
-    } kinds[] = {{"BAB ", 1}, {"Bab ", 1}, {"Bagian ", 2}, {"BAGIAN ", 2}, {"Paragraf ", 3},
-                 {"PARAGRAF ", 3}, {"Pasal ", 4}, {"PASAL ", 4}};
-    if (n > 40) return 0;
-    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
-        size_t w = strlen(kinds[k].word);
-        if (n > w && memcmp(s, kinds[k].word, w) == 0) {
-            /* one token after the word: a number, a roman numeral, or a word
-             * such as Kesatu */
-            for (uint32_t i = (uint32_t)w; i < n; i++)
-                if (s[i] == ' ' || s[i] == '.') return 0;
-            return kinds[k].level;
-        }
-    }
-    return 0;
-}
-
-/* The block being assembled. */
-typedef struct pdf_block {
-    char *s;
-    size_t len, cap;
-    int page, nlines;
-    float h; /* height of its first line */
-    int item;
-} pdf_block;
-
-static int pdf_block_add(pdf_block *b, const char *p, size_t n) {
-    if (b->len + n + 2 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + n + 2) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return -1;
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 0;
-}
-
-/* Append a line, joining words hyphenated at the end of the previous one. */
-static int pdf_block_line(pdf_block *b, const pdf_line *l) {
-    const unsigned char *u = (const unsigned char *)l->s;
-    if (b->len) {
-        char last = b->s[b->len - 1];
-        int next_lower = islower(u[0]);
-        if (b->len >= 2 && (unsigned char)b->s[b->len - 2] == 0xC2 &&
-            (unsigned char)last == 0xAD) {
-            b->len -= 2; /* soft hyphen: always a break point, never a character */
-        } else if (last == '-' && b->len >= 2 && isalpha((unsigned char)b->s[b->len - 2])) {
-            /* the word fragment before the hyphen */
-            size_t w = b->len - 1;
-            while (w > 0 && isalpha((unsigned char)b->s[w - 1])) w--;
-            size_t frag = b->len - 1 - w;
-            int word_case = 1; /* "regu" or "Indo", not "COVID" */
-            for (size_t i = w + 1; i < b->len - 1; i++)
-                if (!islower((unsigned char)b->s[i])) word_case = 0;
-            if (next_lower && frag >= 2 && word_case) b->len--; /* regu-lation */
-            /* else keep the hyphen: e-KTP, e-mail, COVID-19 */
-        } else if (pdf_block_add(b, " ", 1) < 0) {
-            return -1;
-        }
-    }
-    b->nlines++;
-    return pdf_block_add(b, l->s, l->len);
-}
-
-static int pdf_ends_sentence(const pdf_block *b) {
-    if (!b->len) return 1;
-    char c = b->s[b->len - 1];
-    return strchr(".:;!?", c) != NULL;
-}
-
-/* Heading levels by size: distinct heights above the body, largest first. */
-typedef struct {
-    float h[6];
-    int n;
-} pdf_sizes;
-
-static int pdf_size_level(const pdf_sizes *sz, float h) {
-    for (int i = 0; i < sz->n; i++)
-        if (fabsf(sz->h[i] - h) < 0.05f * h) return i + 1;
-    return sz->n ? sz->n : 1;
-}
-
-static int pdf_emit(json_t *blocks, pdf_block *b, const pdf_state *st, const pdf_sizes *sz) {
-    if (!b->len) return 0;
-    block_kind kind = b->item ? BLOCK_LIST : BLOCK_PARA;
-    int level = 0;
-    int legal = b->nlines == 1 ? pdf_legal_heading(b->s, (uint32_t)b->len) : 0;
-    if (legal) {
-        kind = BLOCK_HEADING;
-        level = legal;
-    } else if (b->h > st->body_h * 1.15f && b->nlines <= 3 && b->len < 200) {
-        kind = BLOCK_HEADING;
-        level = pdf_size_level(sz, b->h);
-    }
-    size_t n;
-    char *clean = textclean_chars(b->s, b->len, &n);
-    if (!clean) return -1;
-    n = textclean_collapse(clean, n);
-    int rc = blocks_add(blocks, kind, level, b->page, clean, n);
-    free(clean);
-    b->len = 0;
-    b->nlines = 0;
-    return rc;
-}
-
-static void pdf_collect_sizes(const pdf_state *st, pdf_sizes *sz) {
-    sz->n = 0;
-    for (size_t i = 0; i < st->n && sz->n < 6; i++) {
-        const pdf_line *l = &st->lines[i];
-        float h = l->y2 - l->y1;
-        if (l->drop || h <= st->body_h * 1.15f || l->len > 150) continue;
-        int seen = 0;
-        for (int k = 0; k < sz->n; k++)
-            if (fabsf(sz->h[k] - h) < 0.05f * h) seen = 1;
-        if (!seen) sz->h[sz->n++] = h;
-    }
-    /* largest first */
-    for (int a = 0; a < sz->n; a++)
-        for (int b = a + 1; b < sz->n; b++)
-            if (sz->h[b] > sz->h[a]) {
-                float t = sz->h[a];
-                sz->h[a] = sz->h[b];
-                sz->h[b] = t;
-            }
-}
-
-static int pdf_paragraphs(pdf_state *st, json_t *blocks) {
-    pdf_sizes sz;
-    pdf_collect_sizes(st, &sz);
-    pdf_block b = {0};
-    const pdf_line *prev = NULL;
-    float bh = st->body_h;
-    int rc = -1;
-    for (size_t i = 0; i < st->n; i++) {
-        const pdf_line *l = &st->lines[i];
-        if (l->drop) continue;
-        float h = l->y2 - l->y1;
-        int item = pdf_starts_item(l->s, l->len);
-        int brk = 1;
-        if (prev && b.len) {
-            float ph = prev->y2 - prev->y1;
-            int same_size = fabsf(h - ph) < 0.15f * bh;
-            int lower = islower((unsigned char)l->s[0]);
-            if (l->page != prev->page || l->y1 < prev->y1 - 0.5f * bh) {
-                /* new page or new column: go on only mid-sentence */
-                brk = !(same_size && lower && !pdf_ends_sentence(&b) && !item);
-            } else {
-                float gap = l->y1 - prev->y2;
-                brk = !same_size || item || gap > st->gap + 0.6f * bh ||
-                      pdf_legal_heading(l->s, l->len) ||
-                      (b.nlines == 1 && pdf_legal_heading(b.s, (uint32_t)b.len));
-            }
-        }
-        if (brk) {
-            if (pdf_emit(blocks, &b, st, &sz) < 0) goto out;
-            b.page = l->page;
-            b.h = h;
-            b.item = item;
-        }
-        if (pdf_block_line(&b, l) < 0) goto out;
-        prev = l;
-    }
-    rc = pdf_emit(blocks, &b, st, &sz);
-out:
-    free(b.s);
-    return rc;
-}
-
 static char *pdf_meta_string(gchar *s) {
     if (!s) return NULL;
     size_t n = strlen(s), cn;
@@ -477,21 +131,28 @@ static char *pdf_meta_string(gchar *s) {
     return NULL;
 }
 
-int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t *blocks,
-                   pdfdoc_info *info, char *err, size_t errlen) {
-    memset(info, 0, sizeof *info);
-    pdf_state st = {0};
+static int pdf_open(const unsigned char *data, size_t len, GBytes **bytes, PopplerDocument **doc,
+                    char *err, size_t errlen) {
     GError *gerr = NULL;
-    GBytes *bytes = g_bytes_new_static(data, len);
-    PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
+    *bytes = g_bytes_new_static(data, len);
+    *doc = poppler_document_new_from_bytes(*bytes, NULL, &gerr);
+    if (*doc) return 0;
+    if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
+        snprintf(err, errlen, "encrypted PDF: it needs a user password to be read");
+    else
+        snprintf(err, errlen, "damaged PDF: %s", gerr ? gerr->message : "cannot be read");
+    if (gerr) g_error_free(gerr);
+    return -1;
+}
+
+int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first, int last,
+                pdf_lines *out, pdfdoc_info *info, char *err, size_t errlen) {
+    memset(info, 0, sizeof *info);
+    memset(out, 0, sizeof *out);
+    GBytes *bytes = NULL;
+    PopplerDocument *doc = NULL;
     int rc = -1;
-    if (!doc) {
-        if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
-            snprintf(err, errlen, "encrypted PDF: it needs a user password to be read");
-        else
-            snprintf(err, errlen, "damaged PDF: %s", gerr ? gerr->message : "cannot be read");
-        goto out;
-    }
+    if (pdf_open(data, len, &bytes, &doc, err, errlen) < 0) goto out;
     int npages = poppler_document_get_n_pages(doc);
     if (npages <= 0) {
         snprintf(err, errlen, "PDF has no pages");
@@ -501,7 +162,7 @@ int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t
         snprintf(err, errlen, "PDF has %d pages, over --max-pages %ld", npages, max_pages);
         goto out;
     }
-    info->pages = st.npages = npages;
+    info->pages = out->npages = npages;
     info->title = pdf_meta_string(poppler_document_get_title(doc));
     info->author = pdf_meta_string(poppler_document_get_author(doc));
     GDateTime *dt = poppler_document_get_creation_date_time(doc);
@@ -511,9 +172,9 @@ int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t
         g_free(iso);
         g_date_time_unref(dt);
     }
-    st.texts = calloc((size_t)npages, sizeof *st.texts);
-    if (!st.texts) goto oom;
-    for (int i = 0; i < npages; i++) {
+    if (last < 0 || last > npages) last = npages;
+    if (first < 0) first = 0;
+    for (int i = first; i < last; i++) {
         PopplerPage *page = poppler_document_get_page(doc, i);
         if (!page) continue;
         double w, h;
@@ -525,29 +186,47 @@ int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t
             rects = NULL;
             nr = 0;
         }
-        size_t tl = text ? strlen(text) : 0;
-        st.texts[i] = text ? malloc(tl * 2 + 16) : NULL;
-        int prc = text && !st.texts[i] ? -1
-                  : text ? pdf_page_lines(&st, i + 1, text, rects, nr, h, st.texts[i]) : 0;
+        int prc = text ? pdf_page_lines(out, i + 1, text, rects, nr, h) : 0;
         g_free(text);
         g_free(rects);
         g_object_unref(page);
-        if (prc < 0) goto oom;
+        if (prc < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
     }
-    if (pdf_mark_headers(&st) < 0 || pdf_measure(&st) < 0) goto oom;
-    if (pdf_paragraphs(&st, blocks) < 0) goto oom;
     rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
 out:
-    if (st.texts)
-        for (int i = 0; i < st.npages; i++) free(st.texts[i]);
-    free(st.texts);
-    free(st.lines);
+    if (rc < 0) {
+        pdf_lines_free(out);
+        pdfdoc_info_free(info);
+    }
     if (doc) g_object_unref(doc);
+    if (bytes) g_bytes_unref(bytes);
+    return rc;
+}
+
+int pdfdoc_count_pages(const unsigned char *data, size_t len) {
+    GBytes *bytes = NULL;
+    PopplerDocument *doc = NULL;
+    char err[8];
+    if (pdf_open(data, len, &bytes, &doc, err, sizeof err) < 0) {
+        g_bytes_unref(bytes);
+        return -1;
+    }
+    int n = poppler_document_get_n_pages(doc);
+    g_object_unref(doc);
     g_bytes_unref(bytes);
-    if (gerr) g_error_free(gerr);
+    return n;
+}
+
+int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t *blocks,
+                   pdfdoc_info *info, char *err, size_t errlen) {
+    pdf_lines pl;
+    if (pdfdoc_read(data, len, max_pages, 0, -1, &pl, info, err, errlen) < 0) return -1;
+    int rc = pdflayout_blocks(&pl, blocks);
+    pdf_lines_free(&pl);
+    if (rc < 0) snprintf(err, errlen, "out of memory");
     return rc;
 }
 

@@ -27,14 +27,26 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "pdflines.h"
+
 typedef struct pdfdoc_info {
     char *title, *author; /* malloc'd or NULL */
     char created[32];     /* ISO 8601, "" when unknown */
     int pages;
 } pdfdoc_info;
 
+/* The whole document: read every page, lay the lines out into blocks. */
 int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t *blocks,
                    pdfdoc_info *info, char *err, size_t errlen);
+
+/* Pages [first, last) (0-based; last < 0: to the end) into lines, for a
+ * document read by several workers and laid out once (pdflayout.h). info
+ * describes the whole document. 0, or -1 with err. */
+int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first, int last,
+                pdf_lines *out, pdfdoc_info *info, char *err, size_t errlen);
+
+/* Page count, or -1 when poppler cannot open the document. */
+int pdfdoc_count_pages(const unsigned char *data, size_t len);
 void pdfdoc_info_free(pdfdoc_info *info);
 
 #endif
