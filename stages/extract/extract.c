@@ -1,6 +1,7 @@
 /* extract.c -- see extract.h. */
 #include "extract.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "htmldoc.h"
 #include "lang.h"
 #include "pdfdoc.h"
+#include "pdflayout.h"
 #include "sha.h"
 #include "sniff.h"
 #include "textclean.h"
@@ -106,6 +108,47 @@ static int extract_html(const unsigned char *p, size_t n, const char *content_ty
     return 0;
 }
 
+json_t *extract_record(const extract_source *src, const char *mime, const json_t *extras) {
+    unsigned char digest[SHA_LEN];
+    char sha_hex_s[SHA_HEX_LEN + 1], doc_id[ID_HEX_LEN + 1], mtime_s[32];
+    if (sha256(src->data, src->len, digest) < 0 || sha_id(doc_id, src->uri, NULL) < 0) return NULL;
+    sha_hex(digest, SHA_LEN, sha_hex_s);
+    struct tm tm;
+    gmtime_r(&src->mtime, &tm);
+    strftime(mtime_s, sizeof mtime_s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* the contract's field order; title and lang are settled at the end */
+    json_t *doc = json_pack("{s:s,s:s,s:n,s:s,s:s,s:s,s:I,s:s}", "doc_id", doc_id, "uri", src->uri,
+                            "title", "mime", mime, "lang", "und", "sha256", sha_hex_s, "bytes",
+                            (json_int_t)src->len, "mtime", mtime_s);
+    if (!doc) return NULL;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)extras, key, val) {
+        if (!json_object_get(doc, key)) json_object_set(doc, key, val);
+    }
+    return doc;
+}
+
+int extract_record_finish(json_t *doc, json_t *blocks, const char *title, const char *lang,
+                          const char *name) {
+    char *t = NULL;
+    if (!title) {
+        const char *h = blocks_first_heading(blocks);
+        t = h ? strdup(h) : extract_name_title(name);
+        if (!t) {
+            json_decref(blocks);
+            return -1;
+        }
+        title = t;
+    }
+    if (!lang || !lang[0]) lang = extract_guess_lang(blocks);
+    int rc = json_object_set_new(doc, "title", json_string(title)) |
+             json_object_set_new(doc, "lang", json_string(lang)) |
+             json_object_set_new(doc, "blocks", blocks);
+    free(t);
+    return rc ? -1 : 0;
+}
+
 json_t *extract_document(const extract_source *src, const extract_opts *o, char *err,
                          size_t errlen) {
     json_t *rec = json_object(), *blocks = json_array();
@@ -172,30 +215,16 @@ json_t *extract_document(const extract_source *src, const extract_opts *o, char 
         goto fail;
     }
 
-    unsigned char digest[SHA_LEN];
-    char sha_hex_s[SHA_HEX_LEN + 1], doc_id[ID_HEX_LEN + 1], mtime_s[32];
-    if (sha256(src->data, src->len, digest) < 0 || sha_id(doc_id, src->uri, NULL) < 0) goto oom;
-    sha_hex(digest, SHA_LEN, sha_hex_s);
-    struct tm tm;
-    gmtime_r(&src->mtime, &tm);
-    strftime(mtime_s, sizeof mtime_s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!title) {
-        const char *h = blocks_first_heading(blocks);
-        title = h ? strdup(h) : extract_name_title(src->name);
-        if (!title) goto oom;
-    }
-    if (!lang[0]) snprintf(lang, sizeof lang, "%s", extract_guess_lang(blocks));
-    /* the contract's field order, then the format's extras, then blocks */
-    json_t *doc = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s,s:I,s:s}", "doc_id", doc_id, "uri", src->uri,
-                            "title", title, "mime", json_object_get(rec, "mime"), "lang", lang,
-                            "sha256", sha_hex_s, "bytes", (json_int_t)src->len, "mtime", mtime_s);
+    json_t *doc = extract_record(src, json_string_value(json_object_get(rec, "mime")), rec);
     if (!doc) goto oom;
-    json_object_del(rec, "mime");
-    json_object_update(doc, rec);
-    json_object_set(doc, "blocks", blocks);
-    json_decref(rec);
-    json_decref(blocks);
     free(inflated);
+    json_decref(rec);
+    if (extract_record_finish(doc, blocks, title, lang, src->name) < 0) {
+        free(title);
+        json_decref(doc);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     free(title);
     return doc;
 oom:
@@ -205,5 +234,97 @@ fail:
     json_decref(blocks);
     free(inflated);
     free(title);
+    return NULL;
+}
+
+/* Part payload: u64 length of the record JSON (0 when absent), the JSON,
+ * then the packed lines. */
+int extract_pdf_part(const extract_source *src, const extract_opts *o, int first, int last,
+                     int with_record, char **payload, size_t *len, char *err, size_t errlen) {
+    pdf_lines pl;
+    pdfdoc_info pi;
+    char *json = NULL, *packed = NULL;
+    int rc = -1;
+    *payload = NULL;
+    if (pdfdoc_read(src->data, src->len, o->max_pages, first, last, &pl, &pi, err, errlen) < 0)
+        return -1;
+    if (with_record) {
+        json_t *extras = json_object();
+        if (pi.author) json_object_set_new(extras, "author", json_string(pi.author));
+        if (pi.created[0]) json_object_set_new(extras, "created", json_string(pi.created));
+        json_object_set_new(extras, "pages", json_integer(pi.pages));
+        json_t *rec = extras ? extract_record(src, MIME_PDF, extras) : NULL;
+        json_decref(extras);
+        if (rec && pi.title) json_object_set_new(rec, "title", json_string(pi.title));
+        json = rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(rec);
+        if (!json) goto oom;
+    }
+    size_t plen, jlen = json ? strlen(json) : 0;
+    packed = pdf_lines_pack(&pl, &plen);
+    if (!packed) goto oom;
+    uint64_t jl = jlen;
+    *len = sizeof jl + jlen + plen;
+    *payload = malloc(*len);
+    if (!*payload) goto oom;
+    memcpy(*payload, &jl, sizeof jl);
+    if (jlen) memcpy(*payload + sizeof jl, json, jlen);
+    memcpy(*payload + sizeof jl + jlen, packed, plen);
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+out:
+    free(json);
+    free(packed);
+    pdf_lines_free(&pl);
+    pdfdoc_info_free(&pi);
+    return rc;
+}
+
+json_t *extract_pdf_assemble(char *const *payloads, const size_t *lens, int nparts,
+                             const char *name, char *err, size_t errlen) {
+    pdf_lines all = {0};
+    json_t *rec = NULL, *blocks = NULL;
+    for (int k = 0; k < nparts; k++) {
+        uint64_t jl;
+        pdf_lines part;
+        if (lens[k] < sizeof jl) goto bad;
+        memcpy(&jl, payloads[k], sizeof jl);
+        if (jl > lens[k] - sizeof jl) goto bad;
+        if (k == 0) {
+            rec = json_loadb(payloads[k] + sizeof jl, jl, 0, NULL);
+            if (!json_is_object(rec)) goto bad;
+        }
+        if (pdf_lines_unpack(&part, payloads[k] + sizeof jl + jl, lens[k] - sizeof jl - jl) < 0)
+            goto bad;
+        if (pdf_lines_append(&all, &part) < 0) {
+            pdf_lines_free(&part);
+            goto oom;
+        }
+    }
+    if (!(blocks = json_array()) || pdflayout_blocks(&all, blocks) < 0) goto oom;
+    if (json_array_size(blocks) == 0) {
+        snprintf(err, errlen, "no text: the document has only white space");
+        goto fail;
+    }
+    const char *title = json_string_value(json_object_get(rec, "title"));
+    char *t = title ? strdup(title) : NULL;
+    if (title && !t) goto oom;
+    int frc = extract_record_finish(rec, blocks, t, NULL, name);
+    blocks = NULL;
+    free(t);
+    if (frc < 0) goto oom;
+    pdf_lines_free(&all);
+    return rec;
+bad:
+    snprintf(err, errlen, "a worker sent a malformed PDF part");
+    goto fail;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    pdf_lines_free(&all);
+    json_decref(rec);
+    json_decref(blocks);
     return NULL;
 }

@@ -35,4 +35,21 @@ typedef struct extract_source {
 json_t *extract_document(const extract_source *src, const extract_opts *o, char *err,
                          size_t errlen);
 
+/* The record around the blocks: doc_id, uri, title (null until finished),
+ * mime, lang ("und" until finished), sha256, bytes, mtime, then `extras`.
+ * NULL when out of memory. */
+json_t *extract_record(const extract_source *src, const char *mime, const json_t *extras);
+/* Settle title (given, else the first heading, else the file name) and lang
+ * (given, else guessed from the text), and attach blocks (stolen). */
+int extract_record_finish(json_t *doc, json_t *blocks, const char *title, const char *lang,
+                          const char *name);
+
+/* A long PDF read by several workers: each reads pages [first, last) and
+ * returns a payload (the packed lines; part 0 also the record shell);
+ * extract_pdf_assemble lays the parts out, in order, into one record. */
+int extract_pdf_part(const extract_source *src, const extract_opts *o, int first, int last,
+                     int with_record, char **payload, size_t *len, char *err, size_t errlen);
+json_t *extract_pdf_assemble(char *const *payloads, const size_t *lens, int nparts,
+                             const char *name, char *err, size_t errlen);
+
 #endif

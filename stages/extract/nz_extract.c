@@ -29,6 +29,7 @@
 #include "jsonl.h"
 #include "log.h"
 #include "nz.h"
+#include "pdfdoc.h"
 #include "pool.h"
 #include "progress.h"
 #include "sources.h"
@@ -36,13 +37,29 @@
 
 #define EXTRACT_MAX_SITEMAP_URLS 100000
 
+#define EXTRACT_SPLIT_MIN_PAGES 48 /* a PDF this long is read by several workers */
+#define EXTRACT_SPLIT_PAGES 24     /* at least this many pages a part */
+
+/* A unit of work: a whole source, or one page range of a long PDF. */
+typedef struct extract_task {
+    size_t src;
+    int part, nparts; /* nparts == 1: the whole source */
+    int first, last;  /* page range of a part */
+} extract_task;
+
 typedef struct extract_run {
     extract_opts eo;
     fetch_opts fo;
     source_list sources;
+    extract_task *tasks;
+    size_t ntasks;
     FILE *out;
     long docs, rejected, unchanged;
     progress prog;
+    /* the parts of the PDF being assembled, in task order */
+    char **parts;
+    size_t *part_lens;
+    char *part_error;
 } extract_run;
 
 static void usage(FILE *f) {
@@ -191,9 +208,42 @@ static void result_reject(pool_result *out, const char *uri, const char *error) 
     result_json(out, POOL_REJECT, o);
 }
 
-/* In a worker: one source to one result. */
-static void extract_task(size_t i, void *vctx, pool_result *out) {
+/* In a worker: one page range of a long PDF. */
+static void extract_part_task(extract_run *run, const extract_task *t, pool_result *out) {
+    const char *name = run->sources.items[t->src];
+    char err[512] = "";
+    unsigned char *data = NULL;
+    size_t len = 0;
+    time_t mtime;
+    char *uri = extract_file_uri(name);
+    if (!uri) {
+        result_reject(out, name, "cannot resolve the path");
+        return;
+    }
+    if (extract_read(name, run->eo.max_bytes, &data, &len, &mtime, err, sizeof err) < 0) {
+        result_reject(out, uri, err);
+        free(uri);
+        return;
+    }
+    extract_source src = {.name = name, .uri = uri, .data = data, .len = len, .mtime = mtime};
+    if (extract_pdf_part(&src, &run->eo, t->first, t->last, t->part == 0, &out->payload, &out->len,
+                         err, sizeof err) < 0)
+        result_reject(out, uri, err);
+    else
+        out->kind = POOL_PART;
+    free(data);
+    free(uri);
+}
+
+/* In a worker: one task to one result. */
+static void extract_run_task(size_t ti, void *vctx, pool_result *out) {
     extract_run *run = vctx;
+    const extract_task *t = &run->tasks[ti];
+    if (t->nparts > 1) {
+        extract_part_task(run, t, out);
+        return;
+    }
+    size_t i = t->src;
     const char *name = run->sources.items[i];
     char err[512] = "";
     if (run->sources.errors[i]) {
@@ -253,18 +303,66 @@ static void extract_task(size_t i, void *vctx, pool_result *out) {
     free(uri);
 }
 
-/* In the parent, in source order. */
-static int extract_emit(size_t i, const pool_result *r, void *vctx) {
-    extract_run *run = vctx;
-    progress_add(&run->prog, 1);
-    if (r->kind == POOL_DOC) {
-        if (fwrite(r->payload, 1, r->len, run->out) != r->len || fputc('\n', run->out) == EOF) {
-            log_error("write error: %s", strerror(errno));
-            return -1;
-        }
-        run->docs++;
-        return 0;
+static int extract_write_doc(extract_run *run, const char *json, size_t len) {
+    if (fwrite(json, 1, len, run->out) != len || fputc('\n', run->out) == EOF) {
+        log_error("write error: %s", strerror(errno));
+        return -1;
     }
+    run->docs++;
+    return 0;
+}
+
+/* In the parent: collect the parts of a long PDF; at the last one, lay the
+ * whole document out and write it (or reject it, if any part failed). */
+static int extract_emit_part(extract_run *run, const extract_task *t, pool_result *r) {
+    const char *name = run->sources.items[t->src];
+    if (r->kind == POOL_PART) {
+        run->parts[t->part] = r->payload;
+        run->part_lens[t->part] = r->len;
+        r->payload = NULL; /* kept until the document is whole */
+    } else if (!run->part_error) {
+        json_t *o = json_loadb(r->payload, r->len, 0, NULL);
+        const char *e = json_string_value(json_object_get(o, "error"));
+        run->part_error = strdup(e ? e : "a part failed");
+        json_decref(o);
+    }
+    if (t->part + 1 < t->nparts) return 0;
+    int rc = 0;
+    progress_add(&run->prog, 1);
+    if (!run->part_error) {
+        char err[512];
+        json_t *doc = extract_pdf_assemble(run->parts, run->part_lens, t->nparts, name, err, sizeof err);
+        char *json = doc ? json_dumps(doc, JSONL_DUMP_FLAGS) : NULL;
+        if (json)
+            rc = extract_write_doc(run, json, strlen(json));
+        else
+            run->part_error = strdup(doc ? "out of memory" : err);
+        free(json);
+        json_decref(doc);
+    }
+    if (run->part_error) {
+        char *uri = extract_file_uri(name);
+        log_reject(uri ? uri : name, "%s", run->part_error);
+        free(uri);
+        run->rejected++;
+    }
+    for (int k = 0; k < t->nparts; k++) {
+        free(run->parts[k]);
+        run->parts[k] = NULL;
+    }
+    free(run->part_error);
+    run->part_error = NULL;
+    return rc;
+}
+
+/* In the parent, in task order. */
+static int extract_emit(size_t ti, pool_result *r, void *vctx) {
+    extract_run *run = vctx;
+    const extract_task *t = &run->tasks[ti];
+    size_t i = t->src;
+    if (t->nparts > 1) return extract_emit_part(run, t, r);
+    progress_add(&run->prog, 1);
+    if (r->kind == POOL_DOC) return extract_write_doc(run, r->payload, r->len);
     json_t *o = json_loadb(r->payload, r->len, 0, NULL);
     if (r->kind == POOL_NOTE) {
         run->unchanged++;
@@ -277,6 +375,52 @@ static int extract_emit(size_t i, const pool_result *r, void *vctx) {
     json_decref(o);
     run->rejected++;
     return 0;
+}
+
+/* Pages of a local PDF worth sharing among workers, else 0. */
+static int extract_pdf_pages(const char *name) {
+    if (fetch_is_url(name) || strcmp(name, "-") == 0) return 0;
+    int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return 0;
+    struct stat st;
+    char magic[5];
+    int pdf = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 65536 &&
+              read(fd, magic, 5) == 5 && memcmp(magic, "%PDF-", 5) == 0;
+    close(fd);
+    if (!pdf) return 0;
+    int n = pdfdoc_count_pages_file(name);
+    return n > 0 ? n : 0;
+}
+
+/* One task per source; a long local PDF becomes one task per page range
+ * when there are several workers to share it. */
+static int extract_plan(extract_run *run, int workers) {
+    size_t cap = run->sources.n + 16;
+    int max_parts = 1;
+    run->tasks = malloc(cap * sizeof *run->tasks);
+    if (!run->tasks) return -1;
+    for (size_t i = 0; i < run->sources.n; i++) {
+        int pages = workers > 1 && !run->sources.errors[i] ? extract_pdf_pages(run->sources.items[i]) : 0;
+        int nparts = 1;
+        if (pages >= EXTRACT_SPLIT_MIN_PAGES && pages <= run->eo.max_pages) {
+            nparts = pages / EXTRACT_SPLIT_PAGES;
+            if (nparts > 2 * workers) nparts = 2 * workers; /* more parts than workers balance uneven pages */
+            if (nparts < 2) nparts = 1;
+        }
+        if (run->ntasks + (size_t)nparts > cap) {
+            cap = (run->ntasks + (size_t)nparts) * 2;
+            extract_task *nt = realloc(run->tasks, cap * sizeof *nt);
+            if (!nt) return -1;
+            run->tasks = nt;
+        }
+        for (int k = 0; k < nparts; k++)
+            run->tasks[run->ntasks++] = (extract_task){i, k, nparts, (int)((long)pages * k / nparts),
+                                                       (int)((long)pages * (k + 1) / nparts)};
+        if (nparts > max_parts) max_parts = nparts;
+    }
+    run->parts = calloc((size_t)max_parts, sizeof *run->parts);
+    run->part_lens = calloc((size_t)max_parts, sizeof *run->part_lens);
+    return run->parts && run->part_lens ? 0 : -1;
 }
 
 static int extract_add_url(void *ctx, const char *url) {
@@ -387,7 +531,12 @@ int main(int argc, char **argv) {
     progress_start(&run.prog, "extract", run.sources.n);
     pool_opts po = {.workers = (int)threads, .timeout = (double)timeout,
                     .mem_limit = (unsigned long)max_memory};
-    int rc = run.sources.n ? pool_run(run.sources.n, &po, extract_task, &run, extract_emit, &run) : 0;
+    if (extract_plan(&run, (int)threads) < 0) {
+        log_error("out of memory planning the work");
+        out_abort(&out);
+        goto done;
+    }
+    int rc = run.ntasks ? pool_run(run.ntasks, &po, extract_run_task, &run, extract_emit, &run) : 0;
     progress_finish(&run.prog);
     if (rc < 0) {
         out_abort(&out);
@@ -408,5 +557,9 @@ usage:
 done:
     sources_free(&inputs);
     sources_free(&run.sources);
+    free(run.tasks);
+    free(run.parts);
+    free(run.part_lens);
+    free(run.part_error);
     return exit_code;
 }

@@ -206,6 +206,19 @@ out:
     return rc;
 }
 
+int pdfdoc_count_pages_file(const char *path) {
+    char *abs = realpath(path, NULL);
+    gchar *uri = abs ? g_filename_to_uri(abs, NULL, NULL) : NULL;
+    free(abs);
+    if (!uri) return -1;
+    PopplerDocument *doc = poppler_document_new_from_file(uri, NULL, NULL);
+    g_free(uri);
+    if (!doc) return -1;
+    int n = poppler_document_get_n_pages(doc);
+    g_object_unref(doc);
+    return n;
+}
+
 int pdfdoc_count_pages(const unsigned char *data, size_t len) {
     GBytes *bytes = NULL;
     PopplerDocument *doc = NULL;

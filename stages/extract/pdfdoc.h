@@ -47,6 +47,8 @@ int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first
 
 /* Page count, or -1 when poppler cannot open the document. */
 int pdfdoc_count_pages(const unsigned char *data, size_t len);
+/* The same for a file, read lazily by poppler (no copy in memory). */
+int pdfdoc_count_pages_file(const char *path);
 void pdfdoc_info_free(pdfdoc_info *info);
 
 #endif

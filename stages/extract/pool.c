@@ -229,7 +229,7 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
             pool_frame f;
             int r = pool_read_all(w->res_fd, &f, sizeof f);
             char *payload = NULL;
-            if (r == 1 && f.index == w->task && f.len <= POOL_MAX_PAYLOAD && f.kind <= POOL_NOTE) {
+            if (r == 1 && f.index == w->task && f.len <= POOL_MAX_PAYLOAD && f.kind <= POOL_PART) {
                 payload = malloc(f.len + 1);
                 if (payload && (f.len == 0 || pool_read_all(w->res_fd, payload, f.len) == 1)) {
                     payload[f.len] = '\0';

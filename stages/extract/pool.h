@@ -15,19 +15,21 @@
 
 #include <stddef.h>
 
-typedef enum { POOL_DOC = 0, POOL_REJECT = 1, POOL_NOTE = 2 } pool_kind;
+typedef enum { POOL_DOC = 0, POOL_REJECT = 1, POOL_NOTE = 2, POOL_PART = 3 } pool_kind;
 
 typedef struct pool_result {
     pool_kind kind;
-    char *payload; /* malloc'd: a JSON line (DOC, NOTE) or an error message (REJECT) */
+    char *payload; /* malloc'd: a JSON line (DOC, NOTE, REJECT) or bytes (PART) */
     size_t len;
 } pool_result;
 
 /* In a worker: fill *out for task `index`. Must not fail silently: on any
  * problem return POOL_REJECT with the reason. */
 typedef void (*pool_work_fn)(size_t index, void *ctx, pool_result *out);
-/* In the parent, in task order. Return -1 to stop the run (write error). */
-typedef int (*pool_emit_fn)(size_t index, const pool_result *r, void *ctx);
+/* In the parent, in task order. Return -1 to stop the run (write error).
+ * The payload is freed after the call unless the callback takes it (and
+ * sets r->payload to NULL). */
+typedef int (*pool_emit_fn)(size_t index, pool_result *r, void *ctx);
 
 typedef struct pool_opts {
     int workers;
