@@ -22,11 +22,18 @@ ifeq ($(SAN),1)
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT      = -O1
 endif
+OMP = -fopenmp
+ifeq ($(FUZZ),1)
+# clang + libFuzzer; the fuzzed modules use no OpenMP
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+OPT      = -O1
+OMP      = -Wno-unknown-pragmas
+endif
 
 INCLUDES = -Ilib -Iindex -Istages/extract -Istages/chunk -Istages/embed -Iserve -Ipipeline
-CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp $(SANFLAGS) \
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE $(OMP) $(SANFLAGS) \
            $(INCLUDES) $(PKG_CFLAGS) -MMD -MP
-LDFLAGS += -fopenmp $(SANFLAGS) -Wl,--as-needed
+LDFLAGS += $(OMP) $(SANFLAGS) -Wl,--as-needed
 LDLIBS   = $(PKG_LIBS) -lm -lpthread
 
 # Module sources (no main) per part; each binary's main is nz_*.c.
@@ -44,7 +51,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index \
        $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-unit $(BUILD)/nz-testweb
 
-.PHONY: all test demo asan bench deps clean
+FUZZ_TARGETS = html pdf gzip text
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test demo asan bench deps clean fuzz fuzz-build
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -79,6 +89,18 @@ $(BUILD)/nz-testweb: $(call obj,fixtures/testweb.c)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/fuzz-%: $(call obj,tests/fuzz/fuzz_%.c $(EXTRACT_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ=1 \
+	    $(patsubst %,build-fuzz/fuzz-%,$(FUZZ_TARGETS))
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 deps:
 	@sh tools/deps.sh
 
@@ -99,6 +121,6 @@ bench: deps
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

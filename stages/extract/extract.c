@@ -42,7 +42,7 @@ static const char *extract_guess_lang(const json_t *blocks) {
         const char *t = json_string_value(json_object_get(b, "text"));
         size_t tl = t ? strlen(t) : 0;
         if (n + tl + 1 >= sizeof buf) tl = sizeof buf - n - 2;
-        memcpy(buf + n, t, tl);
+        if (tl) memcpy(buf + n, t, tl);
         n += tl;
         buf[n++] = ' ';
         if (n + 2 >= sizeof buf) break;

@@ -43,7 +43,7 @@ void pdf_lines_resolve(pdf_lines *pl) {
 int pdf_lines_append(pdf_lines *dst, pdf_lines *src) {
     char *w = pdf_lines_reserve(dst, src->text_len);
     if (!w) return -1;
-    memcpy(w, src->text, src->text_len);
+    if (src->text_len) memcpy(w, src->text, src->text_len);
     uint64_t base = dst->text_len;
     dst->text_len += src->text_len;
     for (size_t i = 0; i < src->n; i++) {
@@ -68,8 +68,8 @@ char *pdf_lines_pack(const pdf_lines *pl, size_t *len) {
     char *buf = malloc(n);
     if (!buf) return NULL;
     memcpy(buf, &h, sizeof h);
-    memcpy(buf + sizeof h, pl->lines, pl->n * sizeof(pdf_line));
-    memcpy(buf + sizeof h + pl->n * sizeof(pdf_line), pl->text, pl->text_len);
+    if (pl->n) memcpy(buf + sizeof h, pl->lines, pl->n * sizeof(pdf_line));
+    if (pl->text_len) memcpy(buf + sizeof h + pl->n * sizeof(pdf_line), pl->text, pl->text_len);
     *len = n;
     return buf;
 }
@@ -89,8 +89,8 @@ int pdf_lines_unpack(pdf_lines *pl, const char *buf, size_t len) {
         pdf_lines_free(pl);
         return -1;
     }
-    memcpy(pl->lines, buf + sizeof h, h.nlines * sizeof(pdf_line));
-    memcpy(pl->text, buf + sizeof h + h.nlines * sizeof(pdf_line), h.text_len);
+    if (h.nlines) memcpy(pl->lines, buf + sizeof h, h.nlines * sizeof(pdf_line));
+    if (h.text_len) memcpy(pl->text, buf + sizeof h + h.nlines * sizeof(pdf_line), h.text_len);
     pl->n = pl->cap = h.nlines;
     pl->text_len = h.text_len;
     pl->text_cap = h.text_len + 1;

@@ -28,3 +28,8 @@ check debian_reference_languages bash -c "[ \"\$(jq -r 'select(.uri|test(\"[.]id
 
 nz-extract "$NZ_ROOT"/fixtures/docs/*/*.html >"$T/fx.jsonl" 2>/dev/null
 $Q fixtures-html "$T/fx.jsonl" "$NZ_ROOT"/fixtures/docs/*/*.html
+
+# A long PDF read by three workers in page ranges equals a whole read.
+nz-extract -j1 /usr/share/doc/gnuplot/gnuplot.pdf >"$T/gp1.jsonl" 2>/dev/null
+nz-extract -j3 /usr/share/doc/gnuplot/gnuplot.pdf >"$T/gp3.jsonl" 2>/dev/null
+check split_pdf_equals_whole_read cmp "$T/gp1.jsonl" "$T/gp3.jsonl"
