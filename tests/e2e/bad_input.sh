@@ -130,3 +130,15 @@ expect_exit embed_unknown_provider_exit_2 2 nz-embed --provider magic
 expect_exit output_to_dev_null 0 nz-extract -o /dev/null "$NZ_ROOT/fixtures/docs"
 check dev_null_still_a_device test -c /dev/null
 expect_exit output_to_directory_fails 1 nz-chunk -o "$T" "$T/docs.jsonl"
+
+# An unreadable file. As root, permissions do not stop a read, so use a file
+# whose read(2) fails: /proc/self/mem at offset 0 gives EIO. As another
+# user, a mode-000 file is tried as well.
+expect_exit extract_unreadable_exit_3 3 nz-extract /proc/self/mem "$NZ_ROOT/fixtures/docs/en/visa-types.md"
+rejected_line extract_unreadable_explained "$T/exp.err" 'read error: Input/output error'
+check extract_unreadable_others_kept jq -s -e 'length == 1' "$T/exp.out"
+if [ "$(id -u)" -ne 0 ]; then
+    echo secret >"$T/noread.txt"; chmod 000 "$T/noread.txt"
+    expect_exit extract_mode_000_exit_3 3 nz-extract "$T/noread.txt"
+    rejected_line extract_mode_000_explained "$T/exp.err" 'Permission denied'
+fi
