@@ -55,6 +55,7 @@ FUZZ_TARGETS = html pdf gzip text
 FUZZ_SECONDS ?= 60
 
 .PHONY: all test demo asan bench deps clean fuzz fuzz-build
+.SECONDARY:
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c

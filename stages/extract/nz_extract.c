@@ -52,6 +52,7 @@ typedef struct extract_run {
     fetch_opts fo;
     source_list sources;
     extract_task *tasks;
+    double *costs; /* per task: bytes to read, for the pool's scheduling */
     size_t ntasks;
     FILE *out;
     long docs, rejected, unchanged;
@@ -377,15 +378,19 @@ static int extract_emit(size_t ti, pool_result *r, void *vctx) {
     return 0;
 }
 
-/* Pages of a local PDF worth sharing among workers, else 0. */
-static int extract_pdf_pages(const char *name) {
+/* Pages of a local PDF worth sharing among workers, else 0; *size gets
+ * the size of any local file (the cost estimate), else 0. */
+static int extract_pdf_pages(const char *name, int split, double *size) {
+    *size = 0;
     if (fetch_is_url(name) || strcmp(name, "-") == 0) return 0;
     int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) return 0;
     struct stat st;
     char magic[5];
-    int pdf = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 65536 &&
-              read(fd, magic, 5) == 5 && memcmp(magic, "%PDF-", 5) == 0;
+    int is_reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (is_reg) *size = (double)st.st_size;
+    int pdf = split && is_reg && st.st_size >= 65536 && read(fd, magic, 5) == 5 &&
+              memcmp(magic, "%PDF-", 5) == 0;
     close(fd);
     if (!pdf) return 0;
     int n = pdfdoc_count_pages_file(name);
@@ -398,24 +403,31 @@ static int extract_plan(extract_run *run, int workers) {
     size_t cap = run->sources.n + 16;
     int max_parts = 1;
     run->tasks = malloc(cap * sizeof *run->tasks);
-    if (!run->tasks) return -1;
+    run->costs = malloc(cap * sizeof *run->costs);
+    if (!run->tasks || !run->costs) return -1;
     for (size_t i = 0; i < run->sources.n; i++) {
-        int pages = workers > 1 && !run->sources.errors[i] ? extract_pdf_pages(run->sources.items[i]) : 0;
+        double size = 0;
+        int pages = run->sources.errors[i] ? 0
+                    : extract_pdf_pages(run->sources.items[i], workers > 1, &size);
         int nparts = 1;
         if (pages >= EXTRACT_SPLIT_MIN_PAGES && pages <= run->eo.max_pages) {
             nparts = pages / EXTRACT_SPLIT_PAGES;
-            if (nparts > 2 * workers) nparts = 2 * workers; /* more parts than workers balance uneven pages */
+            if (nparts > workers) nparts = workers;
             if (nparts < 2) nparts = 1;
         }
         if (run->ntasks + (size_t)nparts > cap) {
             cap = (run->ntasks + (size_t)nparts) * 2;
             extract_task *nt = realloc(run->tasks, cap * sizeof *nt);
-            if (!nt) return -1;
-            run->tasks = nt;
+            if (nt) run->tasks = nt;
+            double *nc = realloc(run->costs, cap * sizeof *nc);
+            if (nc) run->costs = nc;
+            if (!nt || !nc) return -1;
         }
-        for (int k = 0; k < nparts; k++)
+        for (int k = 0; k < nparts; k++) {
+            run->costs[run->ntasks] = size / nparts;
             run->tasks[run->ntasks++] = (extract_task){i, k, nparts, (int)((long)pages * k / nparts),
                                                        (int)((long)pages * (k + 1) / nparts)};
+        }
         if (nparts > max_parts) max_parts = nparts;
     }
     run->parts = calloc((size_t)max_parts, sizeof *run->parts);
@@ -536,6 +548,7 @@ int main(int argc, char **argv) {
         out_abort(&out);
         goto done;
     }
+    po.cost = run.costs;
     int rc = run.ntasks ? pool_run(run.ntasks, &po, extract_run_task, &run, extract_emit, &run) : 0;
     progress_finish(&run.prog);
     if (rc < 0) {
@@ -558,6 +571,7 @@ done:
     sources_free(&inputs);
     sources_free(&run.sources);
     free(run.tasks);
+    free(run.costs);
     free(run.parts);
     free(run.part_lens);
     free(run.part_error);

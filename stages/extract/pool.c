@@ -178,9 +178,10 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
     pool_worker *ws = calloc((size_t)nw, sizeof *ws);
     pool_slot *slots = calloc(window, sizeof *slots);
     struct pollfd *pfds = calloc((size_t)nw, sizeof *pfds);
+    unsigned char *started = calloc(ntasks ? ntasks : 1, 1);
     int rc = -1;
-    size_t next_task = 0, next_emit = 0;
-    if (!ws || !slots || !pfds) goto out;
+    size_t next_task = 0, next_emit = 0, nstarted = 0;
+    if (!ws || !slots || !pfds || !started) goto out;
     for (int i = 0; i < nw; i++) ws[i].pid = -1;
     for (int i = 0; i < nw; i++)
         if (pool_spawn(ws, nw, i, o, work, wctx) < 0) {
@@ -189,20 +190,29 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
         }
 
     while (next_emit < ntasks) {
-        /* hand out tasks within the window */
-        for (int i = 0; i < nw && next_task < ntasks && next_task < next_emit + window; i++) {
+        /* hand out tasks within the window, costliest first */
+        for (int i = 0; i < nw && nstarted < ntasks; i++) {
             if (ws[i].busy) continue;
+            while (next_task < ntasks && started[next_task]) next_task++;
+            size_t limit = next_emit + window < ntasks ? next_emit + window : ntasks;
+            if (next_task >= limit) break;
+            size_t pick = next_task;
+            if (o->cost)
+                for (size_t t = next_task + 1; t < limit; t++)
+                    if (!started[t] && o->cost[t] > o->cost[pick]) pick = t;
             if (ws[i].pid <= 0 && pool_spawn(ws, nw, i, o, work, wctx) < 0) {
                 log_error("cannot restart a worker: %s", strerror(errno));
                 goto out;
             }
-            uint64_t idx = next_task;
+            uint64_t idx = pick;
             if (pool_write_all(ws[i].task_fd, &idx, sizeof idx) < 0) {
                 pool_reap(&ws[i], SIGKILL); /* it died idle; respawn next round */
                 continue;
             }
+            started[pick] = 1;
+            nstarted++;
             ws[i].busy = 1;
-            ws[i].task = next_task++;
+            ws[i].task = pick;
             ws[i].started = pool_now();
         }
         /* wait for a result or the nearest deadline */
@@ -292,5 +302,6 @@ out:
     free(ws);
     free(slots);
     free(pfds);
+    free(started);
     return rc;
 }

@@ -35,6 +35,10 @@ typedef struct pool_opts {
     int workers;
     double timeout;          /* seconds per task; 0: none */
     unsigned long mem_limit; /* bytes of address space per worker; 0: none */
+    const double *cost;      /* estimated cost per task, or NULL: among the
+                                tasks the window allows, the costliest is
+                                started first, so the run does not end
+                                waiting on one big task */
 } pool_opts;
 
 /* 0 when every task was delivered, -1 on a fatal error (emit failed, or
