@@ -40,7 +40,7 @@ LDLIBS   = $(PKG_LIBS) -lm -lpthread
 LIB_SRC      = $(wildcard lib/*.c)
 INDEX_SRC    = $(filter-out index/nz_index.c,$(wildcard index/*.c))
 EXTRACT_SRC  = $(filter-out stages/extract/nz_extract.c,$(wildcard stages/extract/*.c))
-CHUNK_SRC    = $(filter-out stages/chunk/nz_chunk.c,$(wildcard stages/chunk/*.c))
+CHUNK_SRC    = $(filter-out stages/chunk/nz_chunk.c stages/chunk/nz_tokens.c,$(wildcard stages/chunk/*.c))
 EMBED_SRC    = $(filter-out stages/embed/nz_embed.c,$(wildcard stages/embed/*.c))
 SERVE_SRC    = $(filter-out serve/nz_serve.c,$(wildcard serve/*.c))
 PIPELINE_SRC = $(filter-out pipeline/nz_pipeline.c,$(wildcard pipeline/*.c))
@@ -49,7 +49,8 @@ UNIT_SRC     = $(wildcard tests/unit/*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index \
-       $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-unit $(BUILD)/nz-testweb
+       $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-tokens $(BUILD)/nz-unit \
+       $(BUILD)/nz-testweb
 
 FUZZ_TARGETS = html pdf gzip text
 FUZZ_SECONDS ?= 60
@@ -57,6 +58,9 @@ FUZZ_SECONDS ?= 60
 .PHONY: all test demo asan bench deps clean fuzz fuzz-build
 .SECONDARY:
 all: $(BINS)
+
+# the rank table is linked in with .incbin
+$(BUILD)/obj/stages/chunk/cl100k_data.o: stages/chunk/cl100k_base.bpe
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +71,9 @@ $(BUILD)/nz-extract: $(call obj,stages/extract/nz_extract.c $(EXTRACT_SRC) $(LIB
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-chunk: $(call obj,stages/chunk/nz_chunk.c $(CHUNK_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/nz-tokens: $(call obj,stages/chunk/nz_tokens.c $(CHUNK_SRC) $(LIB_SRC))
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-embed: $(call obj,stages/embed/nz_embed.c $(EMBED_SRC) $(LIB_SRC))

@@ -1,0 +1,329 @@
+/* bpe.c -- see bpe.h. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "bpe.h"
+
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+
+extern const unsigned char nz_cl100k_data[], nz_cl100k_end[];
+
+#define BPE_SHORT 64 /* pieces up to this many bytes use the quadratic merge */
+#define BPE_NONE UINT32_MAX
+
+typedef struct bpe_token {
+    const unsigned char *p;
+    uint32_t len;
+} bpe_token;
+
+static struct {
+    pthread_once_t once;
+    int ok;
+    char err[256];
+    bpe_token *tokens;
+    uint32_t ntokens;
+    uint32_t *table; /* open addressing: rank + 1, 0 = empty */
+    uint32_t mask;
+    uint32_t byte_rank[256];
+    pcre2_code *re;
+} bpe = {.once = PTHREAD_ONCE_INIT};
+
+static uint64_t bpe_hash(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h ^ (h >> 29);
+}
+
+/* Rank of the byte string, or BPE_NONE. */
+static uint32_t bpe_rank(const unsigned char *p, size_t n) {
+    if (n == 1) return bpe.byte_rank[p[0]];
+    uint32_t i = (uint32_t)bpe_hash(p, n) & bpe.mask;
+    for (;;) {
+        uint32_t v = bpe.table[i];
+        if (!v) return BPE_NONE;
+        const bpe_token *t = &bpe.tokens[v - 1];
+        if (t->len == n && memcmp(t->p, p, n) == 0) return v - 1;
+        i = (i + 1) & bpe.mask;
+    }
+}
+
+static void bpe_build(void) {
+    const unsigned char *d = nz_cl100k_data, *end = nz_cl100k_end;
+    uint32_t n, patlen;
+    if (end - d < 16 || memcmp(d, "NZBPE1\0\0", 8) != 0) {
+        snprintf(bpe.err, sizeof bpe.err, "cl100k_base: bad rank data");
+        return;
+    }
+    memcpy(&n, d + 8, 4);
+    memcpy(&patlen, d + 12, 4);
+    const unsigned char *pat = d + 16, *p = pat + patlen;
+    if (n == 0 || n > (1u << 24) || patlen > (size_t)(end - pat)) {
+        snprintf(bpe.err, sizeof bpe.err, "cl100k_base: bad rank header");
+        return;
+    }
+    bpe.tokens = malloc(n * sizeof *bpe.tokens);
+    uint32_t cap = 1;
+    while (cap < n * 2) cap <<= 1;
+    bpe.table = calloc(cap, sizeof *bpe.table);
+    if (!bpe.tokens || !bpe.table) {
+        snprintf(bpe.err, sizeof bpe.err, "out of memory");
+        return;
+    }
+    bpe.mask = cap - 1;
+    for (int b = 0; b < 256; b++) bpe.byte_rank[b] = BPE_NONE;
+    for (uint32_t r = 0; r < n; r++) {
+        uint16_t len;
+        if (end - p < 2) goto bad;
+        memcpy(&len, p, 2);
+        p += 2;
+        if (len == 0 || end - p < len) goto bad;
+        bpe.tokens[r] = (bpe_token){p, len};
+        if (len == 1) bpe.byte_rank[p[0]] = r;
+        uint32_t i = (uint32_t)bpe_hash(p, len) & bpe.mask;
+        while (bpe.table[i]) i = (i + 1) & bpe.mask;
+        bpe.table[i] = r + 1;
+        p += len;
+    }
+    for (int b = 0; b < 256; b++)
+        if (bpe.byte_rank[b] == BPE_NONE) goto bad; /* every byte must be a token */
+    bpe.ntokens = n;
+    int ec;
+    PCRE2_SIZE eo;
+    bpe.re = pcre2_compile(pat, patlen, PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &ec, &eo, NULL);
+    if (!bpe.re) {
+        PCRE2_UCHAR msg[128];
+        pcre2_get_error_message(ec, msg, sizeof msg);
+        snprintf(bpe.err, sizeof bpe.err, "cl100k_base pattern: %s at %zu", (char *)msg, (size_t)eo);
+        return;
+    }
+    pcre2_jit_compile(bpe.re, PCRE2_JIT_COMPLETE); /* the interpreter runs if JIT is missing */
+    bpe.ok = 1;
+    return;
+bad:
+    snprintf(bpe.err, sizeof bpe.err, "cl100k_base: truncated or inconsistent rank data");
+}
+
+int bpe_init(char *err, size_t errlen) {
+    pthread_once(&bpe.once, bpe_build);
+    if (!bpe.ok && err) snprintf(err, errlen, "%s", bpe.err);
+    return bpe.ok ? 0 : -1;
+}
+
+const unsigned char *bpe_token_bytes(uint32_t id, size_t *len) {
+    if (bpe_init(NULL, 0) < 0 || id >= bpe.ntokens) return NULL;
+    *len = bpe.tokens[id].len;
+    return bpe.tokens[id].p;
+}
+
+/* Output sink: count always, store while there is room. */
+typedef struct bpe_out {
+    uint32_t *ids;
+    size_t cap;
+    long n;
+} bpe_out;
+
+static inline void bpe_emit(bpe_out *o, uint32_t id) {
+    if ((size_t)o->n < o->cap) o->ids[o->n] = id;
+    o->n++;
+}
+
+/* tiktoken's merge for short pieces: starts[] are part boundaries; ranks[i]
+ * is the rank of the pair starting at part i. */
+static void bpe_merge_short(const unsigned char *p, size_t n, bpe_out *o) {
+    size_t starts[BPE_SHORT + 2];
+    uint32_t ranks[BPE_SHORT + 2];
+    size_t m = n + 1; /* boundaries 0..n */
+    for (size_t i = 0; i <= n; i++) starts[i] = i;
+    for (size_t i = 0; i + 2 <= n; i++) ranks[i] = bpe_rank(p + i, 2);
+    ranks[n - 1] = BPE_NONE;
+    while (m > 2) {
+        uint32_t best = BPE_NONE;
+        size_t bi = 0;
+        for (size_t i = 0; i + 2 < m; i++)
+            if (ranks[i] < best) {
+                best = ranks[i];
+                bi = i;
+            }
+        if (best == BPE_NONE) break;
+        /* merge parts bi and bi+1: drop boundary bi+1 */
+        memmove(&starts[bi + 1], &starts[bi + 2], (m - bi - 2) * sizeof *starts);
+        memmove(&ranks[bi + 1], &ranks[bi + 2], (m - bi - 3) * sizeof *ranks);
+        m--;
+        ranks[bi] = bi + 2 < m ? bpe_rank(p + starts[bi], starts[bi + 2] - starts[bi]) : BPE_NONE;
+        if (bi > 0) ranks[bi - 1] = bpe_rank(p + starts[bi - 1], starts[bi + 1] - starts[bi - 1]);
+    }
+    for (size_t i = 0; i + 1 < m; i++) bpe_emit(o, bpe_rank(p + starts[i], starts[i + 1] - starts[i]));
+}
+
+/* Heap merge for long pieces: parts in a linked list, candidate pairs in a
+ * min-heap by (rank, start); stale entries are skipped when popped. */
+typedef struct {
+    uint32_t rank;
+    uint32_t left; /* part index */
+    uint32_t stamp;
+} bpe_cand;
+
+static int bpe_cand_less(const bpe_cand *a, const bpe_cand *b, const uint32_t *start) {
+    return a->rank < b->rank || (a->rank == b->rank && start[a->left] < start[b->left]);
+}
+
+static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
+    uint32_t *start = malloc((n + 1) * sizeof *start), *next = malloc((n + 1) * sizeof *next),
+             *prev = malloc((n + 1) * sizeof *prev), *stamp = calloc(n + 1, sizeof *stamp);
+    bpe_cand *heap = malloc((3 * n + 2) * sizeof *heap); /* n-1 pairs, then <= 2 per merge */
+    size_t hn = 0;
+    int rc = -1;
+    if (!start || !next || !prev || !stamp || !heap) goto out;
+    for (uint32_t i = 0; i < n; i++) {
+        start[i] = i;
+        next[i] = i + 1;
+        prev[i] = i ? i - 1 : UINT32_MAX;
+    }
+    start[n] = (uint32_t)n; /* sentinel part: the end */
+#define BPE_END(i) (next[i] < n ? start[next[i]] : (uint32_t)n)
+#define BPE_PUSH(c)                                                             \
+    do {                                                                        \
+        size_t k_ = hn++;                                                       \
+        heap[k_] = (c);                                                         \
+        while (k_ && bpe_cand_less(&heap[k_], &heap[(k_ - 1) / 2], start)) {    \
+            bpe_cand t_ = heap[k_];                                             \
+            heap[k_] = heap[(k_ - 1) / 2];                                      \
+            heap[(k_ - 1) / 2] = t_;                                            \
+            k_ = (k_ - 1) / 2;                                                  \
+        }                                                                       \
+    } while (0)
+    /* pair rank of part i with its next part */
+#define BPE_PAIR(i) (next[i] < n ? bpe_rank(p + start[i], BPE_END(next[i]) - start[i]) : BPE_NONE)
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        uint32_t r = BPE_PAIR(i);
+        if (r != BPE_NONE) BPE_PUSH(((bpe_cand){r, i, 0}));
+    }
+    while (hn) {
+        bpe_cand c = heap[0];
+        heap[0] = heap[--hn];
+        for (size_t k = 0;;) { /* sift down */
+            size_t l = 2 * k + 1, r = l + 1, m = k;
+            if (l < hn && bpe_cand_less(&heap[l], &heap[m], start)) m = l;
+            if (r < hn && bpe_cand_less(&heap[r], &heap[m], start)) m = r;
+            if (m == k) break;
+            bpe_cand t = heap[k];
+            heap[k] = heap[m];
+            heap[m] = t;
+            k = m;
+        }
+        if (c.stamp != stamp[c.left] || next[c.left] >= n) continue; /* stale */
+        uint32_t l = c.left, rgt = next[l];
+        /* merge l and rgt */
+        next[l] = next[rgt];
+        if (next[rgt] < n) prev[next[rgt]] = l;
+        stamp[rgt] = UINT32_MAX; /* dead */
+        stamp[l]++;
+        uint32_t r = BPE_PAIR(l);
+        if (r != BPE_NONE) BPE_PUSH(((bpe_cand){r, l, stamp[l]}));
+        if (prev[l] != UINT32_MAX) {
+            uint32_t q = prev[l];
+            stamp[q]++;
+            r = BPE_PAIR(q);
+            if (r != BPE_NONE) BPE_PUSH(((bpe_cand){r, q, stamp[q]}));
+        }
+    }
+    for (uint32_t i = 0; i < n; i = next[i]) bpe_emit(o, bpe_rank(p + start[i], BPE_END(i) - start[i]));
+#undef BPE_END
+#undef BPE_PUSH
+#undef BPE_PAIR
+    rc = 0;
+out:
+    free(start);
+    free(next);
+    free(prev);
+    free(stamp);
+    free(heap);
+    return rc;
+}
+
+static int bpe_piece(const unsigned char *p, size_t n, bpe_out *o) {
+    uint32_t r = bpe_rank(p, n);
+    if (r != BPE_NONE) {
+        bpe_emit(o, r);
+        return 0;
+    }
+    if (n <= BPE_SHORT) {
+        bpe_merge_short(p, n, o);
+        return 0;
+    }
+    return bpe_merge_long(p, n, o);
+}
+
+/* Per-thread matching state, made once: a JIT stack is an mmap, too dear
+ * to make per call. */
+typedef struct bpe_matcher {
+    pcre2_match_data *md;
+    pcre2_match_context *mc;
+    pcre2_jit_stack *js;
+} bpe_matcher;
+
+static _Thread_local bpe_matcher bpe_tls;
+
+static bpe_matcher *bpe_matcher_get(void) {
+    bpe_matcher *m = &bpe_tls;
+    if (m->md) return m;
+    m->md = pcre2_match_data_create_from_pattern(bpe.re, NULL);
+    m->mc = pcre2_match_context_create(NULL);
+    m->js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
+    if (!m->md || !m->mc || !m->js) {
+        pcre2_jit_stack_free(m->js);
+        pcre2_match_context_free(m->mc);
+        pcre2_match_data_free(m->md);
+        memset(m, 0, sizeof *m);
+        return NULL;
+    }
+    pcre2_jit_stack_assign(m->mc, NULL, m->js);
+    return m;
+}
+
+static long bpe_run(const char *text, size_t len, bpe_out *o) {
+    if (bpe_init(NULL, 0) < 0) return -1;
+    /* valid UTF-8, NUL bytes allowed (PCRE2 runs without its own check) */
+    for (size_t off = 0, bad; off < len; off += bad + 1) {
+        if (utf8_valid(text + off, len - off, &bad)) break;
+        if (text[off + bad] != '\0') return -1;
+    }
+    bpe_matcher *mt = bpe_matcher_get();
+    if (!mt) return -1;
+    pcre2_match_data *md = mt->md;
+    pcre2_match_context *mc = mt->mc;
+    long rc = -1;
+    const unsigned char *s = (const unsigned char *)text;
+    PCRE2_SIZE pos = 0;
+    while (pos < len) {
+        int m = pcre2_match(bpe.re, s, len, pos, PCRE2_NO_UTF_CHECK, md, mc);
+        if (m < 0) {
+            if (m == PCRE2_ERROR_NOMATCH) break;
+            goto out;
+        }
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        if (ov[1] <= ov[0]) { /* cannot happen with this pattern; never loop */
+            pos = ov[0] + 1;
+            continue;
+        }
+        if (bpe_piece(s + ov[0], ov[1] - ov[0], o) < 0) goto out;
+        pos = ov[1];
+    }
+    rc = o->n;
+out:
+    return rc;
+}
+
+long bpe_count(const char *text, size_t len) {
+    bpe_out o = {0};
+    return bpe_run(text, len, &o);
+}
+
+long bpe_encode(const char *text, size_t len, uint32_t *out, size_t cap) {
+    bpe_out o = {out, cap, 0};
+    return bpe_run(text, len, &o);
+}
