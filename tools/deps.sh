@@ -8,6 +8,10 @@ libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev
 curl jq procps python3 poppler-utils clang libclang-rt-14-dev
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
 missing=""
+# Node.js and npm run js-tiktoken, the tokenizer reference of the tests.
+# Any node >= 18 will do (Debian's, or one already installed).
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         missing="$missing $p"

@@ -1,4 +1,6 @@
-/* chunker.c -- see chunker.h for the packing rules. */
+/* chunker.c -- see chunker.h for the rules. Five phases per section:
+ * units (cut to fit), ranges (greedy packing, then exact counts), the
+ * min-tokens fix, texts (with overlap), records (with dedupe). */
 #include "chunker.h"
 
 #include <ctype.h>
@@ -6,22 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpe.h"
 #include "jsonl.h"
+#include "segment.h"
 #include "sha.h"
-#include "tokens.h"
 
 #define CHUNKER_MAX_DEPTH 6
 
 /* Fields of docs.jsonl that the chunk record replaces; all others pass. */
-static const char *const chunker_doc_fields[] = {"doc_id", "uri",   "title", "mime",  "lang",
+static const char *const chunker_doc_fields[] = {"doc_id", "uri",   "title", "mime",   "lang",
                                                  "sha256", "bytes", "mtime", "blocks", NULL};
 
+/* A growing string. */
 typedef struct {
     char *s;
     size_t len, cap;
-} chunker_buf;
+} cbuf;
 
-static int chunker_buf_add(chunker_buf *b, const char *p, size_t n) {
+static int cbuf_add(cbuf *b, const char *p, size_t n) {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 1024;
         while (cap < b->len + n + 1) cap *= 2;
@@ -30,244 +34,526 @@ static int chunker_buf_add(chunker_buf *b, const char *p, size_t n) {
         b->s = s;
         b->cap = cap;
     }
-    memcpy(b->s + b->len, p, n);
+    if (n) memcpy(b->s + b->len, p, n);
     b->len += n;
     b->s[b->len] = '\0';
     return 0;
 }
 
-/* Everything one document's chunking needs. */
+/* A piece of a section that is never cut: a block, a sentence, a run of
+ * table rows (with the header), a run of words. */
+typedef struct unit {
+    const char *text; /* into a block, or `owned` */
+    size_t len;
+    const char *sep; /* what joins it to the unit before: "\n\n" or the
+                        white space between sentences of one block */
+    size_t sep_len;
+    char *owned;
+    long tokens; /* of text alone */
+    int page;
+    int block;      /* index of the block it came from */
+    size_t hdr_len; /* a table part after the first: the repeated header
+                       row and its newline, left out when the part follows
+                       the part before it in the same chunk */
+} unit;
+
 typedef struct {
+    unit *u;
+    size_t n, cap;
+} unit_list;
+
+static int units_push(unit_list *l, unit u) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        unit *nu = realloc(l->u, cap * sizeof *nu);
+        if (!nu) return -1;
+        l->u = nu;
+        l->cap = cap;
+    }
+    l->u[l->n++] = u;
+    return 0;
+}
+
+static void units_clear(unit_list *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->u[i].owned);
+    l->n = 0;
+}
+
+static long chunker_count(const char *s, size_t n) {
+    long t = bpe_count(s, n);
+    return t < 0 ? 0 : t;
+}
+
+/* The longest end in (pos, len] such that text[pos..end) has at most
+ * `limit` tokens, preferring word boundaries; never cuts a UTF-8
+ * sequence. The search window grows from a guess so that one enormous
+ * word costs O(window log window), not O(document). */
+static size_t chunker_fit(const char *t, size_t pos, size_t len, long limit) {
+    size_t window = (size_t)limit * 16 + 64;
+    size_t hi;
+    for (;;) {
+        hi = len - pos <= window ? len : pos + window;
+        if (hi == len || chunker_count(t + pos, hi - pos) > limit) break;
+        window *= 2;
+    }
+    if (chunker_count(t + pos, hi - pos) <= limit) return hi;
+    /* largest word boundary that fits */
+    size_t lo = pos, best = 0;
+    size_t a = pos + 1, b = hi;
+    while (a <= b) {
+        size_t mid = a + (b - a) / 2;
+        size_t wb = segment_word_break(t, pos, mid);
+        if (wb <= lo) { /* no boundary at or before mid: look right */
+            a = mid + 1;
+            continue;
+        }
+        if (chunker_count(t + pos, wb - pos) <= limit) {
+            best = wb;
+            lo = wb;
+            a = mid + 1;
+        } else {
+            b = wb - 1;
+        }
+    }
+    if (best) return best;
+    /* one word longer than the limit: cut between code points */
+    a = pos + 1;
+    b = hi;
+    best = pos;
+    while (a <= b) {
+        size_t mid = a + (b - a) / 2;
+        size_t m = mid;
+        while (m > pos && m < len && ((unsigned char)t[m] & 0xC0) == 0x80) m--;
+        if (m <= pos) {
+            a = mid + 1;
+            continue;
+        }
+        if (chunker_count(t + pos, m - pos) <= limit) {
+            best = m;
+            a = mid + 1;
+        } else {
+            b = m - 1;
+        }
+    }
+    if (best == pos) { /* not even one code point fits: take one */
+        best = pos + 1;
+        while (best < len && ((unsigned char)t[best] & 0xC0) == 0x80) best++;
+    }
+    return best;
+}
+
+static int chunker_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Cut text[0..len) into pieces of at most `limit` tokens, as units. */
+static int chunker_cut(unit_list *l, const char *t, size_t len, const char *sep, size_t sep_len,
+                       int page, long limit) {
+    size_t pos = 0;
+    while (pos < len) {
+        size_t end = chunker_fit(t, pos, len, limit);
+        size_t e = end;
+        while (e > pos && chunker_space(t[e - 1])) e--; /* the space joins the next */
+        unit u = {t + pos, e - pos, sep, sep_len, NULL, 0, page, 0, 0};
+        u.tokens = chunker_count(u.text, u.len);
+        if (u.len && units_push(l, u) < 0) return -1;
+        sep = t + e;
+        sep_len = end - e;
+        pos = end;
+        while (pos < len && chunker_space(t[pos])) pos++, sep_len++;
+    }
+    return 0;
+}
+
+/* A table or code block too big: whole lines, tables repeating their
+ * header row (the first line) in every part. */
+static int chunker_lines(unit_list *l, const char *t, size_t len, int table, int page, long limit) {
+    const char *hdr = NULL;
+    size_t hdr_len = 0;
+    const char *p = t, *end = t + len;
+    if (table) {
+        const char *nl = memchr(t, '\n', len);
+        hdr = t;
+        hdr_len = nl ? (size_t)(nl - t) : len;
+        p = nl ? nl + 1 : end;
+        if (hdr_len * 2 > (size_t)limit * 4) { /* a header that big is not worth repeating */
+            hdr = NULL;
+            hdr_len = 0;
+            p = t;
+        }
+    }
+    long hdr_tokens = hdr ? chunker_count(hdr, hdr_len) + 1 : 0;
+    int first = 1;
+    while (p < end) {
+        cbuf b = {0};
+        long est = hdr_tokens;
+        if (hdr && cbuf_add(&b, hdr, hdr_len) < 0) return -1;
+        const char *q = p;
+        int rows = 0; /* at least one row a part, or no progress */
+        while (q < end) {
+            const char *nl = memchr(q, '\n', (size_t)(end - q));
+            const char *le = nl ? nl : end;
+            long lt = chunker_count(q, (size_t)(le - q)) + 1;
+            if (rows && est + lt > limit) break;
+            rows++;
+            if (b.len && cbuf_add(&b, "\n", 1) < 0) goto oom;
+            if (cbuf_add(&b, q, (size_t)(le - q)) < 0) goto oom;
+            est += lt;
+            q = nl ? nl + 1 : end;
+        }
+        /* exact check: a single line over the limit is cut into words */
+        if (chunker_count(b.s, b.len) > limit) {
+            size_t from = l->n;
+            int rc = chunker_cut(l, b.s, b.len, first ? "\n\n" : "\n", first ? 2 : 1, page, limit);
+            /* the pieces point into b.s: keep it alive with the last unit */
+            if (rc < 0 || l->n == from) goto oom;
+            l->u[l->n - 1].owned = b.s;
+            unit *p0 = &l->u[from]; /* a repeated header opens the first piece */
+            if (!first && hdr && p0->len > hdr_len + 1 && p0->text[hdr_len] == '\n' &&
+                memcmp(p0->text, hdr, hdr_len) == 0)
+                p0->hdr_len = hdr_len + 1;
+        } else {
+            unit u = {b.s, b.len, first ? "\n\n" : "\n", first ? 2 : 1, b.s, 0, page, 0, 0};
+            u.tokens = chunker_count(b.s, b.len);
+            if (!first && hdr && b.len > hdr_len) u.hdr_len = hdr_len + 1;
+            if (units_push(l, u) < 0) goto oom;
+        }
+        first = 0;
+        p = q;
+        continue;
+    oom:
+        free(b.s);
+        return -1;
+    }
+    return 0;
+}
+
+static int chunker_block_units(unit_list *l, const char *kind, const char *t, int page, long limit);
+
+/* One block to units that each fit `limit`, tagged with the block's index. */
+static int chunker_block(unit_list *l, const char *kind, const char *t, int page, long limit,
+                         int block) {
+    size_t first = l->n;
+    int rc = chunker_block_units(l, kind, t, page, limit);
+    for (size_t i = first; i < l->n; i++) l->u[i].block = block;
+    return rc;
+}
+
+static int chunker_block_units(unit_list *l, const char *kind, const char *t, int page, long limit) {
+    size_t len = strlen(t);
+    while (len && chunker_space(t[len - 1])) len--;
+    while (len && chunker_space(*t)) t++, len--;
+    if (!len) return 0;
+    long tok = chunker_count(t, len);
+    if (tok <= limit) {
+        unit u = {t, len, "\n\n", 2, NULL, tok, page, 0, 0};
+        return units_push(l, u);
+    }
+    if (!strcmp(kind, "table") || !strcmp(kind, "code"))
+        return chunker_lines(l, t, len, !strcmp(kind, "table"), page, limit);
+    size_t *ends = NULL;
+    long ns = segment_sentences(t, len, &ends);
+    if (ns < 0) return -1;
+    size_t start = 0;
+    const char *sep = "\n\n";
+    size_t sep_len = 2;
+    int rc = 0;
+    for (long i = 0; i < ns && rc == 0; i++) {
+        size_t e = ends[i], te = e;
+        while (te > start && chunker_space(t[te - 1])) te--;
+        long st = chunker_count(t + start, te - start);
+        if (st <= limit) {
+            unit u = {t + start, te - start, sep, sep_len, NULL, st, page, 0, 0};
+            rc = units_push(l, u);
+        } else {
+            rc = chunker_cut(l, t + start, te - start, sep, sep_len, page, limit);
+        }
+        sep = t + te;
+        sep_len = e - te;
+        start = e;
+    }
+    free(ends);
+    return rc;
+}
+
+/* Everything one document's chunking needs. */
+typedef struct chunker_doc {
     const json_t *doc;
     const chunker_opts *o;
+    chunker_stats *stats;
     json_t *out;
+    json_t *seen; /* chunk ids already emitted */
     const char *doc_id, *title;
-    char *heads[CHUNKER_MAX_DEPTH + 1]; /* heading text per level, 1-based */
-    chunker_buf heading, context, cur;
-    long budget; /* tokens left for text once the context is paid for */
-    int cur_page;
+    char *heads[CHUNKER_MAX_DEPTH + 1];
+    cbuf heading, context;
+    long ctx_tokens; /* of context + "\n\n" */
     long ord;
-} chunker_state;
+} chunker_doc;
 
-static int chunker_is_abbrev(const char *text, size_t dot) {
-    static const char *const abbrevs[] = {"No",  "no",  "Pasal", "Ayat", "dll", "dsb", "Tbk",
-                                          "PT",  "Rp",  "e.g",   "i.e",  "U.S", "Jl",  "Mr",
-                                          "Mrs", "Dr",  "Prof",  "etc",  "vs",  "cf",  "Ir",
-                                          "St",  "Co",  "Inc",   "Ltd",  "hlm", "tsb", "Kec",
-                                          "Kab", "Sdr", "Bpk",   "Yth",  "a.n", "u.p", NULL};
-    size_t start = dot;
-    while (start > 0 && (isalpha((unsigned char)text[start - 1]) || text[start - 1] == '.')) start--;
-    size_t n = dot - start;
-    if (n == 1) return 1; /* single letters: initials, "a." list items */
-    for (int i = 0; abbrevs[i]; i++)
-        if (strlen(abbrevs[i]) == n && memcmp(text + start, abbrevs[i], n) == 0) return 1;
-    return 0;
-}
-
-long chunker_sentences(const char *text, size_t len, size_t **ends) {
-    size_t cap = 16, n = 0;
-    size_t *e = malloc(cap * sizeof *e);
-    if (!e) return -1;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        int boundary = 0;
-        if ((c == '.' || c == '!' || c == '?') && i + 1 < len &&
-            isspace((unsigned char)text[i + 1])) {
-            size_t j = i + 1;
-            while (j < len && isspace((unsigned char)text[j])) j++;
-            unsigned char nx = j < len ? (unsigned char)text[j] : 0;
-            int starts = isupper(nx) || isdigit(nx) || nx == '(' || nx == '"' || nx >= 0x80;
-            boundary = starts && !(c == '.' && chunker_is_abbrev(text, i));
-        } else if (c == '\n' && i + 1 < len && text[i + 1] == '\n') {
-            boundary = 1;
-        }
-        if (boundary) {
-            size_t end = i + 1;
-            while (end < len && isspace((unsigned char)text[end])) end++;
-            if (n == cap) {
-                cap *= 2;
-                size_t *ne = realloc(e, cap * sizeof *ne);
-                if (!ne) {
-                    free(e);
-                    return -1;
-                }
-                e = ne;
-            }
-            e[n++] = end;
-            i = end - 1;
-        }
-    }
-    if (n == 0 || e[n - 1] != len) {
-        if (n == cap) {
-            size_t *ne = realloc(e, (cap + 1) * sizeof *ne);
-            if (!ne) {
-                free(e);
-                return -1;
-            }
-            e = ne;
-        }
-        e[n++] = len;
-    }
-    *ends = e;
-    return (long)n;
-}
-
-static int chunker_rebuild_context(chunker_state *st) {
-    st->heading.len = 0;
-    st->context.len = 0;
+static int chunker_context(chunker_doc *cd) {
+    cd->heading.len = cd->context.len = 0;
+    if (cbuf_add(&cd->heading, "", 0) < 0 || cbuf_add(&cd->context, "", 0) < 0) return -1;
     for (int l = 1; l <= CHUNKER_MAX_DEPTH; l++) {
-        if (!st->heads[l]) continue;
-        if (st->heading.len == 0 && strcmp(st->heads[l], st->title) == 0)
+        if (!cd->heads[l]) continue;
+        if (cd->heading.len == 0 && strcmp(cd->heads[l], cd->title) == 0)
             continue; /* the top heading that is also the title is said once */
-        if (st->heading.len && chunker_buf_add(&st->heading, " > ", 3) < 0) return -1;
-        if (chunker_buf_add(&st->heading, st->heads[l], strlen(st->heads[l])) < 0) return -1;
+        if (cd->heading.len && cbuf_add(&cd->heading, " > ", 3) < 0) return -1;
+        if (cbuf_add(&cd->heading, cd->heads[l], strlen(cd->heads[l])) < 0) return -1;
     }
-    if (chunker_buf_add(&st->context, st->title, strlen(st->title)) < 0) return -1;
-    if (st->heading.len) {
-        if (chunker_buf_add(&st->context, " > ", 3) < 0) return -1;
-        if (chunker_buf_add(&st->context, st->heading.s, st->heading.len) < 0) return -1;
+    if (cbuf_add(&cd->context, cd->title, strlen(cd->title)) < 0) return -1;
+    if (cd->heading.len) {
+        if (cd->context.len && cbuf_add(&cd->context, " > ", 3) < 0) return -1;
+        if (cbuf_add(&cd->context, cd->heading.s, cd->heading.len) < 0) return -1;
     }
-    /* A context may take at most a quarter of the budget; cut deep paths. */
-    long limit = st->o->max_tokens / 4;
-    while (st->context.len > 0 && tokens_count(st->context.s, st->context.len) > limit) {
-        size_t cut = st->context.len * 3 / 4;
-        while (cut > 0 && ((unsigned char)st->context.s[cut] & 0xC0) == 0x80) cut--;
-        st->context.len = cut;
-        st->context.s[cut] = '\0';
+    /* A context may take at most a quarter of a chunk: cut deep paths. */
+    long limit = cd->o->max_tokens / 4;
+    if (chunker_count(cd->context.s, cd->context.len) > limit) {
+        size_t end = chunker_fit(cd->context.s, 0, cd->context.len, limit - 1);
+        cd->context.len = end;
+        cd->context.s[end] = '\0';
     }
-    if (!st->heading.s && chunker_buf_add(&st->heading, "", 0) < 0) return -1;
-    if (!st->context.s && chunker_buf_add(&st->context, "", 0) < 0) return -1;
-    st->budget = st->o->max_tokens - tokens_count(st->context.s, st->context.len) - 1;
-    if (st->budget < 1) st->budget = 1;
+    if (cd->context.len && cbuf_add(&cd->context, "\n\n", 2) < 0) return -1;
+    cd->ctx_tokens = chunker_count(cd->context.s, cd->context.len);
+    cd->context.len -= cd->context.len ? 2 : 0;
+    cd->context.s[cd->context.len] = '\0';
     return 0;
 }
 
-/* Emit text as one chunk record. */
-static int chunker_emit(chunker_state *st, const char *text, size_t len, int page) {
-    while (len && isspace((unsigned char)*text)) text++, len--;
-    while (len && isspace((unsigned char)text[len - 1])) len--;
-    if (len == 0) return 0;
+/* The text of units [a, b), joined. */
+static int chunker_join(const unit_list *l, size_t a, size_t b, cbuf *out) {
+    out->len = 0;
+    if (cbuf_add(out, "", 0) < 0) return -1;
+    for (size_t i = a; i < b; i++) {
+        size_t skip = i > a && l->u[i].block == l->u[i - 1].block ? l->u[i].hdr_len : 0;
+        if (i > a && cbuf_add(out, l->u[i].sep, l->u[i].sep_len) < 0) return -1;
+        if (cbuf_add(out, l->u[i].text + skip, l->u[i].len - skip) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Tokens of what the embedder is sent: context, blank line, text. */
+static long chunker_sent_tokens(chunker_doc *cd, const char *text, size_t len, cbuf *scratch) {
+    scratch->len = 0;
+    if (cd->context.len &&
+        (cbuf_add(scratch, cd->context.s, cd->context.len) < 0 || cbuf_add(scratch, "\n\n", 2) < 0))
+        return -1;
+    if (cbuf_add(scratch, text, len) < 0) return -1;
+    return chunker_count(scratch->s, scratch->len);
+}
+
+static int chunker_emit(chunker_doc *cd, const char *text, size_t len, size_t overlap_bytes,
+                        int page, long sent_tokens) {
     char *t = strndup(text, len);
-    if (!t) return -1;
     char id[ID_HEX_LEN + 1];
-    chunker_buf sent = {0};
     json_t *rec = NULL;
     int rc = -1;
-    if (sha_id(id, st->doc_id, t) < 0) goto err;
-    if (chunker_buf_add(&sent, st->context.s, st->context.len) < 0 ||
-        chunker_buf_add(&sent, "\n\n", 2) < 0 || chunker_buf_add(&sent, t, len) < 0)
-        goto err;
-    const char *uri = jsonl_str(st->doc, "uri"), *lang = jsonl_str(st->doc, "lang");
+    if (!t || sha_id(id, cd->doc_id, t) < 0) goto out;
+    if (cd->o->dedupe && json_object_get(cd->seen, id)) {
+        cd->stats->duplicates++;
+        rc = 0;
+        goto out;
+    }
+    json_object_set_new(cd->seen, id, json_true());
+    const char *uri = jsonl_str(cd->doc, "uri"), *lang = jsonl_str(cd->doc, "lang");
     rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:I}", "chunk_id", id,
-                    "doc_id", st->doc_id, "ord", (json_int_t)st->ord, "uri", uri ? uri : "",
-                    "title", st->title, "heading", st->heading.s, "page", page, "lang",
-                    lang ? lang : "und", "context", st->context.s, "text", t, "tokens",
-                    (json_int_t)tokens_count(sent.s, sent.len), "text_tokens",
-                    (json_int_t)tokens_count(t, len));
-    if (!rec) goto err;
+                    "doc_id", cd->doc_id, "ord", (json_int_t)cd->ord, "uri", uri ? uri : "",
+                    "title", cd->title, "heading", cd->heading.s, "page", page, "lang",
+                    lang ? lang : "und", "context", cd->context.s, "text", t, "tokens",
+                    (json_int_t)sent_tokens, "text_tokens", (json_int_t)chunker_count(t, len));
+    if (!rec) goto out;
+    if (overlap_bytes) json_object_set_new(rec, "overlap_bytes", json_integer((json_int_t)overlap_bytes));
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)st->doc, key, val) {
+    json_object_foreach((json_t *)cd->doc, key, val) {
         int known = 0;
         for (int i = 0; chunker_doc_fields[i]; i++)
             if (strcmp(key, chunker_doc_fields[i]) == 0) known = 1;
         if (!known && !json_object_get(rec, key)) json_object_set(rec, key, val);
     }
-    if (json_array_append_new(st->out, rec) < 0) {
+    if (json_array_append_new(cd->out, rec) < 0) {
         rec = NULL;
-        goto err;
+        goto out;
     }
     rec = NULL;
-    st->ord++;
+    cd->ord++;
+    cd->stats->chunks++;
+    cd->stats->tokens += sent_tokens;
     rc = 0;
-err:
+out:
     json_decref(rec);
     free(t);
-    free(sent.s);
     return rc;
 }
 
-static int chunker_flush(chunker_state *st) {
-    int rc = chunker_emit(st, st->cur.s ? st->cur.s : "", st->cur.len, st->cur_page);
-    st->cur.len = 0;
-    return rc;
-}
-
-/* A span with no sentence break over budget: cut at spaces, or at code
- * point boundaries when there are none (one enormous "word"). */
-static int chunker_split_words(chunker_state *st, const char *s, size_t len, int page) {
-    size_t pos = 0;
-    while (pos < len) {
-        size_t lo = pos, end = len;
-        if (tokens_count(s + pos, len - pos) > st->budget) {
-            /* longest prefix within budget, by binary search on the end */
-            size_t a = pos + 1, b = len;
-            while (a < b) {
-                size_t mid = a + (b - a + 1) / 2;
-                if (tokens_count(s + pos, mid - pos) <= st->budget)
-                    a = mid;
-                else
-                    b = mid - 1;
-            }
-            end = a;
-            size_t sp = end;
-            while (sp > lo && !isspace((unsigned char)s[sp - 1])) sp--;
-            if (sp > lo)
-                end = sp;
-            else
-                while (end > lo + 1 && ((unsigned char)s[end] & 0xC0) == 0x80) end--;
+/* Emit, cutting further should the exact count still pass the limit (a
+ * join that tokenizes differently than its parts): the hard limit holds
+ * whatever the estimates said. */
+static int chunker_emit_checked(chunker_doc *cd, const char *text, size_t len, size_t ob, int page,
+                                cbuf *scratch) {
+    long t = chunker_sent_tokens(cd, text, len, scratch);
+    if (t < 0) return -1;
+    if (t <= cd->o->max_tokens) return chunker_emit(cd, text, len, ob, page, t);
+    long limit = cd->o->max_tokens - cd->ctx_tokens - 2;
+    if (limit < 1) limit = 1;
+    for (size_t pos = 0; pos < len;) {
+        size_t end = chunker_fit(text, pos, len, limit);
+        size_t e = end;
+        while (e > pos && chunker_space(text[e - 1])) e--;
+        if (e > pos) {
+            t = chunker_sent_tokens(cd, text + pos, e - pos, scratch);
+            if (t < 0 || chunker_emit(cd, text + pos, e - pos, 0, page, t) < 0) return -1;
         }
-        if (chunker_emit(st, s + pos, end - pos, page) < 0) return -1;
         pos = end;
+        while (pos < len && chunker_space(text[pos])) pos++;
     }
     return 0;
 }
 
-static int chunker_add_block(chunker_state *st, const char *text, int page) {
-    size_t len = strlen(text);
-    long t = tokens_count(text, len);
-    if (st->cur.len) {
-        long joined = tokens_count(st->cur.s, st->cur.len) + 1 + t;
-        if (joined > st->budget && chunker_flush(st) < 0) return -1;
-    }
-    if (t <= st->budget) {
-        if (!st->cur.len) st->cur_page = page;
-        if (st->cur.len && chunker_buf_add(&st->cur, "\n\n", 2) < 0) return -1;
-        return chunker_buf_add(&st->cur, text, len);
-    }
-    /* Too big alone: pack its sentences. */
-    size_t *ends = NULL;
-    long n = chunker_sentences(text, len, &ends);
-    if (n < 0) return -1;
-    size_t start = 0;
-    int rc = -1;
-    for (long i = 0; i < n; i++) {
-        const char *s = text + start;
-        size_t slen = ends[i] - start;
-        long st_tok = tokens_count(s, slen);
-        if (st->cur.len && tokens_count(st->cur.s, st->cur.len) + st_tok > st->budget &&
-            chunker_flush(st) < 0)
-            goto err;
-        if (st_tok > st->budget) {
-            if (chunker_split_words(st, s, slen, page) < 0) goto err;
-        } else {
-            if (!st->cur.len) st->cur_page = page;
-            if (chunker_buf_add(&st->cur, s, slen) < 0) goto err;
+/* The overlap: the last words of `prev` worth at most `limit` tokens.
+ * Returns the offset in prev where it starts (prev->len: none). */
+static size_t chunker_overlap_start(const cbuf *prev, long limit) {
+    if (limit <= 0 || !prev->len) return prev->len;
+    /* binary search over word starts from the end */
+    size_t lo = 0, hi = prev->len, best = prev->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t s = mid;
+        while (s < prev->len && !chunker_space(prev->s[s])) s++; /* next word start */
+        while (s < prev->len && chunker_space(prev->s[s])) s++;
+        if (s >= prev->len) {
+            hi = mid;
+            continue;
         }
-        start = ends[i];
+        if (chunker_count(prev->s + s, prev->len - s) <= limit) {
+            best = s < best ? s : best;
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return best;
+}
+
+typedef struct {
+    size_t a, b; /* units [a, b) */
+} chunk_range;
+
+/* Pack a section's units into chunks and emit them. */
+static int chunker_section(chunker_doc *cd, unit_list *l) {
+    if (!l->n) return 0;
+    const chunker_opts *o = cd->o;
+    long room = o->max_tokens - cd->ctx_tokens; /* tokens left for text */
+    long ov = o->overlap < room / 2 ? o->overlap : room / 2;
+    chunk_range *r = malloc((l->n + 1) * sizeof *r);
+    cbuf text = {0}, scratch = {0}, prev = {0}, full = {0};
+    size_t nr = 0;
+    int rc = -1;
+    if (!r) return -1;
+    /* ranges: greedy on estimates, then shrunk until the exact count fits */
+    for (size_t i = 0; i < l->n;) {
+        long budget = room - (nr ? ov : 0);
+        long est = 0;
+        size_t j = i;
+        while (j < l->n) {
+            long cost = l->u[j].tokens + (j > i ? 1 : 0);
+            if (j > i && est + cost > budget) break;
+            est += cost;
+            j++;
+        }
+        for (;;) {
+            if (chunker_join(l, i, j, &text) < 0) goto out;
+            long t = chunker_sent_tokens(cd, text.s, text.len, &scratch);
+            if (t < 0) goto out;
+            if (t <= o->max_tokens - (nr ? ov : 0) || j == i + 1) break;
+            j--;
+        }
+        r[nr++] = (chunk_range){i, j};
+        i = j;
+    }
+    /* min-tokens: merge the last chunk into the one before, or rebalance */
+    if (nr >= 2 && o->min_tokens > 0) {
+        chunk_range *last = &r[nr - 1], *before = &r[nr - 2];
+        if (chunker_join(l, last->a, last->b, &text) < 0) goto out;
+        if (chunker_count(text.s, text.len) < o->min_tokens) {
+            if (chunker_join(l, before->a, last->b, &text) < 0) goto out;
+            long t = chunker_sent_tokens(cd, text.s, text.len, &scratch);
+            if (t < 0) goto out;
+            if (t <= o->max_tokens - (nr > 2 ? ov : 0)) {
+                before->b = last->b;
+                nr--;
+            } else {
+                /* take units from the chunk before while both stay sound */
+                while (last->a - 1 > before->a) {
+                    if (chunker_join(l, last->a - 1, last->b, &text) < 0) goto out;
+                    long t2 = chunker_sent_tokens(cd, text.s, text.len, &scratch);
+                    if (t2 < 0) goto out;
+                    if (t2 > o->max_tokens - ov) break;
+                    if (chunker_join(l, before->a, last->a - 1, &text) < 0) goto out;
+                    if (chunker_count(text.s, text.len) < o->min_tokens) break;
+                    last->a--;
+                    before->b--;
+                    if (chunker_join(l, last->a, last->b, &text) < 0) goto out;
+                    if (chunker_count(text.s, text.len) >= o->min_tokens) break;
+                }
+            }
+        }
+    }
+    /* texts, with the overlap of the chunk before; exact counts */
+    for (size_t k = 0; k < nr; k++) {
+        if (chunker_join(l, r[k].a, r[k].b, &text) < 0) goto out;
+        size_t ob = 0;
+        full.len = 0;
+        const unit *u0 = &l->u[r[k].a];
+        if (u0->hdr_len && u0->hdr_len < u0->len) {
+            /* a table part: its repeated header row is the overlap */
+            ob = u0->hdr_len;
+            if (cbuf_add(&full, text.s, text.len) < 0) goto out;
+        } else if (k > 0 && ov > 0) {            size_t s = chunker_overlap_start(&prev, ov);
+            for (;;) {
+                full.len = 0;
+                ob = 0;
+                if (s < prev.len) {
+                    if (cbuf_add(&full, prev.s + s, prev.len - s) < 0 ||
+                        cbuf_add(&full, l->u[r[k].a].sep, l->u[r[k].a].sep_len) < 0)
+                        goto out;
+                    ob = full.len;
+                }
+                if (cbuf_add(&full, text.s, text.len) < 0) goto out;
+                long t = chunker_sent_tokens(cd, full.s, full.len, &scratch);
+                if (t < 0) goto out;
+                if (t <= o->max_tokens || s >= prev.len) break;
+                /* too long with the overlap: drop its first word */
+                while (s < prev.len && !chunker_space(prev.s[s])) s++;
+                while (s < prev.len && chunker_space(prev.s[s])) s++;
+            }
+        } else if (cbuf_add(&full, text.s, text.len) < 0) {
+            goto out;
+        }
+        if (chunker_emit_checked(cd, full.s, full.len, ob, l->u[r[k].a].page, &scratch) < 0) goto out;
+        prev.len = 0;
+        if (cbuf_add(&prev, text.s, text.len) < 0) goto out;
     }
     rc = 0;
-err:
-    free(ends);
+out:
+    free(r);
+    free(text.s);
+    free(scratch.s);
+    free(prev.s);
+    free(full.s);
     return rc;
 }
 
-json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, char *err, size_t errlen) {
-    chunker_state st = {.doc = doc, .o = o};
+json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, chunker_stats *st, char *err,
+                          size_t errlen) {
+    chunker_doc cd = {.doc = doc, .o = o, .stats = st};
+    unit_list units = {0};
     json_t *blocks = json_object_get(doc, "blocks");
-    st.doc_id = json_string_value(json_object_get(doc, "doc_id"));
-    st.title = json_string_value(json_object_get(doc, "title"));
-    if (!st.doc_id || !*st.doc_id) {
+    char berr[128];
+    if (bpe_init(berr, sizeof berr) < 0) {
+        snprintf(err, errlen, "tokenizer: %s", berr);
+        return NULL;
+    }
+    cd.doc_id = json_string_value(json_object_get(doc, "doc_id"));
+    cd.title = json_string_value(json_object_get(doc, "title"));
+    if (!cd.doc_id || !*cd.doc_id) {
         snprintf(err, errlen, "record has no \"doc_id\" string");
         return NULL;
     }
@@ -275,9 +561,11 @@ json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, char *err, s
         snprintf(err, errlen, "record has no \"blocks\" array");
         return NULL;
     }
-    if (!st.title) st.title = "";
-    st.out = json_array();
-    if (!st.out || chunker_rebuild_context(&st) < 0) goto oom;
+    if (!cd.title) cd.title = "";
+    cd.out = json_array();
+    cd.seen = json_object();
+    long chunks_before = st->chunks, dups_before = st->duplicates;
+    if (!cd.out || !cd.seen || chunker_context(&cd) < 0) goto oom;
     size_t i;
     json_t *b;
     json_array_foreach(blocks, i, b) {
@@ -289,22 +577,27 @@ json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, char *err, s
         }
         int page = (int)jsonl_int(b, "page", 0);
         if (strcmp(kind, "heading") == 0) {
-            long level = (long)json_integer_value(json_object_get(b, "level"));
+            long level = (long)jsonl_int(b, "level", 1);
             if (level < 1) level = 1;
             if (level > CHUNKER_MAX_DEPTH) level = CHUNKER_MAX_DEPTH;
-            if (chunker_flush(&st) < 0) goto oom;
+            if (chunker_section(&cd, &units) < 0) goto oom;
+            units_clear(&units);
             for (long l = level; l <= CHUNKER_MAX_DEPTH; l++) {
-                free(st.heads[l]);
-                st.heads[l] = NULL;
+                free(cd.heads[l]);
+                cd.heads[l] = NULL;
             }
-            if (!(st.heads[level] = strdup(text))) goto oom;
-            if (chunker_rebuild_context(&st) < 0) goto oom;
+            if (!(cd.heads[level] = strdup(text))) goto oom;
+            if (chunker_context(&cd) < 0) goto oom;
             continue;
         }
-        if (chunker_add_block(&st, text, page) < 0) goto oom;
+        long room = o->max_tokens - cd.ctx_tokens;
+        long ov = o->overlap < room / 2 ? o->overlap : room / 2;
+        long limit = room - ov - 2; /* room for joins and the overlap */
+        if (limit < 1) limit = 1;
+        if (chunker_block(&units, kind, text, page, limit, (int)i) < 0) goto oom;
     }
-    if (chunker_flush(&st) < 0) goto oom;
-    if (json_array_size(st.out) == 0) {
+    if (chunker_section(&cd, &units) < 0) goto oom;
+    if (json_array_size(cd.out) == 0 && st->duplicates == dups_before) {
         snprintf(err, errlen, "no text to chunk");
         goto fail;
     }
@@ -312,12 +605,15 @@ json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, char *err, s
 oom:
     snprintf(err, errlen, "out of memory");
 fail:
-    json_decref(st.out);
-    st.out = NULL;
+    st->chunks = chunks_before;
+    json_decref(cd.out);
+    cd.out = NULL;
 done:
-    for (int l = 0; l <= CHUNKER_MAX_DEPTH; l++) free(st.heads[l]);
-    free(st.heading.s);
-    free(st.context.s);
-    free(st.cur.s);
-    return st.out;
+    units_clear(&units);
+    free(units.u);
+    json_decref(cd.seen);
+    for (int l = 0; l <= CHUNKER_MAX_DEPTH; l++) free(cd.heads[l]);
+    free(cd.heading.s);
+    free(cd.context.s);
+    return cd.out;
 }

@@ -1,10 +1,12 @@
 /* nz-chunk -- docs.jsonl in, chunks.jsonl out.
  *
  * Plumbing stage: reads document records from stdin (or the files named),
- * packs each document's blocks into chunks of at most --max-tokens (see
- * chunker.h) and writes chunk records to stdout or -o FILE. A bad record
- * (invalid JSON, no blocks, an over-long line) is rejected with a JSON error
- * line naming its line number; the others go on and the exit code is 3.
+ * cuts each document's blocks into chunks of at most --max-tokens exact
+ * cl100k_base tokens (see chunker.h) and writes chunk records to stdout or
+ * -o FILE. A bad record (invalid JSON, no blocks, an over-long line) is
+ * rejected with a JSON error line naming its line number; the others go
+ * on and the exit code is 3. The final stats line counts documents,
+ * chunks, tokens and the duplicate chunks dropped.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "atomicio.h"
+#include "bpe.h"
 #include "chunker.h"
 #include "config.h"
 #include "jsonl.h"
@@ -27,7 +30,11 @@ static void usage(FILE *f) {
             "Split docs.jsonl records (stdin or FILEs) into chunks.jsonl.\n"
             "\n"
             "  -o, --output FILE     write to FILE atomically instead of stdout\n"
-            "      --max-tokens N    chunk size limit, context included (default 400)\n"
+            "      --max-tokens N    chunk size in cl100k_base tokens, context included\n"
+            "                        (default 400, at most 8191)\n"
+            "      --min-tokens N    merge smaller chunks into a neighbour (default 50)\n"
+            "      --overlap N       repeat up to N tokens of the previous chunk (default 0)\n"
+            "      --no-dedupe       keep chunks whose text repeats within a document\n"
             "      --max-line N      reject input lines longer than N bytes (default 1 GiB)\n"
             "  -h, --help            show this help\n"
             "      --version         show the version\n"
@@ -38,7 +45,8 @@ static void usage(FILE *f) {
 typedef struct chunk_ctx {
     const chunker_opts *o;
     FILE *out;
-    long docs, chunks, rejected;
+    long docs, rejected;
+    chunker_stats stats;
     progress prog;
 } chunk_ctx;
 
@@ -47,7 +55,7 @@ static int chunk_record(void *vctx, json_t *doc, const char *name, size_t lineno
     chunk_ctx *cx = vctx;
     char err[256];
     int rc = 0;
-    json_t *chunks = chunker_chunk_doc(doc, cx->o, err, sizeof err);
+    json_t *chunks = chunker_chunk_doc(doc, cx->o, &cx->stats, err, sizeof err);
     if (!chunks) {
         const char *uri = jsonl_str(doc, "uri");
         log_reject(uri ? uri : name, "%s: line %zu: %s", name, lineno, err);
@@ -64,7 +72,6 @@ static int chunk_record(void *vctx, json_t *doc, const char *name, size_t lineno
         }
     }
     cx->docs++;
-    cx->chunks += (long)json_array_size(chunks);
     progress_add(&cx->prog, 1);
 out:
     json_decref(chunks);
@@ -74,12 +81,16 @@ out:
 
 int main(int argc, char **argv) {
     log_init("nz-chunk");
-    chunker_opts opts = {.max_tokens = 400};
+    chunker_opts opts = {.max_tokens = 400, .min_tokens = 50, .overlap = 0, .dedupe = 1};
     long max_line = (long)JSONL_DEFAULT_MAX_LINE;
     const char *output = NULL;
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                              {"max-tokens", required_argument, 0, 't'},
                                              {"max-line", required_argument, 0, 'L'},
+                                             {"min-tokens", required_argument, 0, 'm'},
+                                             {"overlap", required_argument, 0, 'O'},
+                                             {"no-dedupe", no_argument, 0, 'D'},
+                                             {"dedupe", no_argument, 0, 'd'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
@@ -95,10 +106,33 @@ int main(int argc, char **argv) {
             if (config_parse_long("--max-line", optarg, 1024, 1L << 40, &max_line) < 0)
                 return NZ_EXIT_USAGE;
             break;
+        case 'm':
+            if (config_parse_long("--min-tokens", optarg, 0, 8191, &opts.min_tokens) < 0)
+                return NZ_EXIT_USAGE;
+            break;
+        case 'O':
+            if (config_parse_long("--overlap", optarg, 0, 4095, &opts.overlap) < 0)
+                return NZ_EXIT_USAGE;
+            break;
+        case 'D': opts.dedupe = 0; break;
+        case 'd': opts.dedupe = 1; break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         case 'V': printf("nz-chunk %s\n", NZ_VERSION); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }
+    }
+    if (opts.overlap * 2 >= opts.max_tokens) {
+        log_error("--overlap %ld must be under half of --max-tokens %ld", opts.overlap, opts.max_tokens);
+        return NZ_EXIT_USAGE;
+    }
+    if (opts.min_tokens >= opts.max_tokens) {
+        log_error("--min-tokens %ld must be under --max-tokens %ld", opts.min_tokens, opts.max_tokens);
+        return NZ_EXIT_USAGE;
+    }
+    char berr[256];
+    if (bpe_init(berr, sizeof berr) < 0) {
+        log_error("tokenizer: %s", berr);
+        return NZ_EXIT_FAIL;
     }
     out_stream out;
     if (out_open(&out, output) < 0) {
@@ -119,7 +153,9 @@ int main(int argc, char **argv) {
         return NZ_EXIT_FAIL;
     }
     log_fields(LOG_INFO, "done",
-               json_pack("{s:i,s:i,s:i}", "docs", (int)cx.docs, "chunks", (int)cx.chunks,
-                         "rejected", (int)cx.rejected));
+               json_pack("{s:I,s:I,s:I,s:I,s:I}", "docs", (json_int_t)cx.docs, "chunks",
+                         (json_int_t)cx.stats.chunks, "tokens", (json_int_t)cx.stats.tokens,
+                         "duplicates_dropped", (json_int_t)cx.stats.duplicates, "rejected",
+                         (json_int_t)cx.rejected));
     return cx.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
 }
