@@ -124,8 +124,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@NZ_BUILD=$(BUILD) bash tools/demo.sh
 
+$(BUILD)/nz-tokbench: $(call obj,bench/chunk/tokbench.c $(CHUNK_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
 
 clean:
