@@ -45,12 +45,14 @@ EMBED_SRC    = $(filter-out stages/embed/nz_embed.c,$(wildcard stages/embed/*.c)
 SERVE_SRC    = $(filter-out serve/nz_serve.c,$(wildcard serve/*.c))
 PIPELINE_SRC = $(filter-out pipeline/nz_pipeline.c,$(wildcard pipeline/*.c))
 UNIT_SRC     = $(wildcard tests/unit/*.c)
+# the cl100k_base tokenizer: nz-chunk's, also used by nz-embed and the mock
+TOKENIZER_SRC = stages/chunk/bpe.c stages/chunk/cl100k_data.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index \
        $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-tokens $(BUILD)/nz-unit \
-       $(BUILD)/nz-testweb
+       $(BUILD)/nz-testweb $(BUILD)/nz-mockembed
 
 FUZZ_TARGETS = html pdf gzip text
 FUZZ_SECONDS ?= 60
@@ -76,7 +78,7 @@ $(BUILD)/nz-chunk: $(call obj,stages/chunk/nz_chunk.c $(CHUNK_SRC) $(LIB_SRC))
 $(BUILD)/nz-tokens: $(call obj,stages/chunk/nz_tokens.c $(CHUNK_SRC) $(LIB_SRC))
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-embed: $(call obj,stages/embed/nz_embed.c $(EMBED_SRC) $(LIB_SRC))
+$(BUILD)/nz-embed: $(call obj,stages/embed/nz_embed.c $(EMBED_SRC) $(TOKENIZER_SRC) $(LIB_SRC))
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-index: $(call obj,index/nz_index.c $(INDEX_SRC) $(LIB_SRC))
@@ -93,6 +95,9 @@ $(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/nz-mockembed: $(call obj,fixtures/mockembed.c $(CHUNK_SRC) $(LIB_SRC))
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-testweb: $(call obj,fixtures/testweb.c)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -1,0 +1,367 @@
+/* client.c -- see client.h. */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLIENT_BACKOFF_BASE 0.5
+#define CLIENT_BACKOFF_CAP 30.0
+#define CLIENT_MAX_SERVER_WAIT 120.0
+#define CLIENT_MAX_BODY ((size_t)1 << 30)
+
+typedef struct slot {
+    CURL *h;
+    embed_batch *b; /* NULL when idle */
+    char *req;
+    char *body;
+    size_t len, cap;
+    int too_big;
+    char retry_after_ms[32], retry_after[64], should_retry[16];
+    long rem_requests, rem_tokens; /* -1 unknown */
+} slot;
+
+struct client {
+    client_opts o;
+    CURLM *m;
+    slot *slots;
+    struct curl_slist *headers;
+    embed_batch **queue;
+    size_t qn, qcap;
+    size_t inflight;
+    double pause_until;   /* the server said wait */
+    double next_start;    /* --rpm spacing */
+    double token_budget, token_time; /* --tpm bucket */
+    long rem_requests, rem_tokens;
+    double rem_seen;
+    client_stats stats;
+    unsigned long long rng;
+};
+
+static double client_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double client_rand(client *c) {
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    return (double)(c->rng >> 11) / 9007199254740992.0;
+}
+
+static size_t client_write(char *p, size_t size, size_t n, void *ud) {
+    slot *s = ud;
+    size_t add = size * n;
+    if (s->len + add > CLIENT_MAX_BODY) {
+        s->too_big = 1;
+        return 0;
+    }
+    if (s->len + add + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1 << 20;
+        while (cap < s->len + add + 1) cap *= 2;
+        char *nb = realloc(s->body, cap);
+        if (!nb) return 0;
+        s->body = nb;
+        s->cap = cap;
+    }
+    memcpy(s->body + s->len, p, add);
+    s->len += add;
+    s->body[s->len] = '\0';
+    return add;
+}
+
+static void client_header_value(const char *line, size_t len, const char *name, char *out, size_t outlen) {
+    size_t nl = strlen(name);
+    if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':') return;
+    const char *v = line + nl + 1;
+    size_t vn = len - nl - 1;
+    while (vn && (*v == ' ' || *v == '\t')) v++, vn--;
+    while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' ')) vn--;
+    snprintf(out, outlen, "%.*s", (int)vn, v);
+}
+
+static size_t client_header(char *p, size_t size, size_t n, void *ud) {
+    slot *s = ud;
+    size_t len = size * n;
+    char v[64] = "";
+    client_header_value(p, len, "retry-after-ms", s->retry_after_ms, sizeof s->retry_after_ms);
+    client_header_value(p, len, "retry-after", s->retry_after, sizeof s->retry_after);
+    client_header_value(p, len, "x-should-retry", s->should_retry, sizeof s->should_retry);
+    client_header_value(p, len, "x-ratelimit-remaining-requests", v, sizeof v);
+    if (*v) s->rem_requests = atol(v);
+    v[0] = '\0';
+    client_header_value(p, len, "x-ratelimit-remaining-tokens", v, sizeof v);
+    if (*v) s->rem_tokens = atol(v);
+    return len;
+}
+
+client *client_new(const client_opts *o, char *err, size_t errlen) {
+    client *c = calloc(1, sizeof *c);
+    if (!c) goto oom;
+    c->o = *o;
+    if (c->o.concurrency < 1) c->o.concurrency = 1;
+    c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    c->rem_requests = c->rem_tokens = -1;
+    c->token_budget = o->tpm > 0 ? o->tpm / 60.0 : 0; /* start with one second's worth */
+    c->token_time = client_now();
+    c->m = curl_multi_init();
+    c->slots = calloc((size_t)c->o.concurrency, sizeof *c->slots);
+    if (!c->m || !c->slots) goto oom;
+    curl_multi_setopt(c->m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(c->m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->o.concurrency);
+    char h[4200];
+    snprintf(h, sizeof h, "Authorization: Bearer %s", o->api_key ? o->api_key : "");
+    c->headers = curl_slist_append(c->headers, h);
+    c->headers = curl_slist_append(c->headers, "Content-Type: application/json");
+    if (o->organization && *o->organization) {
+        snprintf(h, sizeof h, "OpenAI-Organization: %s", o->organization);
+        c->headers = curl_slist_append(c->headers, h);
+    }
+    if (o->project && *o->project) {
+        snprintf(h, sizeof h, "OpenAI-Project: %s", o->project);
+        c->headers = curl_slist_append(c->headers, h);
+    }
+    memset(h, 0, sizeof h); /* the key does not linger on the stack */
+    if (!c->headers) goto oom;
+    for (int i = 0; i < c->o.concurrency; i++)
+        if (!(c->slots[i].h = curl_easy_init())) goto oom;
+    return c;
+oom:
+    snprintf(err, errlen, "out of memory setting up libcurl");
+    client_free(c);
+    return NULL;
+}
+
+void client_free(client *c) {
+    if (!c) return;
+    for (int i = 0; c->slots && i < c->o.concurrency; i++) {
+        if (c->slots[i].h) {
+            if (c->slots[i].b) curl_multi_remove_handle(c->m, c->slots[i].h);
+            curl_easy_cleanup(c->slots[i].h);
+        }
+        free(c->slots[i].req);
+        free(c->slots[i].body);
+    }
+    free(c->slots);
+    if (c->m) curl_multi_cleanup(c->m);
+    curl_slist_free_all(c->headers); /* holds the key: freed, and so gone */
+    free(c->queue);
+    free(c);
+}
+
+int client_submit(client *c, embed_batch *b) {
+    if (c->qn == c->qcap) {
+        size_t cap = c->qcap ? c->qcap * 2 : 64;
+        embed_batch **nq = realloc(c->queue, cap * sizeof *nq);
+        if (!nq) return -1;
+        c->queue = nq;
+        c->qcap = cap;
+    }
+    c->queue[c->qn++] = b;
+    return 0;
+}
+
+size_t client_pending(const client *c) { return c->qn + c->inflight; }
+const client_stats *client_get_stats(const client *c) { return &c->stats; }
+
+/* When may the next request of `tokens` start? (now if already) */
+static double client_gate(client *c, long tokens, double now) {
+    double t = now > c->pause_until ? now : c->pause_until;
+    if (c->o.rpm > 0 && c->next_start > t) t = c->next_start;
+    if (c->o.tpm > 0) {
+        double refill = (now - c->token_time) * c->o.tpm / 60.0;
+        double have = c->token_budget + refill;
+        if (have > c->o.tpm) have = c->o.tpm;
+        if (have < (double)tokens) {
+            double need = ((double)tokens - have) * 60.0 / c->o.tpm;
+            if (now + need > t) t = now + need;
+        }
+    }
+    /* what the server says is left (fresh for a second) */
+    if (now - c->rem_seen < 1.0) {
+        if (c->rem_requests == 0 || (c->rem_tokens >= 0 && c->rem_tokens < tokens))
+            if (c->rem_seen + 1.0 > t) t = c->rem_seen + 1.0;
+    }
+    return t;
+}
+
+static void client_spend(client *c, long tokens, double now) {
+    if (c->o.rpm > 0) c->next_start = (c->next_start > now ? c->next_start : now) + 60.0 / c->o.rpm;
+    if (c->o.tpm > 0) {
+        c->token_budget += (now - c->token_time) * c->o.tpm / 60.0;
+        if (c->token_budget > c->o.tpm) c->token_budget = c->o.tpm;
+        c->token_time = now;
+        c->token_budget -= (double)tokens;
+    }
+}
+
+static int client_start(client *c, slot *s, embed_batch *b) {
+    free(s->req);
+    s->req = openai_request(c->o.model, c->o.dim, b->texts, b->lens, b->n);
+    if (!s->req) return -1;
+    s->len = 0;
+    s->too_big = 0;
+    s->retry_after_ms[0] = s->retry_after[0] = s->should_retry[0] = '\0';
+    s->rem_requests = s->rem_tokens = -1;
+    CURL *h = s->h;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, c->o.endpoint);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, s->req);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(s->req));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, client_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, client_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->o.timeout);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->o.timeout < 10 ? c->o.timeout : 10L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "nuzantara-embed/0.1 (libcurl)");
+    curl_easy_setopt(h, CURLOPT_PRIVATE, s);
+    s->b = b;
+    b->attempts++;
+    c->stats.requests++;
+    c->inflight++;
+    return curl_multi_add_handle(c->m, h) == CURLM_OK ? 0 : -1;
+}
+
+/* A transfer ended: classify, retry or hand back. */
+static void client_finish(client *c, slot *s, CURLcode cc, void (*done)(embed_batch *, void *), void *ctx) {
+    embed_batch *b = s->b;
+    double now = client_now();
+    curl_multi_remove_handle(c->m, s->h);
+    s->b = NULL;
+    c->inflight--;
+    if (s->rem_requests >= 0 || s->rem_tokens >= 0) {
+        c->rem_requests = s->rem_requests;
+        c->rem_tokens = s->rem_tokens;
+        c->rem_seen = now;
+    }
+    openai_verdict v;
+    openai_cause cause = CAUSE_CONNECTION;
+    double after = -1;
+    if (cc != CURLE_OK) {
+        v = OPENAI_RETRY;
+        cause = cc == CURLE_OPERATION_TIMEDOUT ? CAUSE_TIMEOUT : CAUSE_CONNECTION;
+        snprintf(b->error, sizeof b->error, "%s%s", curl_easy_strerror(cc),
+                 s->too_big ? " (reply larger than 1 GiB)" : "");
+    } else {
+        long status = 0;
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+        openai_reply r = {status, s->body, s->len, s->retry_after_ms[0] ? s->retry_after_ms : NULL,
+                          s->retry_after[0] ? s->retry_after : NULL, s->should_retry[0] ? s->should_retry : NULL};
+        v = openai_parse(&r, b->n, c->o.dim, b->vectors, &b->usage, &cause, &after, c->o.api_key, b->error,
+                         sizeof b->error);
+    }
+    if (v == OPENAI_OK) {
+        b->ok = 1;
+        done(b, ctx);
+        return;
+    }
+    if (v == OPENAI_FATAL || b->attempts > c->o.max_retries) {
+        if (v != OPENAI_FATAL) {
+            char last[512];
+            snprintf(last, sizeof last, "%s", b->error);
+            snprintf(b->error, sizeof b->error, "gave up after %d attempts; last: %.400s", b->attempts, last);
+        }
+        b->ok = -1;
+        done(b, ctx);
+        return;
+    }
+    c->stats.retries[cause]++;
+    double wait;
+    if (after >= 0) {
+        wait = after > CLIENT_MAX_SERVER_WAIT ? CLIENT_MAX_SERVER_WAIT : after;
+        if (cause == CAUSE_RATE_LIMIT && now + wait > c->pause_until) c->pause_until = now + wait;
+    } else {
+        double cap = CLIENT_BACKOFF_BASE * pow(2, b->attempts - 1);
+        if (cap > CLIENT_BACKOFF_CAP) cap = CLIENT_BACKOFF_CAP;
+        wait = client_rand(c) * cap; /* full jitter */
+    }
+    b->not_before = now + wait;
+    /* back at the front: the earliest batches hold up the output */
+    if (client_submit(c, b) == 0) {
+        memmove(c->queue + 1, c->queue, (c->qn - 1) * sizeof *c->queue);
+        c->queue[0] = b;
+    } else {
+        b->ok = -1;
+        snprintf(b->error, sizeof b->error, "out of memory");
+        done(b, ctx);
+    }
+}
+
+int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx) {
+    double deadline = client_now() + wait;
+    for (;;) {
+        double now = client_now(), next_wake = deadline;
+        /* start what may start */
+        for (int i = 0; i < c->o.concurrency && c->qn; i++) {
+            slot *s = &c->slots[i];
+            if (s->b) continue;
+            size_t pick = c->qn;
+            for (size_t q = 0; q < c->qn; q++)
+                if (c->queue[q]->not_before <= now) {
+                    pick = q;
+                    break;
+                }
+            if (pick == c->qn) break;
+            double t = client_gate(c, c->queue[pick]->tokens, now);
+            if (t > now) {
+                c->stats.waited_seconds += 0; /* counted when slept below */
+                if (t < next_wake) next_wake = t;
+                break;
+            }
+            embed_batch *b = c->queue[pick];
+            memmove(c->queue + pick, c->queue + pick + 1, (c->qn - pick - 1) * sizeof *c->queue);
+            c->qn--;
+            client_spend(c, b->tokens, now);
+            if (client_start(c, s, b) < 0) {
+                b->ok = -1;
+                snprintf(b->error, sizeof b->error, "cannot start a request (out of memory)");
+                c->inflight -= s->b == b;
+                s->b = NULL;
+                done(b, ctx);
+            }
+        }
+        for (size_t q = 0; q < c->qn; q++)
+            if (c->queue[q]->not_before > now && c->queue[q]->not_before < next_wake)
+                next_wake = c->queue[q]->not_before;
+        int running = 0;
+        if (curl_multi_perform(c->m, &running) != CURLM_OK) return -1;
+        int finished = 0, left;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(c->m, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            slot *s = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            if (s && s->b) {
+                client_finish(c, s, msg->data.result, done, ctx);
+                finished++;
+            }
+        }
+        if (finished) return 0;
+        now = client_now();
+        if (now >= deadline) return 0;
+        if (!c->inflight && !c->qn) return 0;
+        double until = (next_wake < deadline ? next_wake : deadline) - now;
+        int ms = until <= 0 ? 0 : (int)(until * 1000) + 1;
+        if (ms > 1000) ms = 1000;
+        if (c->inflight) {
+            if (curl_multi_poll(c->m, NULL, 0, ms, NULL) != CURLM_OK) return -1;
+        } else if (ms > 0) {
+            c->stats.waited_seconds += ms / 1000.0;
+            usleep((useconds_t)ms * 1000);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/* client.h -- embedding requests in parallel over libcurl's multi interface.
+ *
+ * Up to `concurrency` requests are in flight at once, each on its own easy
+ * handle whose connection the multi handle keeps alive (HTTP/2 multiplexed
+ * where the server speaks it over TLS). Starting a request waits for:
+ *  - its own backoff (a retried batch);
+ *  - a pause the server asked for (429 with retry-after-ms / retry-after:
+ *    every slot waits, not just the one that was told);
+ *  - the pace set by --rpm and --tpm (evenly spaced starts, and a token
+ *    budget refilled at tpm/60 a second);
+ *  - what x-ratelimit-remaining-requests / -tokens say is left.
+ * Failed batches are retried (openai.h decides which) with exponential
+ * backoff and full jitter: a random wait in [0, min(cap, base * 2^n)].
+ * After max_retries, or at the first failure that can never succeed, the
+ * batch is handed back as failed.
+ */
+#ifndef NZ_CLIENT_H
+#define NZ_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openai.h"
+
+typedef struct embed_batch {
+    size_t id;
+    size_t n;
+    const char **texts;
+    size_t *lens;
+    long tokens;      /* estimated from the records: for pacing */
+    float *vectors;   /* n x dim, valid when ok */
+    long usage;       /* usage.prompt_tokens */
+    int attempts;
+    double not_before;
+    int ok;           /* 1 done, -1 failed (error holds why) */
+    char error[512];
+    void *user;       /* the caller's */
+} embed_batch;
+
+typedef struct client_opts {
+    const char *endpoint, *model, *api_key, *organization, *project;
+    uint32_t dim;
+    int concurrency, max_retries;
+    long timeout; /* seconds per request */
+    double rpm, tpm;
+} client_opts;
+
+typedef struct client_stats {
+    long requests, retries[CAUSE_COUNT];
+    double waited_seconds; /* paused by the server or the pace */
+} client_stats;
+
+typedef struct client client;
+
+client *client_new(const client_opts *o, char *err, size_t errlen);
+void client_free(client *c);
+int client_submit(client *c, embed_batch *b);
+/* Run transfers for up to `wait` seconds or until a batch finishes; each
+ * finished batch (ok or failed) goes to done(). -1 on a fatal libcurl
+ * error. */
+int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx);
+size_t client_pending(const client *c); /* queued and in flight */
+const client_stats *client_get_stats(const client *c);
+
+#endif

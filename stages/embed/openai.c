@@ -1,0 +1,176 @@
+/* openai.c -- see openai.h. */
+#include "openai.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "vecb64.h"
+
+const char *const openai_cause_names[CAUSE_COUNT] = {"rate_limit", "server", "timeout", "connection",
+                                                     "malformed"};
+
+char *openai_endpoint(const char *base) {
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/') n--;
+    char *out = NULL;
+    int v1 = n >= 3 && !strncmp(base + n - 3, "/v1", 3);
+    if (asprintf(&out, "%.*s%s", (int)n, base, v1 ? "/embeddings" : "/v1/embeddings") < 0) return NULL;
+    return out;
+}
+
+int openai_sends_dimensions(const char *model) { return !strncmp(model, "text-embedding-3", 16); }
+
+char *openai_request(const char *model, uint32_t dim, const char *const *texts, const size_t *lens,
+                     size_t n) {
+    json_t *in = json_array();
+    for (size_t i = 0; i < n && in; i++) json_array_append_new(in, json_stringn(texts[i], lens[i]));
+    json_t *req = json_pack("{s:s,s:o,s:s}", "model", model, "input", in, "encoding_format", "base64");
+    if (!req) return NULL;
+    if (openai_sends_dimensions(model)) json_object_set_new(req, "dimensions", json_integer(dim));
+    char *s = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    return s;
+}
+
+double openai_retry_after(const char *v) {
+    if (!v || !*v) return -1;
+    char *end;
+    double s = strtod(v, &end);
+    if (end != v && (*end == '\0' || *end == ' ')) return s < 0 ? -1 : s;
+    time_t t = curl_getdate(v, NULL);
+    if (t < 0) return -1;
+    double d = difftime(t, time(NULL));
+    return d < 0 ? 0 : d;
+}
+
+/* Copy a server message with any occurrence of the secret masked. */
+static void openai_masked(char *msg, size_t msglen, const char *prefix, const char *text,
+                          const char *secret) {
+    snprintf(msg, msglen, "%s%s", prefix, text ? text : "");
+    if (!secret || strlen(secret) < 4) return;
+    char *hit;
+    while ((hit = strstr(msg, secret))) memset(hit, '*', strlen(secret));
+}
+
+openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float *out, long *tokens,
+                            openai_cause *cause, double *retry_after, const char *secret, char *msg,
+                            size_t msglen) {
+    *retry_after = -1;
+    *tokens = 0;
+    json_t *j = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    openai_verdict v;
+    if (r->status != 200) {
+        json_t *e = json_object_get(j, "error");
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *type = json_string_value(json_object_get(e, "type"));
+        const char *text = json_string_value(json_object_get(e, "message"));
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "HTTP %ld%s%s: ", r->status, code ? " " : "", code ? code : "");
+        openai_masked(msg, msglen, prefix, text ? text : "(no message)", secret);
+        int quota = (code && !strcmp(code, "insufficient_quota")) || (type && !strcmp(type, "insufficient_quota"));
+        if (r->status == 429 && !quota) {
+            v = OPENAI_RETRY;
+            *cause = CAUSE_RATE_LIMIT;
+        } else if (r->status == 408 || r->status == 409 || r->status >= 500) {
+            v = OPENAI_RETRY;
+            *cause = CAUSE_SERVER;
+        } else {
+            v = OPENAI_FATAL;
+        }
+        if (r->should_retry) {
+            if (!strcasecmp(r->should_retry, "true")) {
+                v = OPENAI_RETRY;
+                if (r->status == 429) *cause = CAUSE_RATE_LIMIT;
+                else *cause = CAUSE_SERVER;
+            } else if (!strcasecmp(r->should_retry, "false")) {
+                v = OPENAI_FATAL;
+            }
+        }
+        if (v == OPENAI_RETRY) {
+            double ms = r->retry_after_ms ? strtod(r->retry_after_ms, NULL) : -1;
+            *retry_after = ms >= 0 ? ms / 1000 : openai_retry_after(r->retry_after);
+        }
+        json_decref(j);
+        return v;
+    }
+    *cause = CAUSE_MALFORMED;
+    json_t *data = json_object_get(j, "data");
+    if (!json_is_array(data)) {
+        snprintf(msg, msglen, "malformed reply: %s", j ? "no \"data\" array" : "not JSON");
+        json_decref(j);
+        return OPENAI_RETRY;
+    }
+    if (json_array_size(data) != n) {
+        snprintf(msg, msglen, "malformed reply: %zu embeddings for %zu inputs", json_array_size(data), n);
+        json_decref(j);
+        return OPENAI_RETRY;
+    }
+    unsigned char *seen = calloc(n ? n : 1, 1);
+    if (!seen) {
+        json_decref(j);
+        snprintf(msg, msglen, "out of memory");
+        return OPENAI_FATAL;
+    }
+    size_t i;
+    json_t *d;
+    v = OPENAI_OK;
+    json_array_foreach(data, i, d) {
+        json_t *idx = json_object_get(d, "index"), *emb = json_object_get(d, "embedding");
+        json_int_t k = json_integer_value(idx);
+        if (!json_is_integer(idx) || k < 0 || (size_t)k >= n || seen[k]) {
+            snprintf(msg, msglen, "malformed reply: bad or repeated index at position %zu", i);
+            v = OPENAI_RETRY;
+            break;
+        }
+        seen[k] = 1;
+        float *dst = out + (size_t)k * dim;
+        if (json_is_string(emb)) {
+            float *vec;
+            long got = vecb64_decode(json_string_value(emb), json_string_length(emb), 0, &vec);
+            if (got == (long)dim) memcpy(dst, vec, dim * sizeof *dst);
+            free(vec);
+            if (got != (long)dim) {
+                if (got == -3)
+                    snprintf(msg, msglen, "malformed reply: a NaN or infinite value");
+                else if (got < 0)
+                    snprintf(msg, msglen, "malformed reply: an embedding is not base64 float32");
+                else
+                    snprintf(msg, msglen, "wrong dimension: got %ld values, expected %u", got, dim);
+                v = OPENAI_RETRY;
+                break;
+            }
+        } else if (json_is_array(emb)) { /* float arrays, as Ollama answers */
+            if (json_array_size(emb) != dim) {
+                snprintf(msg, msglen, "wrong dimension: got %zu values, expected %u", json_array_size(emb), dim);
+                v = OPENAI_RETRY;
+                break;
+            }
+            for (uint32_t c = 0; c < dim; c++) {
+                json_t *x = json_array_get(emb, c);
+                double f = json_number_value(x);
+                if (!json_is_number(x) || !isfinite(f)) {
+                    snprintf(msg, msglen, "malformed reply: value %u of embedding %lld is not a number", c,
+                             (long long)k);
+                    v = OPENAI_RETRY;
+                    break;
+                }
+                dst[c] = (float)f;
+            }
+            if (v != OPENAI_OK) break;
+        } else {
+            snprintf(msg, msglen, "malformed reply: embedding %lld is neither base64 nor an array", (long long)k);
+            v = OPENAI_RETRY;
+            break;
+        }
+    }
+    free(seen);
+    if (v == OPENAI_OK) *tokens = (long)json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens"));
+    json_decref(j);
+    return v;
+}

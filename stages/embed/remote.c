@@ -1,0 +1,282 @@
+/* remote.c -- see remote.h. */
+#include "remote.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpe.h"
+#include "jsonl.h"
+#include "log.h"
+#include "sha.h"
+#include "vecb64.h"
+
+enum { R_WAIT, R_READY, R_REJECT };
+
+typedef struct ritem {
+    json_t *rec;
+    char *sent;
+    size_t len;
+    long tokens;
+    unsigned char key[VCACHE_KEY_LEN];
+    float *vec;
+    int state;
+    char *error;
+    size_t *twins; /* later records with the same text, waiting on this one */
+    size_t ntwins;
+} ritem;
+
+struct remote {
+    remote_opts o;
+    FILE *out;
+    client *cl;
+    ritem *items; /* a ring: items[(seq - base) ...] */
+    size_t base, n, cap;
+    json_t *waiting; /* hex key -> seq of the record its text waits on */
+    embed_batch *open; /* the batch being filled */
+    size_t *open_seq;
+    size_t next_batch_id;
+    size_t window;
+    int failed;
+    remote_stats stats;
+};
+
+static ritem *remote_item(remote *r, size_t seq) { return &r->items[seq % r->cap]; }
+
+static void remote_key_hex(const unsigned char *key, char *hex) { sha_hex(key, VCACHE_KEY_LEN, hex); }
+
+remote *remote_new(const remote_opts *o, FILE *out, char *err, size_t errlen) {
+    remote *r = calloc(1, sizeof *r);
+    if (!r) goto oom;
+    r->o = *o;
+    r->out = out;
+    r->window = o->batch * (size_t)(o->co.concurrency > 0 ? o->co.concurrency : 1) * 2;
+    if (r->window < 1024) r->window = 1024;
+    r->cap = r->window + 1;
+    r->items = calloc(r->cap, sizeof *r->items);
+    r->waiting = json_object();
+    if (!r->items || !r->waiting) goto oom;
+    return r;
+oom:
+    snprintf(err, errlen, "out of memory");
+    remote_free(r);
+    return NULL;
+}
+
+static void remote_item_free(ritem *it) {
+    json_decref(it->rec);
+    free(it->sent);
+    free(it->vec);
+    free(it->error);
+    free(it->twins);
+    memset(it, 0, sizeof *it);
+}
+
+void remote_free(remote *r) {
+    if (!r) return;
+    for (size_t i = 0; i < r->n; i++) remote_item_free(remote_item(r, r->base + i));
+    free(r->items);
+    json_decref(r->waiting);
+    if (r->open) {
+        free(r->open->texts);
+        free(r->open->lens);
+        free(r->open->vectors);
+        free(r->open);
+    }
+    free(r->open_seq);
+    client_free(r->cl);
+    free(r);
+}
+
+const remote_stats *remote_get_stats(const remote *r) { return &r->stats; }
+const client_stats *remote_client_stats(const remote *r) {
+    static const client_stats none;
+    return r->cl ? client_get_stats(r->cl) : &none;
+}
+
+/* Write out the records at the head of the window that are settled. */
+static int remote_emit(remote *r) {
+    while (r->n) {
+        ritem *it = remote_item(r, r->base);
+        if (it->state == R_WAIT) break;
+        if (it->state == R_REJECT) {
+            const char *uri = jsonl_str(it->rec, "uri");
+            log_reject(uri ? uri : "-", "%s", it->error ? it->error : "rejected");
+            r->stats.rejected++;
+        } else {
+            char *b64 = vecb64_encode(it->vec, r->o.dim);
+            if (!b64) return -1;
+            json_object_set_new(it->rec, "provider", json_string(r->o.provider));
+            json_object_set_new(it->rec, "model", json_string(r->o.model));
+            json_object_set_new(it->rec, "dim", json_integer(r->o.dim));
+            json_object_set_new(it->rec, "embedding", json_string_nocheck(b64));
+            free(b64);
+            if (jsonl_write(r->out, it->rec) < 0) {
+                log_error("write error: %s", strerror(errno));
+                return -1;
+            }
+            r->stats.embedded++;
+        }
+        remote_item_free(it);
+        r->base++;
+        r->n--;
+    }
+    return 0;
+}
+
+/* A batch came back. */
+static void remote_done(embed_batch *b, void *ctx) {
+    remote *r = ctx;
+    size_t *seqs = b->user;
+    if (b->ok < 0) {
+        if (!r->failed) log_error("embedding request failed: %s", b->error);
+        r->failed = 1;
+    } else {
+        r->stats.usage_tokens += b->usage;
+        for (size_t i = 0; i < b->n; i++) {
+            ritem *it = remote_item(r, seqs[i]);
+            it->vec = malloc(r->o.dim * sizeof *it->vec);
+            if (!it->vec) {
+                r->failed = 1;
+                break;
+            }
+            memcpy(it->vec, b->vectors + i * r->o.dim, r->o.dim * sizeof *it->vec);
+            it->state = R_READY;
+            char hex[2 * VCACHE_KEY_LEN + 1];
+            remote_key_hex(it->key, hex);
+            json_object_del(r->waiting, hex);
+            if (r->o.cache && vcache_put(r->o.cache, it->key, r->o.dim, it->vec) < 0 && !r->failed) {
+                log_error("embedding cache: write failed: %s", strerror(errno));
+                r->failed = 1;
+            }
+            for (size_t t = 0; t < it->ntwins; t++) {
+                ritem *tw = remote_item(r, it->twins[t]);
+                tw->vec = malloc(r->o.dim * sizeof *tw->vec);
+                if (!tw->vec) {
+                    r->failed = 1;
+                    break;
+                }
+                memcpy(tw->vec, it->vec, r->o.dim * sizeof *tw->vec);
+                tw->state = R_READY;
+            }
+        }
+    }
+    free(seqs);
+    free(b->texts);
+    free(b->lens);
+    free(b->vectors);
+    free(b);
+}
+
+static int remote_seal(remote *r) {
+    embed_batch *b = r->open;
+    if (!b || !b->n) return 0;
+    r->open = NULL;
+    b->user = r->open_seq; /* remote_done finds the records here */
+    r->open_seq = NULL;
+    b->vectors = malloc(b->n * r->o.dim * sizeof *b->vectors);
+    if (!b->vectors) return -1;
+    r->stats.sent += (long)b->n;
+    if (!r->cl) {
+        char err[256];
+        if (!(r->cl = client_new(&r->o.co, err, sizeof err))) {
+            log_error("%s", err);
+            return -1;
+        }
+    }
+    return client_submit(r->cl, b);
+}
+
+static int remote_pump(remote *r, double wait) {
+    if (!r->cl) return 0;
+    if (client_run(r->cl, wait, remote_done, r) < 0) {
+        log_error("libcurl failed");
+        return -1;
+    }
+    return r->failed ? -1 : 0;
+}
+
+int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens, const char *name) {
+    (void)name;
+    /* room in the window: drive the requests until the head moves */
+    while (r->n + 1 >= r->cap) {
+        if (remote_emit(r) < 0) return -1;
+        if (r->n + 1 < r->cap) break;
+        if (remote_seal(r) < 0 || remote_pump(r, 1.0) < 0) {
+            json_decref(rec);
+            return -1;
+        }
+    }
+    size_t seq = r->base + r->n;
+    ritem *it = remote_item(r, seq);
+    memset(it, 0, sizeof *it);
+    it->rec = rec;
+    r->n++;
+    if (tokens > BPE_MODEL_LIMIT) {
+        it->state = R_REJECT;
+        if (asprintf(&it->error, "text of %ld tokens is over the model's limit of %d", tokens,
+                     BPE_MODEL_LIMIT) < 0)
+            it->error = NULL;
+        return remote_emit(r);
+    }
+    it->sent = strndup(sent, len);
+    it->len = len;
+    it->tokens = tokens;
+    if (!it->sent) return -1;
+    vcache_key(r->o.provider, r->o.model, r->o.dim, sent, len, it->key);
+    if (r->o.cache) {
+        float *v = malloc(r->o.dim * sizeof *v);
+        if (!v) return -1;
+        int hit = vcache_get(r->o.cache, it->key, r->o.dim, v);
+        if (hit == 1) {
+            it->vec = v;
+            it->state = R_READY;
+            r->stats.cache_hits++;
+            return remote_emit(r);
+        }
+        free(v);
+    }
+    char hex[2 * VCACHE_KEY_LEN + 1];
+    remote_key_hex(it->key, hex);
+    json_t *w = json_object_get(r->waiting, hex);
+    if (w) { /* the same text is already on its way */
+        ritem *orig = remote_item(r, (size_t)json_integer_value(w));
+        size_t *nt = realloc(orig->twins, (orig->ntwins + 1) * sizeof *nt);
+        if (!nt) return -1;
+        orig->twins = nt;
+        orig->twins[orig->ntwins++] = seq;
+        return 0;
+    }
+    json_object_set_new(r->waiting, hex, json_integer((json_int_t)seq));
+    if (r->open && (r->open->n + 1 > r->o.batch || r->open->tokens + tokens > r->o.batch_tokens))
+        if (remote_seal(r) < 0) return -1;
+    if (!r->open) {
+        r->open = calloc(1, sizeof *r->open);
+        if (!r->open) return -1;
+        r->open->id = r->next_batch_id++;
+        r->open->texts = calloc(r->o.batch, sizeof *r->open->texts);
+        r->open->lens = calloc(r->o.batch, sizeof *r->open->lens);
+        r->open_seq = calloc(r->o.batch, sizeof *r->open_seq);
+        if (!r->open->texts || !r->open->lens || !r->open_seq) return -1;
+    }
+    embed_batch *b = r->open;
+    b->texts[b->n] = it->sent;
+    b->lens[b->n] = it->len;
+    r->open_seq[b->n] = seq;
+    b->n++;
+    b->tokens += tokens;
+    if (b->n == r->o.batch && remote_seal(r) < 0) return -1;
+    /* keep the pipe full without blocking: let finished requests land */
+    if (r->cl && client_pending(r->cl) && remote_pump(r, 0) < 0) return -1;
+    return remote_emit(r);
+}
+
+int remote_finish(remote *r) {
+    if (remote_seal(r) < 0) return -1;
+    while (r->cl && client_pending(r->cl)) {
+        if (remote_pump(r, 1.0) < 0) return -1;
+        if (remote_emit(r) < 0) return -1;
+    }
+    if (r->failed) return -1;
+    return remote_emit(r);
+}
