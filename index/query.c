@@ -178,9 +178,12 @@ json_t *query_run(const snapshot *s, const query_req *q, int threads, char *err,
             *status = 400;
             goto out;
         }
-    } else if (embedder_query(s->provider, s->model, s->dim, q->text, v, err, errlen) < 0) {
-        *status = 400;
-        goto out;
+    } else {
+        int erc = embedder_query(s->provider, s->model, s->dim, q->text, v, err, errlen);
+        if (erc < 0) {
+            *status = erc == -1 ? 400 : 503; /* a bad query, or the provider failed */
+            goto out;
+        }
     }
     search_params p = {.k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads};
     long n = index_search(s, v, &p, hits);

@@ -2,15 +2,25 @@
  *
  * An index answers text queries only in the vector space it was built in,
  * so the provider, model and dimension come from the snapshot's manifest,
- * never from the caller's environment. The `hash` provider runs in process.
+ * never from the caller's environment (only the credentials do:
+ * OPENAI_API_KEY, OPENAI_BASE_URL). `hash` runs in process; `openai` makes
+ * one request to /v1/embeddings (10 s timeout, two retries on the
+ * failures that deserve one). A small LRU cache (EMBEDDER_CACHE entries,
+ * thread-safe) answers repeated queries without a request.
  */
 #ifndef NZ_EMBEDDER_H
 #define NZ_EMBEDDER_H
 
 #include <stddef.h>
 
-/* Fill out[0..dim). 0 on success; -1 with err on failure. */
+#define EMBEDDER_CACHE 256
+
+/* Fill out[0..dim). 0 on success; -1 when the text cannot be embedded (a
+ * bad query); -2 when the provider failed (unreachable, refused, quota). */
 int embedder_query(const char *provider, const char *model, size_t dim, const char *text,
                    float *out, char *err, size_t errlen);
+
+/* Counters for /performance: cache hits and misses. */
+void embedder_cache_stats(unsigned long long *hits, unsigned long long *misses);
 
 #endif

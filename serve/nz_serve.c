@@ -7,6 +7,7 @@
  * accepting, lets the requests in flight finish (at most --drain-timeout
  * seconds, under the 30 s Fly allows) and exits 0.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -89,6 +90,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     stats_init();
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: query embeddings use libcurl */
     const char *root = config_get(CFG_INDEX_PATH);
     holder_init(root);
     if (holder_check(1) <= 0)
