@@ -259,30 +259,51 @@ static int bpe_piece(const unsigned char *p, size_t n, bpe_out *o) {
 }
 
 /* Per-thread matching state, made once: a JIT stack is an mmap, too dear
- * to make per call. */
+ * to make per call.  The state is reached through a _Thread_local pointer
+ * (fast) and also registered under a pthread key whose destructor frees
+ * it when the thread ends: servers that run one thread per connection
+ * (libmicrohttpd) must not leak a matcher per connection. */
 typedef struct bpe_matcher {
     pcre2_match_data *md;
     pcre2_match_context *mc;
     pcre2_jit_stack *js;
 } bpe_matcher;
 
-static _Thread_local bpe_matcher bpe_tls;
+static _Thread_local bpe_matcher *bpe_tls;
+static pthread_key_t bpe_tls_key;
+static pthread_once_t bpe_tls_once = PTHREAD_ONCE_INIT;
+static int bpe_tls_key_ok;
+
+static void bpe_matcher_free(void *p) {
+    bpe_matcher *m = p;
+    if (!m) return;
+    pcre2_jit_stack_free(m->js);
+    pcre2_match_context_free(m->mc);
+    pcre2_match_data_free(m->md);
+    free(m);
+}
+
+static void bpe_tls_key_make(void) {
+    bpe_tls_key_ok = pthread_key_create(&bpe_tls_key, bpe_matcher_free) == 0;
+}
 
 static bpe_matcher *bpe_matcher_get(void) {
-    bpe_matcher *m = &bpe_tls;
-    if (m->md) return m;
+    if (bpe_tls) return bpe_tls;
+    pthread_once(&bpe_tls_once, bpe_tls_key_make);
+    if (!bpe_tls_key_ok) return NULL;
+    bpe_matcher *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
     m->md = pcre2_match_data_create_from_pattern(bpe.re, NULL);
     m->mc = pcre2_match_context_create(NULL);
     m->js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
-    if (!m->md || !m->mc || !m->js) {
-        pcre2_jit_stack_free(m->js);
-        pcre2_match_context_free(m->mc);
-        pcre2_match_data_free(m->md);
-        memset(m, 0, sizeof *m);
-        return NULL;
-    }
+    if (!m->md || !m->mc || !m->js) goto err;
     pcre2_jit_stack_assign(m->mc, NULL, m->js);
+    if (pthread_setspecific(bpe_tls_key, m) != 0) goto err;
+    bpe_tls = m;
     return m;
+err:
+    bpe_matcher_free(m);
+    return NULL;
 }
 
 static long bpe_run(const char *text, size_t len, bpe_out *o) {

@@ -18,7 +18,6 @@
 typedef struct slot {
     CURL *h;
     embed_batch *b; /* NULL when idle */
-    char *req;
     char *body;
     size_t len, cap;
     int too_big;
@@ -120,6 +119,7 @@ client *client_new(const client_opts *o, char *err, size_t errlen) {
     snprintf(h, sizeof h, "Authorization: Bearer %s", o->api_key ? o->api_key : "");
     c->headers = curl_slist_append(c->headers, h);
     c->headers = curl_slist_append(c->headers, "Content-Type: application/json");
+    c->headers = curl_slist_append(c->headers, "Expect:"); /* no 100-continue round trip */
     if (o->organization && *o->organization) {
         snprintf(h, sizeof h, "OpenAI-Organization: %s", o->organization);
         c->headers = curl_slist_append(c->headers, h);
@@ -146,7 +146,6 @@ void client_free(client *c) {
             if (c->slots[i].b) curl_multi_remove_handle(c->m, c->slots[i].h);
             curl_easy_cleanup(c->slots[i].h);
         }
-        free(c->slots[i].req);
         free(c->slots[i].body);
     }
     free(c->slots);
@@ -157,6 +156,9 @@ void client_free(client *c) {
 }
 
 int client_submit(client *c, embed_batch *b) {
+    /* the body is built now, off the path between one answer and the next
+     * request */
+    if (!b->req && !(b->req = openai_request(c->o.model, c->o.dim, b->texts, b->lens, b->n))) return -1;
     if (c->qn == c->qcap) {
         size_t cap = c->qcap ? c->qcap * 2 : 64;
         embed_batch **nq = realloc(c->queue, cap * sizeof *nq);
@@ -169,6 +171,11 @@ int client_submit(client *c, embed_batch *b) {
 }
 
 size_t client_pending(const client *c) { return c->qn + c->inflight; }
+
+void client_progress(client *c) {
+    int running;
+    if (c->inflight) curl_multi_perform(c->m, &running);
+}
 const client_stats *client_get_stats(const client *c) { return &c->stats; }
 
 /* When may the next request of `tokens` start? (now if already) */
@@ -203,9 +210,6 @@ static void client_spend(client *c, long tokens, double now) {
 }
 
 static int client_start(client *c, slot *s, embed_batch *b) {
-    free(s->req);
-    s->req = openai_request(c->o.model, c->o.dim, b->texts, b->lens, b->n);
-    if (!s->req) return -1;
     s->len = 0;
     s->too_big = 0;
     s->retry_after_ms[0] = s->retry_after[0] = s->should_retry[0] = '\0';
@@ -215,8 +219,8 @@ static int client_start(client *c, slot *s, embed_batch *b) {
     curl_easy_setopt(h, CURLOPT_URL, c->o.endpoint);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, s->req);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(s->req));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->req);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b->req));
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, client_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, client_header);
@@ -229,6 +233,9 @@ static int client_start(client *c, slot *s, embed_batch *b) {
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "nuzantara-embed/0.1 (libcurl)");
     curl_easy_setopt(h, CURLOPT_PRIVATE, s);
+    /* a request body goes out in one piece where the socket takes it, not
+     * 64 KiB per call while the caller is busy between calls */
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 2L << 20);
     s->b = b;
     b->attempts++;
     c->stats.requests++;
@@ -237,10 +244,26 @@ static int client_start(client *c, slot *s, embed_batch *b) {
 }
 
 /* A transfer ended: classify, retry or hand back. */
+static double client_start_ready(client *c, double next_wake, void (*done)(embed_batch *, void *), void *ctx);
+
+/* A transfer ended: free its slot and start the next request on it first,
+ * then classify the answer, and retry or hand back. */
 static void client_finish(client *c, slot *s, CURLcode cc, void (*done)(embed_batch *, void *), void *ctx) {
     embed_batch *b = s->b;
     double now = client_now();
+    long status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(c->m, s->h);
+    /* the answer leaves the slot with us */
+    char *body = s->body;
+    size_t len = s->len;
+    int too_big = s->too_big;
+    char ra_ms[32], ra[64], should[16];
+    memcpy(ra_ms, s->retry_after_ms, sizeof ra_ms);
+    memcpy(ra, s->retry_after, sizeof ra);
+    memcpy(should, s->should_retry, sizeof should);
+    s->body = NULL;
+    s->len = s->cap = 0;
     s->b = NULL;
     c->inflight--;
     if (s->rem_requests >= 0 || s->rem_tokens >= 0) {
@@ -248,6 +271,7 @@ static void client_finish(client *c, slot *s, CURLcode cc, void (*done)(embed_ba
         c->rem_tokens = s->rem_tokens;
         c->rem_seen = now;
     }
+    client_start_ready(c, now, done, ctx); /* the slot works while we parse */
     openai_verdict v;
     openai_cause cause = CAUSE_CONNECTION;
     double after = -1;
@@ -255,15 +279,13 @@ static void client_finish(client *c, slot *s, CURLcode cc, void (*done)(embed_ba
         v = OPENAI_RETRY;
         cause = cc == CURLE_OPERATION_TIMEDOUT ? CAUSE_TIMEOUT : CAUSE_CONNECTION;
         snprintf(b->error, sizeof b->error, "%s%s", curl_easy_strerror(cc),
-                 s->too_big ? " (reply larger than 1 GiB)" : "");
+                 too_big ? " (reply larger than 1 GiB)" : "");
     } else {
-        long status = 0;
-        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
-        openai_reply r = {status, s->body, s->len, s->retry_after_ms[0] ? s->retry_after_ms : NULL,
-                          s->retry_after[0] ? s->retry_after : NULL, s->should_retry[0] ? s->should_retry : NULL};
+        openai_reply r = {status, body, len, ra_ms[0] ? ra_ms : NULL, ra[0] ? ra : NULL, should[0] ? should : NULL};
         v = openai_parse(&r, b->n, c->o.dim, b->vectors, &b->usage, &cause, &after, c->o.api_key, b->error,
                          sizeof b->error);
     }
+    free(body);
     if (v == OPENAI_OK) {
         b->ok = 1;
         done(b, ctx);
@@ -301,42 +323,49 @@ static void client_finish(client *c, slot *s, CURLcode cc, void (*done)(embed_ba
     }
 }
 
+/* Start queued batches on idle slots, as far as the gates allow; returns
+ * the time the next one could start. */
+static double client_start_ready(client *c, double next_wake, void (*done)(embed_batch *, void *), void *ctx) {
+    double now = client_now();
+    for (int i = 0; i < c->o.concurrency && c->qn; i++) {
+        slot *s = &c->slots[i];
+        if (s->b) continue;
+        size_t pick = c->qn;
+        for (size_t q = 0; q < c->qn; q++)
+            if (c->queue[q]->not_before <= now) {
+                pick = q;
+                break;
+            }
+        if (pick == c->qn) break;
+        double t = client_gate(c, c->queue[pick]->tokens, now);
+        if (t > now) {
+            if (t < next_wake) next_wake = t;
+            break;
+        }
+        embed_batch *b = c->queue[pick];
+        memmove(c->queue + pick, c->queue + pick + 1, (c->qn - pick - 1) * sizeof *c->queue);
+        c->qn--;
+        client_spend(c, b->tokens, now);
+        if (client_start(c, s, b) < 0) {
+            b->ok = -1;
+            snprintf(b->error, sizeof b->error, "cannot start a request");
+            if (s->b == b) c->inflight--;
+            s->b = NULL;
+            done(b, ctx);
+        }
+    }
+    for (size_t q = 0; q < c->qn; q++)
+        if (c->queue[q]->not_before > now && c->queue[q]->not_before < next_wake)
+            next_wake = c->queue[q]->not_before;
+    int running;
+    curl_multi_perform(c->m, &running); /* send what was just started */
+    return next_wake;
+}
+
 int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx) {
     double deadline = client_now() + wait;
     for (;;) {
-        double now = client_now(), next_wake = deadline;
-        /* start what may start */
-        for (int i = 0; i < c->o.concurrency && c->qn; i++) {
-            slot *s = &c->slots[i];
-            if (s->b) continue;
-            size_t pick = c->qn;
-            for (size_t q = 0; q < c->qn; q++)
-                if (c->queue[q]->not_before <= now) {
-                    pick = q;
-                    break;
-                }
-            if (pick == c->qn) break;
-            double t = client_gate(c, c->queue[pick]->tokens, now);
-            if (t > now) {
-                c->stats.waited_seconds += 0; /* counted when slept below */
-                if (t < next_wake) next_wake = t;
-                break;
-            }
-            embed_batch *b = c->queue[pick];
-            memmove(c->queue + pick, c->queue + pick + 1, (c->qn - pick - 1) * sizeof *c->queue);
-            c->qn--;
-            client_spend(c, b->tokens, now);
-            if (client_start(c, s, b) < 0) {
-                b->ok = -1;
-                snprintf(b->error, sizeof b->error, "cannot start a request (out of memory)");
-                c->inflight -= s->b == b;
-                s->b = NULL;
-                done(b, ctx);
-            }
-        }
-        for (size_t q = 0; q < c->qn; q++)
-            if (c->queue[q]->not_before > now && c->queue[q]->not_before < next_wake)
-                next_wake = c->queue[q]->not_before;
+        double now, next_wake = client_start_ready(c, deadline, done, ctx);
         int running = 0;
         if (curl_multi_perform(c->m, &running) != CURLM_OK) return -1;
         int finished = 0, left;
@@ -350,7 +379,11 @@ int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void
                 finished++;
             }
         }
-        if (finished) return 0;
+        if (finished) { /* refill the freed slots before handing back */
+            client_start_ready(c, deadline, done, ctx);
+            curl_multi_perform(c->m, &running);
+            return 0;
+        }
         now = client_now();
         if (now >= deadline) return 0;
         if (!c->inflight && !c->qn) return 0;

@@ -35,6 +35,7 @@ typedef struct embed_batch {
     int ok;           /* 1 done, -1 failed (error holds why) */
     char error[512];
     void *user;       /* the caller's */
+    char *req;        /* the request body, built at submit; the caller frees */
 } embed_batch;
 
 typedef struct client_opts {
@@ -60,6 +61,9 @@ int client_submit(client *c, embed_batch *b);
  * error. */
 int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx);
 size_t client_pending(const client *c); /* queued and in flight */
+/* Move bytes of the transfers in flight, nothing else: safe to call from
+ * long work between client_run calls, so uploads are not held up. */
+void client_progress(client *c);
 const client_stats *client_get_stats(const client *c);
 
 #endif

@@ -1,0 +1,120 @@
+/* test_embed.c -- unit tests of the OpenAI wire format and the vector cache. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "openai.h"
+#include "unit.h"
+#include "vcache.h"
+#include "vecb64.h"
+
+UNIT_TEST(openai_endpoint_and_request) {
+    char *e = openai_endpoint("https://api.openai.com");
+    CHECK_STR(e, "https://api.openai.com/v1/embeddings");
+    free(e);
+    e = openai_endpoint("http://127.0.0.1:8080/v1/");
+    CHECK_STR(e, "http://127.0.0.1:8080/v1/embeddings");
+    free(e);
+    const char *texts[2] = {"satu", "dua"};
+    size_t lens[2] = {4, 3};
+    char *r = openai_request("text-embedding-3-small", 256, texts, lens, 2);
+    CHECK(strstr(r, "\"input\":[\"satu\",\"dua\"]") && strstr(r, "\"dimensions\":256") &&
+          strstr(r, "\"encoding_format\":\"base64\""));
+    free(r);
+    r = openai_request("nomic-embed-text", 768, texts, lens, 1); /* no dimensions for others */
+    CHECK(!strstr(r, "dimensions"));
+    free(r);
+}
+
+static openai_verdict parse(long status, const char *body, const char *ra_ms, const char *ra,
+                            const char *should, size_t n, uint32_t dim, float *out, openai_cause *cause,
+                            double *after, char *msg) {
+    openai_reply rep = {status, body, strlen(body), ra_ms, ra, should};
+    long tokens;
+    return openai_parse(&rep, n, dim, out, &tokens, cause, after, "sk-SECRET", msg, 256);
+}
+
+UNIT_TEST(openai_parse_replies) {
+    float v[4] = {1, 2, 3, 4}, out[8];
+    char *b = vecb64_encode(v, 4);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"data\":[{\"index\":1,\"embedding\":\"%s\"},{\"index\":0,\"embedding\":[4,3,2,1]}],"
+             "\"usage\":{\"prompt_tokens\":7}}", b);
+    free(b);
+    openai_cause cause;
+    double after;
+    char msg[256];
+    openai_reply rep = {200, body, strlen(body), NULL, NULL, NULL};
+    long tokens;
+    CHECK(openai_parse(&rep, 2, 4, out, &tokens, &cause, &after, NULL, msg, sizeof msg) == OPENAI_OK);
+    CHECK(tokens == 7 && out[0] == 4 && out[4] == 1 && out[7] == 4); /* placed by index */
+    CHECK(parse(200, body, NULL, NULL, NULL, 2, 5, out, &cause, &after, msg) == OPENAI_RETRY);
+    CHECK(strstr(msg, "wrong dimension") && cause == CAUSE_MALFORMED);
+    CHECK(parse(200, "{\"data\":[{\"index\":0,\"embedding\":[1]},{\"index\":0,\"embedding\":[1]}]}", NULL,
+                NULL, NULL, 2, 1, out, &cause, &after, msg) == OPENAI_RETRY); /* repeated index */
+    CHECK(parse(200, "{not json", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
+    /* rate limits wait as told; quota never retries */
+    CHECK(parse(429, "{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\"}}", "1500",
+                NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
+    CHECK(cause == CAUSE_RATE_LIMIT && after > 1.49 && after < 1.51);
+    CHECK(parse(429, "{\"error\":{\"code\":\"rate_limit_exceeded\"}}", NULL, "3", NULL, 1, 4, out, &cause,
+                &after, msg) == OPENAI_RETRY && after == 3);
+    CHECK(parse(429, "{\"error\":{\"code\":\"insufficient_quota\",\"type\":\"insufficient_quota\"}}", NULL,
+                NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
+    CHECK(parse(503, "", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY &&
+          cause == CAUSE_SERVER);
+    CHECK(parse(408, "", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
+    CHECK(parse(409, "", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
+    for (long st = 400; st <= 404; st++)
+        if (st != 402) CHECK(parse(st, "{}", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
+    /* x-should-retry overrides */
+    CHECK(parse(400, "{}", NULL, NULL, "true", 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
+    CHECK(parse(500, "{}", NULL, NULL, "false", 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
+    /* the key is masked out of server messages */
+    CHECK(parse(401, "{\"error\":{\"message\":\"Incorrect API key provided: sk-SECRET.\"}}", NULL, NULL, NULL,
+                1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
+    CHECK(strstr(msg, "sk-SECRET") == NULL && strstr(msg, "Incorrect API key") != NULL);
+    CHECK(openai_retry_after("2.5") == 2.5);
+    CHECK(openai_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0); /* in the past: now */
+    CHECK(openai_retry_after("soon") < 0);
+}
+
+UNIT_TEST(vcache_roundtrip_and_torn_tail) {
+    const char *dir = unit_tmpdir();
+    char err[256];
+    unsigned char k1[VCACHE_KEY_LEN], k2[VCACHE_KEY_LEN];
+    vcache_key("openai", "m", 4, "satu", 4, k1);
+    vcache_key("openai", "m", 4, "dua", 3, k2);
+    CHECK(memcmp(k1, k2, VCACHE_KEY_LEN) != 0);
+    float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, out[4];
+    vcache *c = vcache_open(dir, err, sizeof err);
+    CHECK(c != NULL);
+    CHECK(vcache_get(c, k1, 4, out) == 0);
+    CHECK(vcache_put(c, k1, 4, a) == 0 && vcache_put(c, k2, 4, b) == 0);
+    CHECK(vcache_get(c, k1, 4, out) == 1 && out[3] == 4);
+    CHECK(vcache_get(c, k1, 5, out) == -1); /* another dimension is not a hit */
+    vcache_close(c);
+    /* a torn last record: the reopened cache keeps what came before it */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/vectors.log", dir);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    CHECK(fd >= 0 && write(fd, "NZC1partial", 11) == 11);
+    close(fd);
+    c = vcache_open(dir, err, sizeof err);
+    CHECK(c && vcache_count(c) == 2 && vcache_recovered(c) == 11);
+    CHECK(vcache_get(c, k2, 4, out) == 1 && out[0] == 5);
+    vcache_close(c);
+    /* a flipped byte inside the last record: that record is dropped */
+    fd = open(path, O_RDWR);
+    off_t end = lseek(fd, 0, SEEK_END);
+    unsigned char byte;
+    CHECK(pread(fd, &byte, 1, end - 2) == 1);
+    byte ^= 0x40;
+    CHECK(pwrite(fd, &byte, 1, end - 2) == 1);
+    close(fd);
+    c = vcache_open(dir, err, sizeof err);
+    CHECK(c && vcache_count(c) == 1 && vcache_get(c, k2, 4, out) == 0 && vcache_get(c, k1, 4, out) == 1);
+    vcache_close(c);
+}
