@@ -133,8 +133,12 @@ $(BUILD)/nz-tokbench: $(call obj,bench/chunk/tokbench.c $(CHUNK_SRC) $(LIB_SRC))
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/nz-membw: $(call obj,bench/ann/membw.c)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench
+	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench $(BUILD)/nz-membw
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
 
 clean:

@@ -12,6 +12,9 @@
 #include "atomicio.h"
 #include "kernels.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+
 /* A file being written: header placeholder, then a CRC'd body. */
 typedef struct builder_file {
     FILE *fp;
@@ -23,7 +26,14 @@ typedef struct builder_file {
 
 struct index_builder {
     char *dir;
-    builder_file vec, chk;
+    builder_file vec, chk, cod;
+    int graph;
+    graph_params gp;
+    volatile sig_atomic_t *stop;
+    progress *prog;
+    float *scales;
+    int8_t *code;      /* scratch: one row's code, stride bytes */
+    size_t stride;
     uint32_t dim;
     uint64_t count;
     uint64_t *offsets; /* blob offset of each record */
@@ -105,6 +115,17 @@ index_builder *builder_open(const char *dir, char *err, size_t errlen) {
     return b;
 }
 
+int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atomic_t *stop,
+                      progress *prog) {
+    if (b->count || b->graph) return -1; /* before the first row, once */
+    if (builder_file_open(&b->cod, b->dir, NZI_CODES) < 0) return -1;
+    b->graph = 1;
+    b->gp = *p;
+    b->stop = stop;
+    b->prog = prog;
+    return 0;
+}
+
 uint64_t builder_count(const index_builder *b) { return b->count; }
 uint32_t builder_dim(const index_builder *b) { return b->dim; }
 
@@ -121,7 +142,8 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
             return -1;
         }
         b->dim = dim;
-        if (!(b->row = malloc(dim * sizeof *b->row))) {
+        b->stride = (size_t)nzi_align_up(dim);
+        if (!(b->row = malloc(dim * sizeof *b->row)) || !(b->code = calloc(1, b->stride))) {
             snprintf(err, errlen, "out of memory");
             return -2;
         }
@@ -148,10 +170,20 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
             return -2;
         }
         b->offsets = no;
+        float *ns = realloc(b->scales, cap * sizeof *ns);
+        if (!ns) {
+            snprintf(err, errlen, "out of memory");
+            return -2;
+        }
+        b->scales = ns;
         b->offsets_cap = cap;
     }
     uint64_t blob_pos = b->chk.pos - sizeof(nzi_header);
     if (builder_file_write(&b->vec, b->row, dim * sizeof(float)) < 0) goto ioerr;
+    if (b->graph) {
+        b->scales[b->count] = kern_quantise(b->row, dim, b->code);
+        if (builder_file_write(&b->cod, b->code, b->stride) < 0) goto ioerr;
+    }
     if (builder_file_write(&b->chk, &m->page, 4) < 0) goto ioerr;
     for (int f = 0; f < NZI_NFIELDS; f++) {
         const char *s = m->f[f] ? m->f[f] : "";
@@ -172,6 +204,77 @@ ioerr:
 static json_t *builder_file_entry(const builder_file *f, const char *name) {
     return json_pack("{s:s,s:I,s:I}", "name", name, "size", (json_int_t)f->pos, "crc32",
                      (json_int_t)f->crc);
+}
+
+/* codes.bin is complete: map it back, build the graph, write graph.bin.
+ * -1 on error (err set), -2 when stopped. */
+static int builder_finish_graph(index_builder *b, builder_file *grf, json_t *manifest, char *err,
+                                size_t errlen) {
+    int rc = -1;
+    uint32_t *adj = NULL;
+    void *map = MAP_FAILED;
+    size_t map_len = 0;
+    nzi_header h = {.version = NZI_FORMAT_VERSION, .header_size = sizeof(nzi_header),
+                    .count = b->count, .dim = b->dim, .data_off = sizeof(nzi_header),
+                    .data_len = b->count * b->stride};
+    memcpy(h.magic, NZI_MAGIC_CODES, 8);
+    if (builder_file_pad(&b->cod) < 0) goto ioerr;
+    h.table_off = b->cod.pos;
+    if (builder_file_write(&b->cod, b->scales, b->count * sizeof *b->scales) < 0 ||
+        builder_file_finish(&b->cod, &h) < 0)
+        goto ioerr;
+    int fd = open(b->cod.path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) goto ioerr;
+    map_len = (size_t)b->cod.pos;
+    map = mmap(NULL, map_len, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) goto ioerr;
+    graph_codes gc = {.codes = (const int8_t *)((const char *)map + h.data_off), .stride = b->stride,
+                      .scales = b->scales, .n = b->count, .dim = b->dim};
+    if (b->count > SIZE_MAX / sizeof *adj / b->gp.degree ||
+        !(adj = malloc((size_t)b->count * b->gp.degree * sizeof *adj))) {
+        snprintf(err, errlen, "out of memory for %llu x %u edges", (unsigned long long)b->count, b->gp.degree);
+        goto out;
+    }
+    uint32_t entry = 0;
+    if (b->prog) progress_start(b->prog, "index graph", b->count);
+    int grc = graph_build(&gc, &b->gp, adj, &entry, b->stop, b->prog, err, errlen);
+    if (b->prog) progress_finish(b->prog);
+    if (grc < 0) {
+        rc = grc;
+        if (grc == -2) snprintf(err, errlen, "stopped");
+        goto out;
+    }
+    if (builder_file_open(grf, b->dir, NZI_GRAPH) < 0) goto ioerr;
+    nzi_graph_meta gm = {.entry = entry, .degree = b->gp.degree, .build_ef = b->gp.build_ef,
+                         .alpha = b->gp.alpha, .seed = b->gp.seed};
+    nzi_header gh = {.version = NZI_FORMAT_VERSION, .header_size = sizeof(nzi_header),
+                     .count = b->count, .dim = b->gp.degree, .table_off = sizeof(nzi_header),
+                     .data_off = sizeof(nzi_header) + sizeof gm,
+                     .data_len = b->count * b->gp.degree * sizeof *adj};
+    memcpy(gh.magic, NZI_MAGIC_GRAPH, 8);
+    if (builder_file_write(grf, &gm, sizeof gm) < 0 || builder_file_write(grf, adj, gh.data_len) < 0 ||
+        builder_file_finish(grf, &gh) < 0)
+        goto ioerr;
+    json_t *ix = json_object_get(manifest, "index");
+    if (json_is_object(ix)) {
+        json_object_set_new(ix, "kind", json_string("vamana"));
+        json_object_set_new(ix, "degree", json_integer(b->gp.degree));
+        json_object_set_new(ix, "build_ef", json_integer(b->gp.build_ef));
+        json_object_set_new(ix, "alpha", json_real(round(b->gp.alpha * 1000) / 1000));
+        json_object_set_new(ix, "seed", json_integer((json_int_t)b->gp.seed));
+        json_object_set_new(ix, "entry", json_integer(entry));
+        json_object_set_new(ix, "quantisation", json_string("int8 per row"));
+    }
+    rc = 0;
+    goto out;
+ioerr:
+    snprintf(err, errlen, "write error in %s: %s", b->dir, strerror(errno));
+    b->failed = 1;
+out:
+    if (map != MAP_FAILED) munmap(map, map_len);
+    free(adj);
+    return rc;
 }
 
 int builder_finish(index_builder *b, json_t *manifest, char *err, size_t errlen) {
@@ -204,11 +307,25 @@ int builder_finish(index_builder *b, json_t *manifest, char *err, size_t errlen)
         goto ioerr;
     if (builder_file_finish(&b->chk, &ch) < 0) goto ioerr;
 
+    builder_file grf = {0};
+    if (b->graph) {
+        int grc = builder_finish_graph(b, &grf, manifest, err, errlen);
+        if (grc < 0) {
+            builder_file_close(&grf);
+            return grc;
+        }
+    }
+
     json_object_set_new(manifest, "dim", json_integer(b->dim));
     json_object_set_new(manifest, "count", json_integer((json_int_t)b->count));
     json_t *files = json_array();
     json_array_append_new(files, builder_file_entry(&b->vec, NZI_VECTORS));
     json_array_append_new(files, builder_file_entry(&b->chk, NZI_CHUNKS));
+    if (b->graph) {
+        json_array_append_new(files, builder_file_entry(&b->cod, NZI_CODES));
+        json_array_append_new(files, builder_file_entry(&grf, NZI_GRAPH));
+    }
+    builder_file_close(&grf);
     json_object_set_new(manifest, "files", files);
     char *text = json_dumps(manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text) {
@@ -237,7 +354,10 @@ void builder_free(index_builder *b) {
     if (!b) return;
     builder_file_close(&b->vec);
     builder_file_close(&b->chk);
+    builder_file_close(&b->cod);
     free(b->offsets);
+    free(b->scales);
+    free(b->code);
     free(b->row);
     free(b->dir);
     free(b);

@@ -2,7 +2,10 @@
  *
  * The builder never holds the vectors in memory: each row is normalised
  * and appended to vectors.bin, its metadata to chunks.bin's blob, and only
- * the 8-byte record offsets stay in RAM until the end. CRC32s are computed
+ * the 8-byte record offsets stay in RAM until the end. Each row's int8
+ * code goes to codes.bin as it arrives (its 4-byte scale stays in RAM);
+ * the graph is built at finish over codes.bin mapped back in, so the
+ * build's memory is the codes' page cache plus count x degree edges. CRC32s are computed
  * while writing (zlib's crc32_combine joins the header written last), so
  * finishing does not re-read anything. builder_finish() writes both
  * headers, fsyncs the files and writes MANIFEST.json; publishing the
@@ -15,6 +18,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "graph.h"
 
 typedef struct index_builder index_builder;
 
@@ -31,6 +35,13 @@ index_builder *builder_open(const char *dir, char *err, size_t errlen);
  * the caller rejects that record and goes on). -2 on an I/O error. */
 int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m,
                 char *err, size_t errlen);
+
+/* Also build a graph index at finish (codes.bin, graph.bin; kind
+ * "vamana"). Without this call the snapshot is "flat". The builder checks
+ * *stop between graph rounds and reports rounds to prog (either may be
+ * NULL). Call before the first row. */
+int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atomic_t *stop,
+                      progress *prog); /* -1: cannot create codes.bin (errno) */
 
 uint64_t builder_count(const index_builder *b);
 uint32_t builder_dim(const index_builder *b);

@@ -55,5 +55,6 @@ out:
 }
 
 long index_search(const snapshot *s, const float *q, const search_params *p, topk_hit *hits) {
+    if (s->adj && !p->exact) return graph_search(s, q, p, hits);
     return flat_search(s, q, p, hits);
 }

@@ -6,6 +6,14 @@
  *                   and model, build parameters, each file's size and CRC32
  *   vectors.bin     header | float32 rows, count x dim, L2-normalised
  *   chunks.bin      header | records blob | u64 offsets[count + 1]
+ *   codes.bin       header | int8 rows, count x stride (stride = dim rounded
+ *                   up to 64) | float32 scales[count]  (kernels.h)
+ *   graph.bin       header | graph_meta (64 bytes) | u32 adjacency,
+ *                   count x degree, GRAPH_EMPTY-padded  (graph.h)
+ *
+ * codes.bin and graph.bin exist when MANIFEST.json's index.kind is
+ * "vamana"; a "flat" snapshot (format 1's only kind) has just the first two
+ * and is searched by exact scan.
  *
  * Every binary file starts with the same 64-byte header: an 8-byte magic
  * naming the file kind, the format version, and the file offsets of its
@@ -32,9 +40,13 @@
 #define NZI_ALIGN 64
 #define NZI_MAGIC_VECTORS "NZIVEC01"
 #define NZI_MAGIC_CHUNKS "NZICHK01"
+#define NZI_MAGIC_CODES "NZICOD01"
+#define NZI_MAGIC_GRAPH "NZIGRF01"
 #define NZI_MANIFEST "MANIFEST.json"
 #define NZI_VECTORS "vectors.bin"
 #define NZI_CHUNKS "chunks.bin"
+#define NZI_CODES "codes.bin"
+#define NZI_GRAPH "graph.bin"
 #define NZI_CURRENT "current"
 #define NZI_SNAP_PREFIX "snap-"
 #define NZI_TMP_PREFIX ".tmp-"
@@ -68,6 +80,18 @@ typedef struct nzi_header {
 _Static_assert(sizeof(nzi_header) == 64, "nzi_header must be 64 bytes");
 
 #define NZI_FLAG_NORMALISED 1u
+
+/* graph.bin's first section (header.table_off points at it). */
+typedef struct nzi_graph_meta {
+    uint32_t entry;  /* the medoid: where every search starts */
+    uint32_t degree; /* adjacency slots per row */
+    uint32_t build_ef;
+    float alpha;
+    uint64_t seed;
+    char reserved[40];
+} nzi_graph_meta;
+
+_Static_assert(sizeof(nzi_graph_meta) == 64, "nzi_graph_meta must be 64 bytes");
 
 static inline uint64_t nzi_align_up(uint64_t x) {
     return (x + NZI_ALIGN - 1) & ~(uint64_t)(NZI_ALIGN - 1);

@@ -1,11 +1,16 @@
-/* kernels.c -- see kernels.h. The portable kernel keeps eight independent
- * accumulators: without -ffast-math the compiler may not reorder a float sum,
- * so the independent lanes are what lets it issue SIMD multiply-adds. */
+/* kernels.c -- the portable kernels and the run-time choice of path; the
+ * x86 paths live in kernels_x86.c. See kernels.h.
+ *
+ * The portable float kernel keeps eight independent accumulators: without
+ * -ffast-math the compiler may not reorder a float sum, so the independent
+ * lanes are what lets it issue SIMD multiply-adds. */
 #include "kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
-float kern_dot(const float *a, const float *b, size_t n) {
+static float kern_dot_portable(const float *a, const float *b, size_t n) {
     float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -13,6 +18,93 @@ float kern_dot(const float *a, const float *b, size_t n) {
     float tail = 0;
     for (; i < n; i++) tail += a[i] * b[i];
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
+}
+
+static int32_t kern_dot_i8_portable(const int8_t *a, const int8_t *b, size_t n) {
+    int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) s[l] += (int32_t)a[i + l] * b[i + l];
+    int32_t t = 0;
+    for (; i < n; i++) t += (int32_t)a[i] * b[i];
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7] + t;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* kernels_x86.c */
+float kern_dot_avx2(const float *a, const float *b, size_t n);
+int32_t kern_dot_i8_avx2(const int8_t *a, const int8_t *b, size_t n);
+float kern_dot_avx512(const float *a, const float *b, size_t n);
+int32_t kern_dot_i8_avx512(const int8_t *a, const int8_t *b, size_t n);
+#define KERN_X86 1
+#endif
+
+static const kern_ops kern_table[KERN_NPATHS] = {
+    [KERN_PORTABLE] = {kern_dot_portable, kern_dot_i8_portable},
+#ifdef KERN_X86
+    [KERN_AVX2] = {kern_dot_avx2, kern_dot_i8_avx2},
+    [KERN_AVX512] = {kern_dot_avx512, kern_dot_i8_avx512},
+#endif
+};
+
+int kern_supported(kern_path p) {
+    switch (p) {
+    case KERN_PORTABLE: return 1;
+#ifdef KERN_X86
+    case KERN_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case KERN_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#endif
+    default: return 0;
+    }
+}
+
+const kern_ops *kern_ops_for(kern_path p) {
+    return p < KERN_NPATHS && kern_supported(p) ? &kern_table[p] : NULL;
+}
+
+const char *kern_path_name(kern_path p) {
+    static const char *names[KERN_NPATHS] = {"portable", "avx2", "avx512"};
+    return p < KERN_NPATHS ? names[p] : "?";
+}
+
+static kern_path kern_chosen = KERN_NPATHS;
+
+static kern_path kern_choose(void) {
+    const char *force = getenv("NZ_KERNELS");
+    if (force && *force)
+        for (int p = 0; p < KERN_NPATHS; p++)
+            if (!strcmp(force, kern_path_name((kern_path)p)) && kern_supported((kern_path)p))
+                return (kern_path)p;
+    for (int p = KERN_NPATHS - 1; p > 0; p--)
+        if (kern_supported((kern_path)p)) return (kern_path)p;
+    return KERN_PORTABLE;
+}
+
+/* The first call through `kern` lands here, picks the path for good and
+ * forwards. Racing first calls pick the same path, so the race is benign;
+ * the pointers are written whole. */
+static void kern_resolve(void) {
+    kern_chosen = kern_choose();
+    kern = kern_table[kern_chosen];
+}
+static float kern_dot_first(const float *a, const float *b, size_t n) {
+    kern_resolve();
+    return kern.dot(a, b, n);
+}
+static int32_t kern_dot_i8_first(const int8_t *a, const int8_t *b, size_t n) {
+    kern_resolve();
+    return kern.dot_i8(a, b, n);
+}
+
+kern_ops kern = {kern_dot_first, kern_dot_i8_first};
+
+kern_path kern_active(void) {
+    if (kern_chosen == KERN_NPATHS) kern_resolve();
+    return kern_chosen;
 }
 
 double kern_normalise(float *v, size_t n) {
@@ -24,4 +116,22 @@ double kern_normalise(float *v, size_t n) {
         for (size_t i = 0; i < n; i++) v[i] = (float)(v[i] * inv);
     }
     return norm;
+}
+
+float kern_quantise(const float *x, size_t n, int8_t *code) {
+    float mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        if (a > mx) mx = a;
+    }
+    if (!(mx > 0) || !isfinite(mx)) {
+        memset(code, 0, n);
+        return 0;
+    }
+    float inv = 127.0f / mx;
+    for (size_t i = 0; i < n; i++) {
+        long c = lrintf(x[i] * inv);
+        code[i] = (int8_t)(c > 127 ? 127 : c < -127 ? -127 : c);
+    }
+    return mx / 127.0f;
 }

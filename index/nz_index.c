@@ -1,6 +1,8 @@
 /* nz-index -- build, inspect, verify and query index snapshots.
  *
- *   nz-index build  [-o ROOT] [--keep N] [FILE...]   embedded.jsonl -> snapshot
+ *   nz-index build  [-o ROOT] [--keep N] [graph options] [FILE... | --fvecs F]
+ *   nz-index search [ROOT|SNAPSHOT] --fvecs Q [-k N] [--ef N] [--threads T]
+ *                   [--exact] [-o OUT.ivecs]
  *   nz-index info   [ROOT|SNAPSHOT]
  *   nz-index verify [ROOT|SNAPSHOT]
  *   nz-index query  [ROOT|SNAPSHOT] (--text T | --vector JSON) [-k N] [filters]
@@ -13,7 +15,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,9 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "fvecs.h"
+#include "kernels.h"
+#include "search.h"
 #include "config.h"
 #include "jsonl.h"
 #include "log.h"
@@ -50,9 +57,16 @@ static void usage(FILE *f) {
             "\n"
             "  build  [-o ROOT] [--keep N] [FILE...]  build a snapshot from embedded.jsonl\n"
             "                                         (stdin or FILEs) and make it current\n"
+            "         [--fvecs FILE]                  ... or from an .fvecs file (ids = rows)\n"
+            "         [--degree R] [--build-ef L] [--alpha A] [--seed S] [--threads T]\n"
+            "         [--flat]                        graph parameters; --flat: exact only\n"
+            "  search [ROOT|SNAPSHOT] --fvecs Q [-k N] [--ef N] [--threads T] [--exact]\n"
+            "         [--warmup]                      (run the queries once untimed first)\n"
+            "         [-o OUT.ivecs]                  ids per query (.ivecs, or JSON lines),\n"
+            "                                         then a JSON line with QPS\n"
             "  info   [ROOT|SNAPSHOT]                 print the manifest and status\n"
             "  verify [ROOT|SNAPSHOT]                 check every file's CRC32 and record\n"
-            "  query  [ROOT|SNAPSHOT] --text T | --vector JSON  [-k N]\n"
+            "  query  [ROOT|SNAPSHOT] --text T | --vector JSON  [-k N] [--ef N] [--exact]\n"
             "         [--lang L] [--doc-id ID] [--uri-prefix P]  search, print JSON\n"
             "  prune  [ROOT] --keep N                 remove all but the newest N snapshots\n"
             "\n"
@@ -148,11 +162,66 @@ static int build_each(void *vctx, json_t *rec, const char *name, size_t lineno) 
     return rc;
 }
 
+/* Rows of an .fvecs file; row i becomes id i (chunk_id "row-i"). A bad
+ * row fails the whole build (-1: skipping it would shift every later id);
+ * -2 is an I/O error. */
+static int build_fvecs(build_ctx *bx, const char *path, char *err, size_t errlen) {
+    fvecs_reader r;
+    if (fvecs_open(&r, path, err, errlen) < 0) return -1;
+    float *v = malloc(r.dim * sizeof *v);
+    int rc = -2;
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    snprintf(bx->provider, sizeof bx->provider, "fvecs");
+    const char *base = strrchr(path, '/');
+    snprintf(bx->model, sizeof bx->model, "%s", base ? base + 1 : path);
+    for (;;) {
+        if (build_stop) goto out;
+        int n = fvecs_next(&r, v, err, errlen);
+        if (n < 0) {
+            rc = -1;
+            goto out;
+        }
+        if (n == 0) break;
+        char id[32];
+        snprintf(id, sizeof id, "row-%llu", (unsigned long long)bx->records);
+        builder_meta m = {.page = 0};
+        m.f[NZI_F_CHUNK_ID] = id;
+        m.f[NZI_F_DOC_ID] = bx->model;
+        char e2[256];
+        int brc = builder_add(bx->b, v, r.dim, &m, e2, sizeof e2);
+        if (brc < 0) {
+            snprintf(err, errlen, "%s: row %llu: %s", path, (unsigned long long)bx->records, e2);
+            rc = brc == -1 ? -1 : -2;
+            goto out;
+        }
+        bx->records++;
+        progress_add(&bx->prog, 1);
+    }
+    rc = 0;
+out:
+    free(v);
+    fvecs_close(&r);
+    return rc;
+}
+
 static int cmd_build(int argc, char **argv) {
-    const char *root = NULL;
-    long keep = INDEX_DEFAULT_KEEP;
+    const char *root = NULL, *fvecs = NULL;
+    long keep = INDEX_DEFAULT_KEEP, degree = GRAPH_DEFAULT_DEGREE, build_ef = GRAPH_DEFAULT_BUILD_EF;
+    long seed = GRAPH_DEFAULT_SEED, threads = 0;
+    double alpha = GRAPH_DEFAULT_ALPHA;
+    int flat = 0;
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                              {"keep", required_argument, 0, 'k'},
+                                             {"fvecs", required_argument, 0, 'f'},
+                                             {"degree", required_argument, 0, 'R'},
+                                             {"build-ef", required_argument, 0, 'L'},
+                                             {"alpha", required_argument, 0, 'a'},
+                                             {"seed", required_argument, 0, 's'},
+                                             {"threads", required_argument, 0, 'T'},
+                                             {"flat", no_argument, 0, 'F'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c;
@@ -162,10 +231,40 @@ static int cmd_build(int argc, char **argv) {
         case 'k':
             if (config_parse_long("--keep", optarg, 1, 1000, &keep) < 0) return NZ_EXIT_USAGE;
             break;
+        case 'f': fvecs = optarg; break;
+        case 'R':
+            if (config_parse_long("--degree", optarg, 2, GRAPH_MAX_DEGREE, &degree) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'L':
+            if (config_parse_long("--build-ef", optarg, 2, 10000, &build_ef) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 's':
+            if (config_parse_long("--seed", optarg, 0, LONG_MAX, &seed) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'T':
+            if (config_parse_long("--threads", optarg, 1, 1024, &threads) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'a': {
+            char *end;
+            errno = 0;
+            alpha = strtod(optarg, &end);
+            if (errno || *end || !(alpha >= 1.0 && alpha <= 4.0)) {
+                log_error("--alpha: want a number from 1 to 4, not \"%s\"", optarg);
+                return NZ_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'F': flat = 1; break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }
     }
+    if (fvecs && optind < argc) {
+        log_error("build: give either --fvecs or embedded.jsonl files, not both");
+        return NZ_EXIT_USAGE;
+    }
+    graph_params gp = {.degree = (uint32_t)degree, .build_ef = (uint32_t)build_ef, .alpha = (float)alpha,
+                       .seed = (uint64_t)seed, .threads = (int)threads};
     if (!root) root = config_get(CFG_INDEX_PATH);
 
     struct sigaction sa = {.sa_handler = build_on_signal};
@@ -185,17 +284,25 @@ static int cmd_build(int argc, char **argv) {
     if (root_lock(&ir, root, err, sizeof err) < 0) goto fail;
     if (root_begin(&ir, &name, &tmpdir, err, sizeof err) < 0) goto fail;
     if (!(bx.b = builder_open(tmpdir, err, sizeof err))) goto fail;
-    progress_start(&bx.prog, "index build", 0);
-    long bad_lines = 0;
-    int failed = jsonl_each(argc - optind, argv + optind, 0, build_each, &bx, &bad_lines) < 0 ||
-                 build_stop;
-    bx.records += bad_lines;
-    bx.rejected += bad_lines;
-    progress_finish(&bx.prog);
-    if (failed) {
-        snprintf(err, sizeof err, "input could not be read to the end; nothing published");
+    if (!flat && builder_set_graph(bx.b, &gp, &build_stop, &bx.prog) < 0) {
+        snprintf(err, sizeof err, "%s: cannot create %s: %s", tmpdir, NZI_CODES, strerror(errno));
         goto fail;
     }
+    progress_start(&bx.prog, "index build", 0);
+    int failed;
+    if (fvecs) {
+        int frc = build_fvecs(&bx, fvecs, err, sizeof err);
+        if (frc == -1) exit_code = NZ_EXIT_REJECTED; /* bad input file */
+        failed = frc < 0 || build_stop;
+    } else {
+        long bad_lines = 0;
+        failed = jsonl_each(argc - optind, argv + optind, 0, build_each, &bx, &bad_lines) < 0 || build_stop;
+        bx.records += bad_lines;
+        bx.rejected += bad_lines;
+        if (failed) snprintf(err, sizeof err, "input could not be read to the end; nothing published");
+    }
+    progress_finish(&bx.prog);
+    if (failed) goto fail;
     if (builder_count(bx.b) == 0) {
         snprintf(err, sizeof err, "no valid vectors in %ld input records; nothing published",
                  bx.records);
@@ -223,15 +330,18 @@ static int cmd_build(int argc, char **argv) {
     }
     if (builder_finish(bx.b, manifest, err, sizeof err) < 0) goto fail;
     if (build_stop) goto fail;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (root_publish(&ir, name, tmpdir, err, sizeof err) < 0) goto fail;
     free(tmpdir);
     tmpdir = NULL;
     pruned = json_array();
     if (root_prune(&ir, (int)keep, pruned, err, sizeof err) < 0) log_warn("prune: %s", err);
-    json_t *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:O}", "snapshot", name, "root", root,
+    json_t *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:O,s:s,s:f}", "snapshot", name, "root", root,
                                 "count", (json_int_t)builder_count(bx.b), "dim",
                                 (int)builder_dim(bx.b), "rejected", (json_int_t)bx.rejected,
-                                "pruned", pruned);
+                                "pruned", pruned, "kind", flat ? "flat" : "vamana", "seconds",
+                                round(secs * 1000) / 1000);
     if (summary) {
         print_json(summary);
         json_decref(summary);
@@ -334,6 +444,8 @@ static int cmd_query(int argc, char **argv) {
                                              {"lang", required_argument, 0, 'l'},
                                              {"doc-id", required_argument, 0, 'd'},
                                              {"uri-prefix", required_argument, 0, 'u'},
+                                             {"ef", required_argument, 0, 'e'},
+                                             {"exact", no_argument, 0, 'x'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c, exit_code = NZ_EXIT_USAGE;
@@ -348,6 +460,13 @@ static int cmd_query(int argc, char **argv) {
         case 'l': json_object_set_new(filter, "lang", json_string(optarg)); break;
         case 'd': json_object_set_new(filter, "doc_id", json_string(optarg)); break;
         case 'u': json_object_set_new(filter, "uri_prefix", json_string(optarg)); break;
+        case 'e': {
+            long ef;
+            if (config_parse_long("--ef", optarg, 1, 10000, &ef) < 0) goto out;
+            json_object_set_new(req, "ef", json_integer(ef));
+            break;
+        }
+        case 'x': json_object_set_new(req, "exact", json_true()); break;
         case 'h': usage(stdout); exit_code = NZ_EXIT_OK; goto out;
         default: usage(stderr); goto out;
         }
@@ -403,6 +522,134 @@ static int cmd_query(int argc, char **argv) {
 out:
     json_decref(req);
     json_decref(filter);
+    return exit_code;
+}
+
+/* --------------------------------------------------------------- search */
+
+/* Queries from an .fvecs file. A graph search runs each query on one
+ * thread (--threads runs that many at once); --exact scans each query with
+ * all the threads, one query after another; ids as .ivecs (-o) or JSON lines, then a JSON
+ * line with the throughput. Timing covers the searches only. */
+static int cmd_search(int argc, char **argv) {
+    const char *qpath = NULL, *out = NULL;
+    long k = 10, ef = 0, threads = 1;
+    int exact = 0, warmup = 0;
+    static const struct option longopts[] = {{"fvecs", required_argument, 0, 'f'},
+                                             {"warmup", no_argument, 0, 'w'},
+                                             {"ef", required_argument, 0, 'e'},
+                                             {"threads", required_argument, 0, 'T'},
+                                             {"exact", no_argument, 0, 'x'},
+                                             {"output", required_argument, 0, 'o'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "k:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': qpath = optarg; break;
+        case 'o': out = optarg; break;
+        case 'x': exact = 1; break;
+        case 'w': warmup = 1; break;
+        case 'k':
+            if (config_parse_long("-k", optarg, 1, SEARCH_MAX_K, &k) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'e':
+            if (config_parse_long("--ef", optarg, 1, 100000, &ef) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'T':
+            if (config_parse_long("--threads", optarg, 1, 1024, &threads) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if (!qpath || argc - optind > 1) {
+        log_error("search: --fvecs QUERIES is required");
+        return NZ_EXIT_USAGE;
+    }
+    char err[512];
+    uint64_t nq = 0;
+    uint32_t qdim = 0;
+    float *qs = fvecs_load(qpath, &nq, &qdim, err, sizeof err);
+    if (!qs) {
+        log_error("search: %s", err);
+        return NZ_EXIT_REJECTED;
+    }
+    int exit_code = NZ_EXIT_FAIL;
+    int32_t *ids = NULL;
+    float *scores = NULL;
+    snapshot *s = snapshot_open(path_arg(argc, argv), err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (qdim != s->dim) {
+        log_error("search: queries have dimension %u, the index %u", qdim, s->dim);
+        exit_code = NZ_EXIT_REJECTED;
+        goto out;
+    }
+    if (!(ids = malloc(nq * (size_t)k * sizeof *ids)) || !(scores = malloc(nq * (size_t)k * sizeof *scores))) {
+        log_error("search: out of memory");
+        goto out;
+    }
+    for (uint64_t i = 0; i < nq; i++) kern_normalise(qs + i * qdim, qdim);
+    int failed = 0;
+    double t0 = 0;
+    long long i;
+    /* graph: one query per thread; exact: every thread scans one query */
+    int across = exact ? 1 : (int)threads;
+    for (int pass = warmup ? 0 : 1; pass < 2; pass++) { /* pass 0: untimed, maps the pages in */
+        t0 = progress_now();
+#pragma omp parallel for num_threads(across) schedule(dynamic, 1)
+    for (i = 0; i < (long long)nq; i++) {
+        topk_hit hits[SEARCH_MAX_K];
+        search_params p = {.k = (size_t)k, .ef = (size_t)ef, .threads = exact ? (int)threads : 1, .exact = exact};
+        long n = index_search(s, qs + (size_t)i * qdim, &p, hits);
+        if (n < 0) {
+#pragma omp atomic write
+            failed = 1;
+            n = 0;
+        }
+        for (long j = 0; j < k; j++) {
+            ids[(size_t)i * (size_t)k + (size_t)j] = j < n ? (int32_t)hits[j].id : -1;
+            scores[(size_t)i * (size_t)k + (size_t)j] = j < n ? hits[j].score : 0;
+        }
+    }
+    }
+    double secs = progress_now() - t0;
+    if (failed) {
+        log_error("search: out of memory");
+        goto out;
+    }
+    if (out) {
+        if (ivecs_write(out, ids, nq, (uint32_t)k, err, sizeof err) < 0) {
+            log_error("search: %s", err);
+            goto out;
+        }
+    } else {
+        for (uint64_t q = 0; q < nq; q++) {
+            json_t *ja = json_array(), *sa = json_array();
+            for (long j = 0; j < k && ids[q * (size_t)k + (size_t)j] >= 0; j++) {
+                json_array_append_new(ja, json_integer(ids[q * (size_t)k + (size_t)j]));
+                json_array_append_new(sa, json_real(scores[q * (size_t)k + (size_t)j]));
+            }
+            json_t *o = json_pack("{s:I,s:o,s:o}", "query", (json_int_t)q, "ids", ja, "scores", sa);
+            print_json(o);
+            json_decref(o);
+        }
+    }
+    json_t *sum = json_pack("{s:I,s:i,s:I,s:i,s:s,s:s,s:f,s:f}", "queries", (json_int_t)nq, "k", (int)k, "ef",
+                            (json_int_t)ef, "threads", (int)threads, "search",
+                            exact || !s->adj ? "exact" : "graph", "kernels", kern_path_name(kern_active()),
+                            "seconds", secs, "qps", secs > 0 ? (double)nq / secs : 0.0);
+    print_json(sum);
+    json_decref(sum);
+    exit_code = fflush(stdout) == 0 ? NZ_EXIT_OK : NZ_EXIT_FAIL;
+out:
+    free(qs);
+    free(ids);
+    free(scores);
+    snapshot_close(s);
     return exit_code;
 }
 
@@ -469,6 +716,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc, argv);
     if (strcmp(cmd, "query") == 0) return cmd_query(argc, argv);
+    if (strcmp(cmd, "search") == 0) return cmd_search(argc, argv);
     if (strcmp(cmd, "prune") == 0) return cmd_prune(argc, argv);
     log_error("unknown command \"%s\"", cmd);
     usage(stderr);

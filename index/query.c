@@ -40,8 +40,8 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     json_t *val;
     json_object_foreach((json_t *)body, key, val) {
         if (strcmp(key, "query") && strcmp(key, "vector") && strcmp(key, "k") &&
-            strcmp(key, "filter") && strcmp(key, "ef")) {
-            snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef)", key);
+            strcmp(key, "filter") && strcmp(key, "ef") && strcmp(key, "exact")) {
+            snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef, exact)", key);
             return -1;
         }
     }
@@ -92,6 +92,14 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
             return -1;
         }
         q->k = (size_t)json_integer_value(k);
+    }
+    json_t *exact = json_object_get(body, "exact");
+    if (exact) {
+        if (!json_is_boolean(exact)) {
+            snprintf(err, errlen, "\"exact\" must be true or false");
+            return -1;
+        }
+        q->exact = json_is_true(exact);
     }
     json_t *ef = json_object_get(body, "ef");
     if (ef) {
@@ -185,7 +193,7 @@ json_t *query_run(const snapshot *s, const query_req *q, int threads, char *err,
             goto out;
         }
     }
-    search_params p = {.k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads};
+    search_params p = {.k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
     long n = index_search(s, v, &p, hits);
     if (n < 0) {
         snprintf(err, errlen, "out of memory");

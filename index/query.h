@@ -3,7 +3,8 @@
  * Shared by `nz-index query` and nz-serve's POST /v1/query, so both take
  * the same request and give the same results:
  *   {"query":"text"} or {"vector":[...]}, optional "k" (1..1000, default
- *   10), "ef", and "filter":{"doc_id","uri_prefix","lang"}
+ *   10), "ef" (graph search breadth), "exact" (true: scan every row
+ *   instead of walking the graph) and "filter":{"doc_id","uri_prefix","lang"}
  * answering {"results":[{"chunk_id","doc_id","uri","title","heading",
  * "page","text","score"}],"took_ms":...}. Unknown request fields are
  * refused, so a misspelt "filter" never silently widens a search.
@@ -23,6 +24,7 @@ typedef struct query_req {
     float *vector;    /* owned; NULL for text queries */
     size_t vector_dim;
     size_t k, ef;
+    int exact;
     search_filter filter; /* strings borrowed from the request JSON */
 } query_req;
 

@@ -27,6 +27,7 @@ typedef struct search_params {
     size_t ef; /* search breadth for graph indexes; unused by the flat scan */
     const search_filter *filter; /* NULL: every row */
     int threads;                 /* OpenMP threads for a scan; <= 1 runs serial */
+    int exact;                   /* scan every row even when a graph exists */
 } search_params;
 
 int search_filter_active(const search_filter *f);
@@ -37,7 +38,10 @@ int search_filter_match(const snapshot *s, uint64_t row, const search_filter *f)
  * count, or -1 when out of memory. */
 long flat_search(const snapshot *s, const float *q, const search_params *p, topk_hit *hits);
 
-/* The search the snapshot's index kind provides. */
+/* The graph walk (graph_search.c); the snapshot must have a graph. */
+long graph_search(const snapshot *s, const float *q, const search_params *p, topk_hit *hits);
+
+/* The search the snapshot's index kind provides; p->exact forces a scan. */
 long index_search(const snapshot *s, const float *q, const search_params *p, topk_hit *hits);
 
 #endif

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "graph.h"
+
 #define SNAPSHOT_MAX_MANIFEST (1 << 20)
 
 char *snapshot_resolve(const char *path, char *err, size_t errlen) {
@@ -99,6 +101,47 @@ static int snapshot_manifest_size(json_t *man, const char *name, uint64_t *size)
     return -1;
 }
 
+/* codes.bin and graph.bin: headers checked against the manifest and each
+ * other; the adjacency itself is bounds-checked as it is walked. */
+static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen) {
+    uint64_t csize, gsize;
+    if (snapshot_manifest_size(m, NZI_CODES, &csize) < 0 || snapshot_manifest_size(m, NZI_GRAPH, &gsize) < 0) {
+        snprintf(err, errlen, "manifest: a vamana index needs %s and %s", NZI_CODES, NZI_GRAPH);
+        return -1;
+    }
+    if (!(s->cod_map = snapshot_map(s->dir, NZI_CODES, csize, &s->cod_size, err, errlen)) ||
+        !(s->grf_map = snapshot_map(s->dir, NZI_GRAPH, gsize, &s->grf_size, err, errlen)))
+        return -1;
+    const nzi_header *ch = s->cod_map, *gh = s->grf_map;
+    if (snapshot_check_header(ch, NZI_MAGIC_CODES, s->cod_size, NZI_CODES, err, errlen) < 0 ||
+        snapshot_check_header(gh, NZI_MAGIC_GRAPH, s->grf_size, NZI_GRAPH, err, errlen) < 0)
+        return -1;
+    s->code_stride = (size_t)nzi_align_up(s->dim);
+    if (ch->count != s->count || ch->dim != s->dim || ch->data_off % NZI_ALIGN ||
+        ch->data_len != s->count * s->code_stride || ch->table_off % 4 || ch->table_off > s->cod_size ||
+        (s->cod_size - ch->table_off) / 4 < s->count) {
+        snprintf(err, errlen, "%s: header disagrees with the manifest", NZI_CODES);
+        return -1;
+    }
+    if (gh->count != s->count || gh->table_off < sizeof(nzi_header) ||
+        gh->table_off > s->grf_size - sizeof(nzi_graph_meta)) {
+        snprintf(err, errlen, "%s: header disagrees with the manifest", NZI_GRAPH);
+        return -1;
+    }
+    const nzi_graph_meta *gm = (const nzi_graph_meta *)((const char *)s->grf_map + gh->table_off);
+    if (gm->degree < 1 || gm->degree > GRAPH_MAX_DEGREE || gh->dim != gm->degree || gm->entry >= s->count ||
+        gh->data_off % NZI_ALIGN || gh->data_len != s->count * gm->degree * sizeof(uint32_t)) {
+        snprintf(err, errlen, "%s: bad degree, entry point or adjacency size", NZI_GRAPH);
+        return -1;
+    }
+    s->codes = (const int8_t *)((const char *)s->cod_map + ch->data_off);
+    s->scales = (const float *)((const char *)s->cod_map + ch->table_off);
+    s->adj = (const uint32_t *)((const char *)s->grf_map + gh->data_off);
+    s->degree = gm->degree;
+    s->entry = gm->entry;
+    return 0;
+}
+
 snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
     snapshot *s = calloc(1, sizeof *s);
     char *mp = NULL;
@@ -166,6 +209,14 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
         snprintf(err, errlen, "%s: offsets table out of bounds", NZI_CHUNKS);
         goto err;
     }
+    s->kind = json_string_value(json_object_get(json_object_get(m, "index"), "kind"));
+    if (!s->kind) s->kind = "flat";
+    if (!strcmp(s->kind, "vamana")) {
+        if (snapshot_open_graph(s, m, err, errlen) < 0) goto err;
+    } else if (strcmp(s->kind, "flat") != 0) {
+        snprintf(err, errlen, "%s: index kind \"%.32s\" unknown to this build", mp, s->kind);
+        goto err;
+    }
     s->vectors = (const float *)((const char *)s->vec_map + vh->data_off);
     s->blob = (const unsigned char *)s->chk_map + ch->data_off;
     s->blob_len = ch->data_len;
@@ -184,6 +235,8 @@ void snapshot_close(snapshot *s) {
     if (!s) return;
     if (s->vec_map) munmap(s->vec_map, s->vec_size);
     if (s->chk_map) munmap(s->chk_map, s->chk_size);
+    if (s->cod_map) munmap(s->cod_map, s->cod_size);
+    if (s->grf_map) munmap(s->grf_map, s->grf_size);
     json_decref(s->manifest);
     free(s->dir);
     free(s->name);
@@ -279,6 +332,15 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
             snprintf(err, errlen, "%s: record %llu out of bounds", NZI_CHUNKS,
                      (unsigned long long)r);
             return -1;
+        }
+    }
+    if (s->adj) {
+        for (uint64_t i = 0; i < s->count * s->degree; i++) {
+            if (s->adj[i] >= s->count && s->adj[i] != GRAPH_EMPTY) {
+                snprintf(err, errlen, "%s: edge %llu points outside the index", NZI_GRAPH,
+                         (unsigned long long)i);
+                return -1;
+            }
         }
     }
     return 0;

@@ -42,8 +42,15 @@ typedef struct snapshot {
     const unsigned char *blob;             /* chunk records */
     uint64_t blob_len;
     const uint64_t *offsets; /* count + 1 */
-    void *vec_map, *chk_map;
-    size_t vec_size, chk_size;
+    /* the graph index (kind "vamana"); NULL adj for a flat snapshot */
+    const int8_t *codes; /* count x code_stride */
+    size_t code_stride;
+    const float *scales; /* count */
+    const uint32_t *adj; /* count x degree */
+    uint32_t degree, entry;
+    const char *kind; /* "flat" or "vamana"; owned by manifest */
+    void *vec_map, *chk_map, *cod_map, *grf_map;
+    size_t vec_size, chk_size, cod_size, grf_size;
 } snapshot;
 
 /* The snapshot directory that `path` stands for: path/current resolved when
@@ -59,6 +66,10 @@ int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out);
 
 static inline const float *snapshot_vector(const snapshot *s, uint64_t row) {
     return s->vectors + row * s->dim;
+}
+
+static inline const int8_t *snapshot_code(const snapshot *s, uint64_t row) {
+    return s->codes + row * s->code_stride;
 }
 
 /* CRC32 (zlib) of a whole file, streaming; -1 on read error. */
