@@ -32,7 +32,7 @@ struct index_builder {
     volatile sig_atomic_t *stop;
     progress *prog;
     float *scales;
-    int8_t *code;      /* scratch: one row's code, stride bytes */
+    unsigned char *code; /* scratch: one codes.bin row, stride bytes */
     size_t stride;
     uint32_t dim;
     uint64_t count;
@@ -142,7 +142,7 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
             return -1;
         }
         b->dim = dim;
-        b->stride = (size_t)nzi_align_up(dim);
+        b->stride = (size_t)nzi_code_stride(dim);
         if (!(b->row = malloc(dim * sizeof *b->row)) || !(b->code = calloc(1, b->stride))) {
             snprintf(err, errlen, "out of memory");
             return -2;
@@ -181,7 +181,9 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
     uint64_t blob_pos = b->chk.pos - sizeof(nzi_header);
     if (builder_file_write(&b->vec, b->row, dim * sizeof(float)) < 0) goto ioerr;
     if (b->graph) {
-        b->scales[b->count] = kern_quantise(b->row, dim, b->code);
+        float sc = kern_quantise(b->row, dim, (int8_t *)b->code);
+        b->scales[b->count] = sc;
+        memcpy(b->code + nzi_code_scale_off(dim), &sc, sizeof sc);
         if (builder_file_write(&b->cod, b->code, b->stride) < 0) goto ioerr;
     }
     if (builder_file_write(&b->chk, &m->page, 4) < 0) goto ioerr;
@@ -218,11 +220,7 @@ static int builder_finish_graph(index_builder *b, builder_file *grf, json_t *man
                     .count = b->count, .dim = b->dim, .data_off = sizeof(nzi_header),
                     .data_len = b->count * b->stride};
     memcpy(h.magic, NZI_MAGIC_CODES, 8);
-    if (builder_file_pad(&b->cod) < 0) goto ioerr;
-    h.table_off = b->cod.pos;
-    if (builder_file_write(&b->cod, b->scales, b->count * sizeof *b->scales) < 0 ||
-        builder_file_finish(&b->cod, &h) < 0)
-        goto ioerr;
+    if (builder_file_finish(&b->cod, &h) < 0) goto ioerr;
     int fd = open(b->cod.path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) goto ioerr;
     map_len = (size_t)b->cod.pos;

@@ -6,8 +6,11 @@
  *                   and model, build parameters, each file's size and CRC32
  *   vectors.bin     header | float32 rows, count x dim, L2-normalised
  *   chunks.bin      header | records blob | u64 offsets[count + 1]
- *   codes.bin       header | int8 rows, count x stride (stride = dim rounded
- *                   up to 64) | float32 scales[count]  (kernels.h)
+ *   codes.bin       header | rows of stride bytes: int8 code[dim], then
+ *                   its float32 scale at nzi_code_scale_off(dim), padded
+ *                   to a 64-byte stride (kernels.h). The scale sits in
+ *                   the row, not a side table: a walk touching a row then
+ *                   pays one cache miss and one TLB miss for both.
  *   graph.bin       header | graph_meta (64 bytes) | u32 adjacency,
  *                   count x degree, GRAPH_EMPTY-padded  (graph.h)
  *
@@ -96,5 +99,9 @@ _Static_assert(sizeof(nzi_graph_meta) == 64, "nzi_graph_meta must be 64 bytes");
 static inline uint64_t nzi_align_up(uint64_t x) {
     return (x + NZI_ALIGN - 1) & ~(uint64_t)(NZI_ALIGN - 1);
 }
+
+/* codes.bin rows: where the scale sits, and the row stride */
+static inline uint64_t nzi_code_scale_off(uint64_t dim) { return (dim + 3) & ~(uint64_t)3; }
+static inline uint64_t nzi_code_stride(uint64_t dim) { return nzi_align_up(nzi_code_scale_off(dim) + 4); }
 
 #endif

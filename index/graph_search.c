@@ -4,8 +4,9 @@
  * so it drops out of the ranking). A beam of `ef` candidates walks the
  * graph from the medoid, reading only the 1-byte codes and the adjacency
  * array; the best candidates are then re-scored exactly in float32 from
- * vectors.bin. Only those few float rows are touched, which is why a
- * serving process stays small next to the float vectors it indexes.
+ * vectors.bin, read with pread (snapshot.h says why not through the map).
+ * So a serving process holds the codes and the graph, a quarter of the
+ * float vectors' size, and the float rows stay in the page cache.
  *
  * Filters are evaluated during the walk: every node still guides the
  * search, but only matching nodes become results, and the beam widens by
@@ -52,18 +53,19 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
     const uint32_t R = s->degree, dim = s->dim;
     const uint64_t n = s->count;
     int8_t *qc = malloc(dim);
+    float *row = malloc((size_t)dim * sizeof *row);
     beam bm = {0}, res = {0};
     visited vis = {0};
     topk top = {0};
     long out = -1;
-    if (!qc || beam_init(&bm, ef) < 0 || visited_init(&vis, 2 * ef * R) < 0 || topk_init(&top, p->k) < 0)
+    if (!qc || !row || beam_init(&bm, ef) < 0 || visited_init(&vis, 2 * ef * R) < 0 || topk_init(&top, p->k) < 0)
         goto done;
     if (f && beam_init(&res, ef) < 0) goto done;
     kern_quantise(q, dim, qc);
 
     uint32_t e = s->entry;
     visited_add(&vis, e);
-    float d0 = 1.0f - s->scales[e] * (float)kern_dot_i8(qc, snapshot_code(s, e), dim);
+    float d0 = 1.0f - snapshot_scale(s, e) * (float)kern_dot_i8(qc, snapshot_code(s, e), dim);
     beam_insert(&bm, d0, e);
     if (f && search_filter_match(s, e, f)) beam_insert(&res, d0, e);
     long at;
@@ -83,10 +85,10 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
         for (uint32_t j = 0; j < nt; j++) {
             if (j + 1 < nt) {
                 const char *c = (const char *)snapshot_code(s, todo[j + 1]);
-                for (uint32_t o = 64; o < dim; o += 64) __builtin_prefetch(c + o);
+                for (size_t o = 64; o < s->code_stride; o += 64) __builtin_prefetch(c + o);
             }
             uint32_t v = todo[j];
-            float d = 1.0f - s->scales[v] * (float)kern_dot_i8(qc, snapshot_code(s, v), dim);
+            float d = 1.0f - snapshot_scale(s, v) * (float)kern_dot_i8(qc, snapshot_code(s, v), dim);
             if (beam_accepts(&bm, d)) beam_insert(&bm, d, v);
             if (f && beam_accepts(&res, d) && search_filter_match(s, v, f)) beam_insert(&res, d, v);
         }
@@ -97,13 +99,15 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
     if (rr > cand->n) rr = cand->n;
     for (size_t i = 0; i < rr; i++) {
         uint32_t v = cand->v[i].id;
-        topk_push(&top, kern_dot(q, snapshot_vector(s, v), dim), v);
+        snapshot_read_vector(s, v, row);
+        topk_push(&top, kern_dot(q, row, dim), v);
     }
     out = (long)topk_sorted(&top);
     memcpy(hits, top.h, (size_t)out * sizeof *hits);
     if (f && (size_t)out < p->k && (uint64_t)out < n) out = flat_search(s, q, p, hits);
 done:
     free(qc);
+    free(row);
     beam_free(&bm);
     beam_free(&res);
     visited_free(&vis);

@@ -39,7 +39,7 @@ char *snapshot_resolve(const char *path, char *err, size_t errlen) {
 
 /* Map a whole file read-only; checks its size against the manifest. */
 static void *snapshot_map(const char *dir, const char *name, uint64_t want, size_t *size,
-                          char *err, size_t errlen) {
+                          int *keep_fd, char *err, size_t errlen) {
     char *p = NULL;
     void *m = NULL;
     if (asprintf(&p, "%s/%s", dir, name) < 0) return NULL;
@@ -61,6 +61,10 @@ static void *snapshot_map(const char *dir, const char *name, uint64_t want, size
         goto out;
     }
     *size = (size_t)st.st_size;
+    if (keep_fd) { /* the caller keeps the descriptor too */
+        *keep_fd = fd;
+        fd = -1;
+    }
 out:
     if (fd >= 0) close(fd);
     free(p);
@@ -109,17 +113,17 @@ static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen)
         snprintf(err, errlen, "manifest: a vamana index needs %s and %s", NZI_CODES, NZI_GRAPH);
         return -1;
     }
-    if (!(s->cod_map = snapshot_map(s->dir, NZI_CODES, csize, &s->cod_size, err, errlen)) ||
-        !(s->grf_map = snapshot_map(s->dir, NZI_GRAPH, gsize, &s->grf_size, err, errlen)))
+    if (!(s->cod_map = snapshot_map(s->dir, NZI_CODES, csize, &s->cod_size, NULL, err, errlen)) ||
+        !(s->grf_map = snapshot_map(s->dir, NZI_GRAPH, gsize, &s->grf_size, NULL, err, errlen)))
         return -1;
     const nzi_header *ch = s->cod_map, *gh = s->grf_map;
     if (snapshot_check_header(ch, NZI_MAGIC_CODES, s->cod_size, NZI_CODES, err, errlen) < 0 ||
         snapshot_check_header(gh, NZI_MAGIC_GRAPH, s->grf_size, NZI_GRAPH, err, errlen) < 0)
         return -1;
-    s->code_stride = (size_t)nzi_align_up(s->dim);
+    s->code_stride = (size_t)nzi_code_stride(s->dim);
+    s->scale_off = (size_t)nzi_code_scale_off(s->dim);
     if (ch->count != s->count || ch->dim != s->dim || ch->data_off % NZI_ALIGN ||
-        ch->data_len != s->count * s->code_stride || ch->table_off % 4 || ch->table_off > s->cod_size ||
-        (s->cod_size - ch->table_off) / 4 < s->count) {
+        ch->data_len != s->count * s->code_stride) {
         snprintf(err, errlen, "%s: header disagrees with the manifest", NZI_CODES);
         return -1;
     }
@@ -135,7 +139,6 @@ static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen)
         return -1;
     }
     s->codes = (const int8_t *)((const char *)s->cod_map + ch->data_off);
-    s->scales = (const float *)((const char *)s->cod_map + ch->table_off);
     s->adj = (const uint32_t *)((const char *)s->grf_map + gh->data_off);
     s->degree = gm->degree;
     s->entry = gm->entry;
@@ -149,6 +152,7 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->vec_fd = -1;
     if (!(s->dir = snapshot_resolve(path, err, errlen))) goto err;
     const char *base = strrchr(s->dir, '/');
     if (!(s->name = strdup(base ? base + 1 : s->dir))) goto oom;
@@ -190,9 +194,9 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
         snprintf(err, errlen, "%s: files list lacks %s or %s", mp, NZI_VECTORS, NZI_CHUNKS);
         goto err;
     }
-    if (!(s->vec_map = snapshot_map(s->dir, NZI_VECTORS, vsize, &s->vec_size, err, errlen)))
+    if (!(s->vec_map = snapshot_map(s->dir, NZI_VECTORS, vsize, &s->vec_size, &s->vec_fd, err, errlen)))
         goto err;
-    if (!(s->chk_map = snapshot_map(s->dir, NZI_CHUNKS, csize, &s->chk_size, err, errlen)))
+    if (!(s->chk_map = snapshot_map(s->dir, NZI_CHUNKS, csize, &s->chk_size, NULL, err, errlen)))
         goto err;
 
     const nzi_header *vh = s->vec_map, *ch = s->chk_map;
@@ -218,6 +222,7 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
         goto err;
     }
     s->vectors = (const float *)((const char *)s->vec_map + vh->data_off);
+    s->vec_off = vh->data_off;
     s->blob = (const unsigned char *)s->chk_map + ch->data_off;
     s->blob_len = ch->data_len;
     s->offsets = (const uint64_t *)((const char *)s->chk_map + ch->table_off);
@@ -234,6 +239,7 @@ err:
 void snapshot_close(snapshot *s) {
     if (!s) return;
     if (s->vec_map) munmap(s->vec_map, s->vec_size);
+    if (s->vec_fd >= 0) close(s->vec_fd);
     if (s->chk_map) munmap(s->chk_map, s->chk_size);
     if (s->cod_map) munmap(s->cod_map, s->cod_size);
     if (s->grf_map) munmap(s->grf_map, s->grf_size);
@@ -261,6 +267,13 @@ int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out) {
         p += n;
     }
     return 0;
+}
+
+void snapshot_read_vector(const snapshot *s, uint64_t row, float *out) {
+    size_t len = (size_t)s->dim * sizeof *out;
+    off_t at = (off_t)(s->vec_off + row * len);
+    if (s->vec_fd < 0 || pread(s->vec_fd, out, len, at) != (ssize_t)len)
+        memcpy(out, snapshot_vector(s, row), len);
 }
 
 long long snapshot_file_crc(const char *path, uint64_t *size_out) {

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "format.h"
 
@@ -43,12 +44,17 @@ typedef struct snapshot {
     uint64_t blob_len;
     const uint64_t *offsets; /* count + 1 */
     /* the graph index (kind "vamana"); NULL adj for a flat snapshot */
-    const int8_t *codes; /* count x code_stride */
-    size_t code_stride;
-    const float *scales; /* count */
+    const int8_t *codes; /* count x code_stride; each row's scale inside it */
+    size_t code_stride, scale_off;
     const uint32_t *adj; /* count x degree */
     uint32_t degree, entry;
     const char *kind; /* "flat" or "vamana"; owned by manifest */
+    /* vectors.bin stays open too: a graph search re-ranks its few rows
+     * with pread, not through the map, because the kernel maps a 64 KiB
+     * window around every page fault ("fault-around") and a serving
+     * process would soon count all of vectors.bin in its RSS. */
+    int vec_fd;
+    uint64_t vec_off;
     void *vec_map, *chk_map, *cod_map, *grf_map;
     size_t vec_size, chk_size, cod_size, grf_size;
 } snapshot;
@@ -71,6 +77,15 @@ static inline const float *snapshot_vector(const snapshot *s, uint64_t row) {
 static inline const int8_t *snapshot_code(const snapshot *s, uint64_t row) {
     return s->codes + row * s->code_stride;
 }
+static inline float snapshot_scale(const snapshot *s, uint64_t row) {
+    float f;
+    memcpy(&f, s->codes + row * s->code_stride + s->scale_off, sizeof f);
+    return f;
+}
+
+/* Copy row's float vector into out (dim floats) with pread; falls back to
+ * the map if the read fails. */
+void snapshot_read_vector(const snapshot *s, uint64_t row, float *out);
 
 /* CRC32 (zlib) of a whole file, streaming; -1 on read error. */
 long long snapshot_file_crc(const char *path, uint64_t *size_out);
