@@ -4,7 +4,7 @@ on the same .fvecs data, at M=16, ef_construction=200, inner product.
 
 MODE build: build on 2 threads, save the index, print
     {"lib","build_seconds","bytes_on_disk"}
-MODE search: load the saved index, one thread, sweep ef (best of three
+MODE search: load the saved index, one thread, sweep ef (best of five
 passes each); print one line
     {"lib","ef","recall","qps"} per ef, then {"lib","peak_rss_kb"} (this
     process's peak RSS: the index as served, plus Python).
@@ -80,7 +80,7 @@ def main():
     search(64)  # warm the page cache and the allocator
     for ef in EFS:
         secs = None
-        for _ in range(3):  # best of three, as nz-index search --repeat 3
+        for _ in range(5):  # best of five, as nz-index search --repeat 5
             t0 = time.perf_counter()
             found = search(ef)
             took = time.perf_counter() - t0
