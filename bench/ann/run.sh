@@ -11,7 +11,8 @@
 #                                               vs hnswlib   (target >= 2x at 0.95)
 #   peak RSS while serving that search          vs hnswlib   (target <= 0.5x)
 #   bytes on disk
-#   exact scan GB/s on 2 threads                vs plain memory reads (target >= 0.85)
+#   exact scan GB/s on 2 threads                vs plain memory reads of as many
+#                                               bytes, interleaved (target >= 0.85)
 #   opening a snapshot (a whole `nz-index info`)   (target <= 50 ms)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -28,7 +29,6 @@ verdict() { awk -v r="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? r 
 # the smallest ef reaching a recall, from "ef recall qps" lines: prints "ef recall qps"
 first_at() { awk -v want="$1" '$2 >= want { print; exit }'; }
 
-bw=$("$BIN/nz-membw" 2048 2 | jq -r .read_gbs)
 
 for N in $SIZES; do
     D=$W/data-$N
@@ -69,9 +69,19 @@ import sys, numpy as np
 a = np.fromfile(sys.argv[1], dtype=np.int32); d = a[0]
 a.reshape(-1, d + 1)[:20].tofile(sys.argv[2])
 PYEOF
-    "$BIN/nz-index" search "$R/ix" --fvecs "$R/q20.fvecs" -k 10 --exact --threads 2 --warmup >"$R/exact.json"
-    ex_secs=$(tail -1 "$R/exact.json" | jq -r .seconds)
-    ex_gbs=$(awk -v n="$N" -v s="$ex_secs" 'BEGIN { printf "%.2f", n * 1536 * 4 * 20 / s / 1e9 }')
+    # The memory on a shared VM is noisy: interleave three rounds of (plain
+    # reads of a buffer the size of vectors.bin, the exact scan) and keep
+    # the best of each.
+    mb=$((N * 1536 * 4 / 1048576))
+    bw=0 ex_gbs=0
+    for _ in 1 2 3; do
+        b=$("$BIN/nz-membw" "$mb" 2 | jq -r .read_gbs)
+        "$BIN/nz-index" search "$R/ix" --fvecs "$R/q20.fvecs" -k 10 --exact --threads 2 --warmup >"$R/exact.json"
+        ex_secs=$(tail -1 "$R/exact.json" | jq -r .seconds)
+        g=$(awk -v n="$N" -v s="$ex_secs" 'BEGIN { printf "%.2f", n * 1536 * 4 * 20 / s / 1e9 }')
+        bw=$(awk -v a="$bw" -v b="$b" 'BEGIN { print (b > a) ? b : a }')
+        ex_gbs=$(awk -v a="$ex_gbs" -v b="$g" 'BEGIN { print (b > a) ? b : a }')
+    done
 
     # ---- competitors
     for lib in hnswlib faiss; do
