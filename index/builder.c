@@ -31,7 +31,6 @@ struct index_builder {
     graph_params gp;
     volatile sig_atomic_t *stop;
     progress *prog;
-    float *scales;
     unsigned char *code; /* scratch: one codes.bin row, stride bytes */
     size_t stride;
     uint32_t dim;
@@ -170,19 +169,12 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
             return -2;
         }
         b->offsets = no;
-        float *ns = realloc(b->scales, cap * sizeof *ns);
-        if (!ns) {
-            snprintf(err, errlen, "out of memory");
-            return -2;
-        }
-        b->scales = ns;
         b->offsets_cap = cap;
     }
     uint64_t blob_pos = b->chk.pos - sizeof(nzi_header);
     if (builder_file_write(&b->vec, b->row, dim * sizeof(float)) < 0) goto ioerr;
     if (b->graph) {
         float sc = kern_quantise(b->row, dim, (int8_t *)b->code);
-        b->scales[b->count] = sc;
         memcpy(b->code + nzi_code_scale_off(dim), &sc, sizeof sc);
         if (builder_file_write(&b->cod, b->code, b->stride) < 0) goto ioerr;
     }
@@ -228,7 +220,7 @@ static int builder_finish_graph(index_builder *b, builder_file *grf, json_t *man
     close(fd);
     if (map == MAP_FAILED) goto ioerr;
     graph_codes gc = {.codes = (const int8_t *)((const char *)map + h.data_off), .stride = b->stride,
-                      .scales = b->scales, .n = b->count, .dim = b->dim};
+                      .scale_off = (size_t)nzi_code_scale_off(b->dim), .n = b->count, .dim = b->dim};
     if (b->count > SIZE_MAX / sizeof *adj / b->gp.degree ||
         !(adj = malloc((size_t)b->count * b->gp.degree * sizeof *adj))) {
         snprintf(err, errlen, "out of memory for %llu x %u edges", (unsigned long long)b->count, b->gp.degree);
@@ -354,7 +346,6 @@ void builder_free(index_builder *b) {
     builder_file_close(&b->chk);
     builder_file_close(&b->cod);
     free(b->offsets);
-    free(b->scales);
     free(b->code);
     free(b->row);
     free(b->dir);

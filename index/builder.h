@@ -3,7 +3,7 @@
  * The builder never holds the vectors in memory: each row is normalised
  * and appended to vectors.bin, its metadata to chunks.bin's blob, and only
  * the 8-byte record offsets stay in RAM until the end. Each row's int8
- * code goes to codes.bin as it arrives (its 4-byte scale stays in RAM);
+ * code, with its scale, goes to codes.bin as it arrives;
  * the graph is built at finish over codes.bin mapped back in, so the
  * build's memory is the codes' page cache plus count x degree edges. CRC32s are computed
  * while writing (zlib's crc32_combine joins the header written last), so

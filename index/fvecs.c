@@ -22,14 +22,9 @@ int fvecs_open(fvecs_reader *r, const char *path, char *err, size_t errlen) {
         r->own = 1;
     }
     int32_t d;
-    int c = getc(r->fp);
-    if (c == EOF) {
-        snprintf(err, errlen, "%s: empty file", path);
-        goto bad;
-    }
-    ungetc(c, r->fp);
-    if (fread(&d, 4, 1, r->fp) != 1) {
-        snprintf(err, errlen, "%s: truncated in row 0", path);
+    size_t got = fread(&d, 1, 4, r->fp);
+    if (got != 4) {
+        snprintf(err, errlen, "%s: %s", path, got == 0 ? "empty file" : "truncated in row 0");
         goto bad;
     }
     if (d < 1 || d > FVECS_MAX_DIM) {
@@ -37,9 +32,7 @@ int fvecs_open(fvecs_reader *r, const char *path, char *err, size_t errlen) {
         goto bad;
     }
     r->dim = (uint32_t)d;
-    if (fseeko(r->fp, -4, SEEK_CUR) != 0) { /* pipes: remember we hold d */
-        r->row = UINT64_MAX;
-    }
+    r->have_d = 1; /* no seeking back: stdin may be a pipe */
     return 0;
 bad:
     fvecs_close(r);
@@ -53,9 +46,10 @@ void fvecs_close(fvecs_reader *r) {
 
 int fvecs_next(fvecs_reader *r, float *v, char *err, size_t errlen) {
     int32_t d;
-    uint64_t row = r->row == UINT64_MAX ? 0 : r->row;
-    if (r->row == UINT64_MAX) { /* a pipe: the first d is already read */
+    uint64_t row = r->row;
+    if (r->have_d) {
         d = (int32_t)r->dim;
+        r->have_d = 0;
     } else {
         size_t got = fread(&d, 1, 4, r->fp);
         if (got == 0 && feof(r->fp)) return 0;

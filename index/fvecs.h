@@ -19,6 +19,7 @@ typedef struct fvecs_reader {
     uint32_t dim; /* from the first row */
     uint64_t row; /* rows read so far */
     int own;
+    int have_d;   /* the next row's d was read by fvecs_open */
 } fvecs_reader;
 
 int fvecs_open(fvecs_reader *r, const char *path, char *err, size_t errlen);

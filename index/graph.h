@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "progress.h"
 
@@ -49,17 +50,23 @@ typedef struct graph_params {
     int threads;       /* OpenMP threads; <= 0: OpenMP's default */
 } graph_params;
 
-/* int8 rows: row i is codes + i * stride (dim bytes used), scale scales[i]. */
+/* codes.bin rows: row i is codes + i * stride, dim int8s, then its float
+ * scale at scale_off (format.h). */
 typedef struct graph_codes {
     const int8_t *codes;
     size_t stride;
-    const float *scales;
+    size_t scale_off;
     uint64_t n;
     uint32_t dim;
 } graph_codes;
 
 static inline const int8_t *graph_code(const graph_codes *c, uint64_t i) {
     return c->codes + i * c->stride;
+}
+static inline float graph_scale(const graph_codes *c, uint64_t i) {
+    float f;
+    memcpy(&f, c->codes + i * c->stride + c->scale_off, sizeof f);
+    return f;
 }
 
 /* Build into adj (n x degree, filled; unused slots GRAPH_EMPTY) and set

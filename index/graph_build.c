@@ -24,7 +24,7 @@ static int cand_cmp(const void *a, const void *b) {
 }
 
 static inline float graph_dist(const graph_codes *c, uint64_t a, uint64_t b) {
-    return 1.0f - c->scales[a] * c->scales[b] *
+    return 1.0f - graph_scale(c, a) * graph_scale(c, b) *
                       (float)kern_dot_i8(graph_code(c, a), graph_code(c, b), c->dim);
 }
 
@@ -69,8 +69,6 @@ static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32
     beam_reset(&s->bm);
     visited_reset(&s->vis);
     s->ncands = 0;
-    const int8_t *qc = graph_code(c, q);
-    float qs = c->scales[q];
     if (visited_add(&s->vis, entry) < 0) return -1;
     beam_insert(&s->bm, graph_dist(c, q, entry), entry);
     long at;
@@ -83,7 +81,7 @@ static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32
             int added = visited_add(&s->vis, nb[j]);
             if (added < 0) return -1;
             if (!added) continue;
-            float d = 1.0f - qs * c->scales[nb[j]] * (float)kern_dot_i8(qc, graph_code(c, nb[j]), c->dim);
+            float d = graph_dist(c, q, nb[j]);
             if (beam_accepts(&s->bm, d)) beam_insert(&s->bm, d, nb[j]);
         }
     }
@@ -121,14 +119,14 @@ static int graph_medoid(const graph_codes *c, uint32_t *entry) {
     if (!mean || !mf || !mc || !score) goto out;
     for (uint64_t i = 0; i < c->n; i++) {
         const int8_t *x = graph_code(c, i);
-        for (uint32_t d = 0; d < c->dim; d++) mean[d] += (double)c->scales[i] * x[d];
+        for (uint32_t d = 0; d < c->dim; d++) mean[d] += (double)graph_scale(c, i) * x[d];
     }
     for (uint32_t d = 0; d < c->dim; d++) mf[d] = (float)(mean[d] / (double)c->n);
     kern_quantise(mf, c->dim, mc);
     long long i;
 #pragma omp parallel for schedule(static)
     for (i = 0; i < (long long)c->n; i++)
-        score[i] = c->scales[i] * (float)kern_dot_i8(mc, graph_code(c, (uint64_t)i), c->dim);
+        score[i] = graph_scale(c, (uint64_t)i) * (float)kern_dot_i8(mc, graph_code(c, (uint64_t)i), c->dim);
     uint32_t best = 0;
     for (uint64_t r = 1; r < c->n; r++)
         if (score[r] > score[best]) best = (uint32_t)r;

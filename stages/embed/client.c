@@ -243,7 +243,6 @@ static int client_start(client *c, slot *s, embed_batch *b) {
     return curl_multi_add_handle(c->m, h) == CURLM_OK ? 0 : -1;
 }
 
-/* A transfer ended: classify, retry or hand back. */
 static double client_start_ready(client *c, double next_wake, void (*done)(embed_batch *, void *), void *ctx);
 
 /* A transfer ended: free its slot and start the next request on it first,
@@ -380,8 +379,7 @@ int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void
             }
         }
         if (finished) { /* refill the freed slots before handing back */
-            client_start_ready(c, deadline, done, ctx);
-            curl_multi_perform(c->m, &running);
+            client_start_ready(c, deadline, done, ctx); /* it also sends */
             return 0;
         }
         now = client_now();
