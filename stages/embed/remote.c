@@ -223,7 +223,12 @@ int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens
     while (r->n + 1 >= r->cap) {
         if (remote_emit(r) < 0) return -1;
         if (r->n + 1 < r->cap) break;
-        if (remote_seal(r) < 0 || remote_pump(r, 1.0) < 0) {
+        /* While requests are out, one of them holds the head: wait for it
+         * and keep filling the open batch afterwards. Sealing it here would
+         * send a part-filled batch each time an answer overtakes the head's,
+         * and every extra request costs a round trip. */
+        int idle = !r->cl || !client_pending(r->cl);
+        if ((idle && remote_seal(r) < 0) || remote_pump(r, 1.0) < 0) {
             json_decref(rec);
             return -1;
         }

@@ -40,6 +40,14 @@ check batches_of_8 bash -c "[ \$(requests) -eq $(( (N + 7) / 8 )) ]"
 check stats_line jq -e 'select(.msg == "done") | .requests > 0 and .tokens > 1000 and .cost_usd > 0 and .sent == '"$N"' and .embedded == '"$N"'' "$T/ok.err"
 check usage_tokens_are_the_chunk_counts bash -c "[ \$(jq -s 'map(.tokens)|add' '$T/chunks.jsonl') -eq \$(jq 'select(.msg == \"done\") | .tokens' '$T/ok.err') ]"
 
+# Answers that overtake the head's answer must not split batches: 3,000
+# records, past the 1,024-record window, batch 10, 4 in flight, answers in
+# 5-45 ms in any order: exactly 300 full requests.
+awk 'BEGIN { for (i = 0; i < 3000; i++) printf "{\"chunk_id\":\"c%d\",\"doc_id\":\"d\",\"text\":\"window record %d\",\"tokens\":5}\n", i, i }' >"$T/many.jsonl"
+start_mock --latency 5 --jitter 40
+nz-embed --no-cache --batch 10 --concurrency 4 <"$T/many.jsonl" >"$T/many.out" 2>"$T/many.err"
+check window_full_sends_full_batches bash -c "[ \$(requests) -eq 300 ] && [ \$(jq -s length '$T/many.out') -eq 3000 ] && jq -s -e '[.[].chunk_id] == [range(3000) | \"c\\(.)\"]' '$T/many.out' >/dev/null"
+
 # Every fault, one at a time: all retried until every chunk is embedded once.
 for fault in "--fail-500 0.4" "--fail-503 0.4" "--drop 0.4" "--malformed 0.4" "--wrong-dim 0.4" \
              "--hang 0.3 --hang-ms 2500"; do
