@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config ca-certificates
 libcurl4-openssl-dev libxml2-dev libpoppler-glib-dev zlib1g-dev libpq-dev
-libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev
+libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoogle-perftools-dev
 curl jq procps python3 python3-numpy python3-hnswlib python3-faiss libopenblas0-pthread poppler-utils clang libclang-rt-14-dev
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
 missing=""

@@ -239,15 +239,14 @@ fail:
 
 /* Part payload: u64 length of the record JSON (0 when absent), the JSON,
  * then the packed lines. */
-int extract_pdf_part(const extract_source *src, const extract_opts *o, int first, int last,
-                     int with_record, char **payload, size_t *len, char *err, size_t errlen) {
+int extract_pdf_part(const extract_source *src, pdfdoc *doc, int first, int last, int with_record,
+                     char **payload, size_t *len, char *err, size_t errlen) {
     pdf_lines pl;
     pdfdoc_info pi;
     char *json = NULL, *packed = NULL;
     int rc = -1;
     *payload = NULL;
-    if (pdfdoc_read(src->data, src->len, o->max_pages, first, last, &pl, &pi, err, errlen) < 0)
-        return -1;
+    if (pdfdoc_pages(doc, first, last, &pl, &pi, err, errlen) < 0) return -1;
     if (with_record) {
         json_t *extras = json_object();
         if (pi.author) json_object_set_new(extras, "author", json_string(pi.author));

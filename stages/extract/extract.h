@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "pdfdoc.h"
+
 typedef struct extract_opts {
     long max_bytes; /* raw and decompressed size cap */
     long max_pages;
@@ -44,11 +46,12 @@ json_t *extract_record(const extract_source *src, const char *mime, const json_t
 int extract_record_finish(json_t *doc, json_t *blocks, const char *title, const char *lang,
                           const char *name);
 
-/* A long PDF read by several workers: each reads pages [first, last) and
- * returns a payload (the packed lines; part 0 also the record shell);
- * extract_pdf_assemble lays the parts out, in order, into one record. */
-int extract_pdf_part(const extract_source *src, const extract_opts *o, int first, int last,
-                     int with_record, char **payload, size_t *len, char *err, size_t errlen);
+/* A long PDF read by several workers: each reads pages [first, last) of
+ * the open document (src->data's, see pdfdoc_open) and returns a payload
+ * (the packed lines; part 0 also the record shell); extract_pdf_assemble
+ * lays the parts out, in order, into one record. */
+int extract_pdf_part(const extract_source *src, pdfdoc *doc, int first, int last, int with_record,
+                     char **payload, size_t *len, char *err, size_t errlen);
 json_t *extract_pdf_assemble(char *const *payloads, const size_t *lens, int nparts,
                              const char *name, char *err, size_t errlen);
 

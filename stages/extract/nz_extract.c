@@ -37,8 +37,9 @@
 
 #define EXTRACT_MAX_SITEMAP_URLS 100000
 
-#define EXTRACT_SPLIT_MIN_PAGES 48 /* a PDF this long is read by several workers */
-#define EXTRACT_SPLIT_PAGES 24     /* at least this many pages a part */
+#define EXTRACT_SPLIT_MIN_PAGES 32 /* a PDF this long is read by several workers */
+#define EXTRACT_SPLIT_PAGES 16     /* at least this many pages a part */
+#define EXTRACT_SPLIT_MAX_PARTS 256
 
 /* A unit of work: a whole source, or one page range of a long PDF. */
 typedef struct extract_task {
@@ -209,30 +210,75 @@ static void result_reject(pool_result *out, const char *uri, const char *error) 
     result_json(out, POOL_REJECT, o);
 }
 
+/* In a worker: the long PDF it last read a part of, kept open for its
+ * next part, since the parts of one document are handed out in a row. */
+static struct {
+    char *name;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim;
+    unsigned char *data;
+    size_t len;
+    time_t mtime;
+    pdfdoc *doc;
+} part_doc;
+
+static void part_doc_drop(void) {
+    pdfdoc_close(part_doc.doc);
+    free(part_doc.data);
+    free(part_doc.name);
+    memset(&part_doc, 0, sizeof part_doc);
+}
+
+/* The open document for `name`, reusing the kept one while the file is
+ * unchanged. 0, or -1 with err. */
+static int part_doc_get(const char *name, const extract_opts *eo, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(name, &st) < 0) memset(&st, 0, sizeof st); /* extract_read says why */
+    else if (part_doc.doc && strcmp(part_doc.name, name) == 0 &&
+        part_doc.dev == st.st_dev && part_doc.ino == st.st_ino && part_doc.size == st.st_size &&
+        part_doc.mtim.tv_sec == st.st_mtim.tv_sec && part_doc.mtim.tv_nsec == st.st_mtim.tv_nsec)
+        return 0;
+    part_doc_drop();
+    if (extract_read(name, eo->max_bytes, &part_doc.data, &part_doc.len, &part_doc.mtime, err, errlen) < 0)
+        goto fail;
+    if (!(part_doc.name = strdup(name))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (!(part_doc.doc = pdfdoc_open(part_doc.data, part_doc.len, eo->max_pages, err, errlen))) goto fail;
+    part_doc.dev = st.st_dev;
+    part_doc.ino = st.st_ino;
+    part_doc.size = st.st_size;
+    part_doc.mtim = st.st_mtim;
+    return 0;
+fail:
+    part_doc_drop();
+    return -1;
+}
+
 /* In a worker: one page range of a long PDF. */
 static void extract_part_task(extract_run *run, const extract_task *t, pool_result *out) {
     const char *name = run->sources.items[t->src];
     char err[512] = "";
-    unsigned char *data = NULL;
-    size_t len = 0;
-    time_t mtime;
     char *uri = extract_file_uri(name);
     if (!uri) {
         result_reject(out, name, "cannot resolve the path");
         return;
     }
-    if (extract_read(name, run->eo.max_bytes, &data, &len, &mtime, err, sizeof err) < 0) {
+    if (part_doc_get(name, &run->eo, err, sizeof err) < 0) {
         result_reject(out, uri, err);
         free(uri);
         return;
     }
-    extract_source src = {.name = name, .uri = uri, .data = data, .len = len, .mtime = mtime};
-    if (extract_pdf_part(&src, &run->eo, t->first, t->last, t->part == 0, &out->payload, &out->len,
+    extract_source src = {.name = name, .uri = uri, .data = part_doc.data, .len = part_doc.len,
+                          .mtime = part_doc.mtime};
+    if (extract_pdf_part(&src, part_doc.doc, t->first, t->last, t->part == 0, &out->payload, &out->len,
                          err, sizeof err) < 0)
         result_reject(out, uri, err);
     else
         out->kind = POOL_PART;
-    free(data);
     free(uri);
 }
 
@@ -244,6 +290,7 @@ static void extract_run_task(size_t ti, void *vctx, pool_result *out) {
         extract_part_task(run, t, out);
         return;
     }
+    part_doc_drop(); /* memory for this one */
     size_t i = t->src;
     const char *name = run->sources.items[i];
     char err[512] = "";
@@ -410,9 +457,13 @@ static int extract_plan(extract_run *run, int workers) {
         int pages = run->sources.errors[i] ? 0
                     : extract_pdf_pages(run->sources.items[i], workers > 1, &size);
         int nparts = 1;
+        /* Parts are small, many more than workers: whichever worker is free
+         * takes the next, so the workers finish together (the pages of a
+         * manual differ in cost by 3x). A worker keeps the document open
+         * between its parts, so a part costs no second parse of the file. */
         if (pages >= EXTRACT_SPLIT_MIN_PAGES && pages <= run->eo.max_pages) {
             nparts = pages / EXTRACT_SPLIT_PAGES;
-            if (nparts > workers) nparts = workers;
+            if (nparts > EXTRACT_SPLIT_MAX_PARTS) nparts = EXTRACT_SPLIT_MAX_PARTS;
             if (nparts < 2) nparts = 1;
         }
         if (run->ntasks + (size_t)nparts > cap) {
@@ -424,7 +475,7 @@ static int extract_plan(extract_run *run, int workers) {
             if (!nt || !nc) return -1;
         }
         for (int k = 0; k < nparts; k++) {
-            run->costs[run->ntasks] = size / nparts;
+            run->costs[run->ntasks] = size; /* the document's: its parts stay together */
             run->tasks[run->ntasks++] = (extract_task){i, k, nparts, (int)((long)pages * k / nparts),
                                                        (int)((long)pages * (k + 1) / nparts)};
         }

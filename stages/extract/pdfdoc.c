@@ -145,23 +145,48 @@ static int pdf_open(const unsigned char *data, size_t len, GBytes **bytes, Poppl
     return -1;
 }
 
-int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first, int last,
-                pdf_lines *out, pdfdoc_info *info, char *err, size_t errlen) {
+struct pdfdoc {
+    GBytes *bytes;
+    PopplerDocument *doc;
+    int npages;
+};
+
+pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char *err, size_t errlen) {
+    pdfdoc *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (pdf_open(data, len, &d->bytes, &d->doc, err, errlen) < 0) goto fail;
+    d->npages = poppler_document_get_n_pages(d->doc);
+    if (d->npages <= 0) {
+        snprintf(err, errlen, "PDF has no pages");
+        goto fail;
+    }
+    if (d->npages > max_pages) {
+        snprintf(err, errlen, "PDF has %d pages, over --max-pages %ld", d->npages, max_pages);
+        goto fail;
+    }
+    return d;
+fail:
+    pdfdoc_close(d);
+    return NULL;
+}
+
+void pdfdoc_close(pdfdoc *d) {
+    if (!d) return;
+    if (d->doc) g_object_unref(d->doc);
+    if (d->bytes) g_bytes_unref(d->bytes);
+    free(d);
+}
+
+int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, pdfdoc_info *info, char *err,
+                 size_t errlen) {
     memset(info, 0, sizeof *info);
     memset(out, 0, sizeof *out);
-    GBytes *bytes = NULL;
-    PopplerDocument *doc = NULL;
+    PopplerDocument *doc = d->doc;
+    int npages = d->npages;
     int rc = -1;
-    if (pdf_open(data, len, &bytes, &doc, err, errlen) < 0) goto out;
-    int npages = poppler_document_get_n_pages(doc);
-    if (npages <= 0) {
-        snprintf(err, errlen, "PDF has no pages");
-        goto out;
-    }
-    if (npages > max_pages) {
-        snprintf(err, errlen, "PDF has %d pages, over --max-pages %ld", npages, max_pages);
-        goto out;
-    }
     info->pages = out->npages = npages;
     info->title = pdf_meta_string(poppler_document_get_title(doc));
     info->author = pdf_meta_string(poppler_document_get_author(doc));
@@ -201,8 +226,17 @@ out:
         pdf_lines_free(out);
         pdfdoc_info_free(info);
     }
-    if (doc) g_object_unref(doc);
-    if (bytes) g_bytes_unref(bytes);
+    return rc;
+}
+
+int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first, int last,
+                pdf_lines *out, pdfdoc_info *info, char *err, size_t errlen) {
+    memset(info, 0, sizeof *info);
+    memset(out, 0, sizeof *out);
+    pdfdoc *d = pdfdoc_open(data, len, max_pages, err, errlen);
+    if (!d) return -1;
+    int rc = pdfdoc_pages(d, first, last, out, info, err, errlen);
+    pdfdoc_close(d);
     return rc;
 }
 

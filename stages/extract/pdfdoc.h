@@ -45,6 +45,17 @@ int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t
 int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first, int last,
                 pdf_lines *out, pdfdoc_info *info, char *err, size_t errlen);
 
+/* An open document, kept across page ranges: a worker that reads several
+ * parts of one long PDF parses its cross-reference table and page tree
+ * once. data must outlive it. NULL with err (damaged, encrypted, no pages,
+ * over max_pages). */
+typedef struct pdfdoc pdfdoc;
+pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char *err, size_t errlen);
+/* pdfdoc_read on an open document. */
+int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, pdfdoc_info *info, char *err,
+                 size_t errlen);
+void pdfdoc_close(pdfdoc *d);
+
 /* Page count, or -1 when poppler cannot open the document. */
 int pdfdoc_count_pages(const unsigned char *data, size_t len);
 /* The same for a file, read lazily by poppler (no copy in memory). */

@@ -170,6 +170,48 @@ static char *pool_death(pid_t pid, int status, const pool_opts *o) {
     return msg;
 }
 
+/* What the parent needs to hand out tasks. */
+typedef struct pool_dispatcher {
+    pool_worker *ws;
+    int nw;
+    const pool_opts *o;
+    pool_work_fn work;
+    void *wctx;
+    unsigned char *started;
+    size_t ntasks, window, next_task, nstarted;
+} pool_dispatcher;
+
+/* Give each idle worker a task within the window, costliest first. -1
+ * when a dead worker cannot be replaced. */
+static int pool_dispatch(pool_dispatcher *d, size_t next_emit) {
+    for (int i = 0; i < d->nw && d->nstarted < d->ntasks; i++) {
+        pool_worker *w = &d->ws[i];
+        if (w->busy) continue;
+        while (d->next_task < d->ntasks && d->started[d->next_task]) d->next_task++;
+        size_t limit = next_emit + d->window < d->ntasks ? next_emit + d->window : d->ntasks;
+        if (d->next_task >= limit) break;
+        size_t pick = d->next_task;
+        if (d->o->cost)
+            for (size_t t = d->next_task + 1; t < limit; t++)
+                if (!d->started[t] && d->o->cost[t] > d->o->cost[pick]) pick = t;
+        if (w->pid <= 0 && pool_spawn(d->ws, d->nw, i, d->o, d->work, d->wctx) < 0) {
+            log_error("cannot restart a worker: %s", strerror(errno));
+            return -1;
+        }
+        uint64_t idx = pick;
+        if (pool_write_all(w->task_fd, &idx, sizeof idx) < 0) {
+            pool_reap(w, SIGKILL); /* it died idle; respawn next round */
+            continue;
+        }
+        d->started[pick] = 1;
+        d->nstarted++;
+        w->busy = 1;
+        w->task = pick;
+        w->started = pool_now();
+    }
+    return 0;
+}
+
 int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, pool_emit_fn emit,
              void *ectx) {
     int nw = o->workers < 1 ? 1 : o->workers;
@@ -180,7 +222,8 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
     struct pollfd *pfds = calloc((size_t)nw, sizeof *pfds);
     unsigned char *started = calloc(ntasks ? ntasks : 1, 1);
     int rc = -1;
-    size_t next_task = 0, next_emit = 0, nstarted = 0;
+    size_t next_emit = 0;
+    pool_dispatcher d = {ws, nw, o, work, wctx, started, ntasks, window, 0, 0};
     if (!ws || !slots || !pfds || !started) goto out;
     for (int i = 0; i < nw; i++) ws[i].pid = -1;
     for (int i = 0; i < nw; i++)
@@ -190,31 +233,7 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
         }
 
     while (next_emit < ntasks) {
-        /* hand out tasks within the window, costliest first */
-        for (int i = 0; i < nw && nstarted < ntasks; i++) {
-            if (ws[i].busy) continue;
-            while (next_task < ntasks && started[next_task]) next_task++;
-            size_t limit = next_emit + window < ntasks ? next_emit + window : ntasks;
-            if (next_task >= limit) break;
-            size_t pick = next_task;
-            if (o->cost)
-                for (size_t t = next_task + 1; t < limit; t++)
-                    if (!started[t] && o->cost[t] > o->cost[pick]) pick = t;
-            if (ws[i].pid <= 0 && pool_spawn(ws, nw, i, o, work, wctx) < 0) {
-                log_error("cannot restart a worker: %s", strerror(errno));
-                goto out;
-            }
-            uint64_t idx = pick;
-            if (pool_write_all(ws[i].task_fd, &idx, sizeof idx) < 0) {
-                pool_reap(&ws[i], SIGKILL); /* it died idle; respawn next round */
-                continue;
-            }
-            started[pick] = 1;
-            nstarted++;
-            ws[i].busy = 1;
-            ws[i].task = pick;
-            ws[i].started = pool_now();
-        }
+        if (pool_dispatch(&d, next_emit) < 0) goto out;
         /* wait for a result or the nearest deadline */
         int np = 0, map[256];
         double now = pool_now(), wait_s = 1.0;
@@ -278,6 +297,9 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
                 ws[i].busy = 0;
             }
         }
+        /* freed workers go back to work before the parent's own work
+         * (emitting, or laying out a long PDF) */
+        if (pool_dispatch(&d, next_emit) < 0) goto out;
         /* deliver in order */
         while (next_emit < ntasks && slots[next_emit % window].done) {
             pool_slot *s = &slots[next_emit % window];
