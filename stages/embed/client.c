@@ -25,6 +25,17 @@ typedef struct slot {
     long rem_requests, rem_tokens; /* -1 unknown */
 } slot;
 
+/* An answer taken off its slot, waiting to be classified. */
+typedef struct landed {
+    embed_batch *b;
+    CURLcode cc;
+    long status;
+    char *body;
+    size_t len;
+    int too_big;
+    char retry_after_ms[32], retry_after[64], should_retry[16];
+} landed;
+
 struct client {
     client_opts o;
     CURLM *m;
@@ -40,6 +51,8 @@ struct client {
     double rem_seen;
     client_stats stats;
     unsigned long long rng;
+    landed *landed;      /* answers harvested, not yet classified */
+    size_t nlanded, landed_cap;
 };
 
 static double client_now(void) {
@@ -149,6 +162,8 @@ void client_free(client *c) {
         free(c->slots[i].body);
     }
     free(c->slots);
+    for (size_t i = 0; i < c->nlanded; i++) free(c->landed[i].body);
+    free(c->landed);
     if (c->m) curl_multi_cleanup(c->m);
     curl_slist_free_all(c->headers); /* holds the key: freed, and so gone */
     free(c->queue);
@@ -166,15 +181,28 @@ int client_submit(client *c, embed_batch *b) {
         c->queue = nq;
         c->qcap = cap;
     }
+    /* every batch out may land at once */
+    size_t need = c->qn + c->inflight + c->nlanded + 1;
+    if (need > c->landed_cap) {
+        size_t cap = need * 2;
+        landed *nl = realloc(c->landed, cap * sizeof *nl);
+        if (!nl) return -1;
+        c->landed = nl;
+        c->landed_cap = cap;
+    }
     c->queue[c->qn++] = b;
     return 0;
 }
 
-size_t client_pending(const client *c) { return c->qn + c->inflight; }
+size_t client_pending(const client *c) { return c->qn + c->inflight + c->nlanded; }
+
+static void client_harvest(client *c);
 
 void client_progress(client *c) {
     int running;
-    if (c->inflight) curl_multi_perform(c->m, &running);
+    if (!c->inflight) return;
+    curl_multi_perform(c->m, &running);
+    client_harvest(c);
 }
 const client_stats *client_get_stats(const client *c) { return &c->stats; }
 
@@ -243,48 +271,66 @@ static int client_start(client *c, slot *s, embed_batch *b) {
     return curl_multi_add_handle(c->m, h) == CURLM_OK ? 0 : -1;
 }
 
-static double client_start_ready(client *c, double next_wake, void (*done)(embed_batch *, void *), void *ctx);
+static double client_start_ready(client *c, double next_wake);
 
-/* A transfer ended: free its slot and start the next request on it first,
- * then classify the answer, and retry or hand back. */
-static void client_finish(client *c, slot *s, CURLcode cc, void (*done)(embed_batch *, void *), void *ctx) {
-    embed_batch *b = s->b;
-    double now = client_now();
-    long status = 0;
-    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(c->m, s->h);
-    /* the answer leaves the slot with us */
-    char *body = s->body;
-    size_t len = s->len;
-    int too_big = s->too_big;
-    char ra_ms[32], ra[64], should[16];
-    memcpy(ra_ms, s->retry_after_ms, sizeof ra_ms);
-    memcpy(ra, s->retry_after, sizeof ra);
-    memcpy(should, s->should_retry, sizeof should);
-    s->body = NULL;
-    s->len = s->cap = 0;
-    s->b = NULL;
-    c->inflight--;
-    if (s->rem_requests >= 0 || s->rem_tokens >= 0) {
-        c->rem_requests = s->rem_requests;
-        c->rem_tokens = s->rem_tokens;
-        c->rem_seen = now;
+/* Queue an answer for client_classify. There is always room: every batch
+ * submitted reserved its place (client_submit). */
+static void client_land(client *c, const landed *l) { c->landed[c->nlanded++] = *l; }
+
+/* Take every finished transfer off its slot and start the next request on
+ * the slot at once; the answers wait in c->landed. Nothing is parsed and
+ * nothing is handed back here, so this is safe between any two steps of
+ * the caller's work: a slot never idles while the caller is busy. */
+static void client_harvest(client *c) {
+    int left, freed = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(c->m, &left))) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        slot *s = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        if (!s || !s->b) continue;
+        landed l = {.b = s->b, .cc = msg->data.result, .body = s->body, .len = s->len, .too_big = s->too_big};
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &l.status);
+        memcpy(l.retry_after_ms, s->retry_after_ms, sizeof l.retry_after_ms);
+        memcpy(l.retry_after, s->retry_after, sizeof l.retry_after);
+        memcpy(l.should_retry, s->should_retry, sizeof l.should_retry);
+        client_land(c, &l);
+        curl_multi_remove_handle(c->m, s->h); /* msg is invalid from here */
+        if (s->rem_requests >= 0 || s->rem_tokens >= 0) {
+            c->rem_requests = s->rem_requests;
+            c->rem_tokens = s->rem_tokens;
+            c->rem_seen = client_now();
+        }
+        s->body = NULL;
+        s->len = s->cap = 0;
+        s->b = NULL;
+        c->inflight--;
+        freed++;
     }
-    client_start_ready(c, now, done, ctx); /* the slot works while we parse */
+    if (freed) client_start_ready(c, client_now() + 1.0); /* it also sends */
+}
+
+/* Classify a harvested answer: hand the batch back (done or failed), or
+ * queue it again for a retry after its backoff. */
+static void client_classify(client *c, landed *l, void (*done)(embed_batch *, void *), void *ctx) {
+    embed_batch *b = l->b;
+    double now = client_now();
     openai_verdict v;
     openai_cause cause = CAUSE_CONNECTION;
     double after = -1;
-    if (cc != CURLE_OK) {
+    if (l->cc != CURLE_OK) {
         v = OPENAI_RETRY;
-        cause = cc == CURLE_OPERATION_TIMEDOUT ? CAUSE_TIMEOUT : CAUSE_CONNECTION;
-        snprintf(b->error, sizeof b->error, "%s%s", curl_easy_strerror(cc),
-                 too_big ? " (reply larger than 1 GiB)" : "");
+        cause = l->cc == CURLE_OPERATION_TIMEDOUT ? CAUSE_TIMEOUT : CAUSE_CONNECTION;
+        snprintf(b->error, sizeof b->error, "%s%s", curl_easy_strerror(l->cc),
+                 l->too_big ? " (reply larger than 1 GiB)" : "");
     } else {
-        openai_reply r = {status, body, len, ra_ms[0] ? ra_ms : NULL, ra[0] ? ra : NULL, should[0] ? should : NULL};
+        openai_reply r = {l->status, l->body, l->len, l->retry_after_ms[0] ? l->retry_after_ms : NULL,
+                          l->retry_after[0] ? l->retry_after : NULL, l->should_retry[0] ? l->should_retry : NULL};
         v = openai_parse(&r, b->n, c->o.dim, b->vectors, &b->usage, &cause, &after, c->o.api_key, b->error,
                          sizeof b->error);
     }
-    free(body);
+    free(l->body);
+    l->body = NULL;
     if (v == OPENAI_OK) {
         b->ok = 1;
         done(b, ctx);
@@ -324,7 +370,7 @@ static void client_finish(client *c, slot *s, CURLcode cc, void (*done)(embed_ba
 
 /* Start queued batches on idle slots, as far as the gates allow; returns
  * the time the next one could start. */
-static double client_start_ready(client *c, double next_wake, void (*done)(embed_batch *, void *), void *ctx) {
+static double client_start_ready(client *c, double next_wake) {
     double now = client_now();
     for (int i = 0; i < c->o.concurrency && c->qn; i++) {
         slot *s = &c->slots[i];
@@ -345,12 +391,12 @@ static double client_start_ready(client *c, double next_wake, void (*done)(embed
         memmove(c->queue + pick, c->queue + pick + 1, (c->qn - pick - 1) * sizeof *c->queue);
         c->qn--;
         client_spend(c, b->tokens, now);
-        if (client_start(c, s, b) < 0) {
-            b->ok = -1;
-            snprintf(b->error, sizeof b->error, "cannot start a request");
+        if (client_start(c, s, b) < 0) { /* out of memory in libcurl: an attempt that failed */
             if (s->b == b) c->inflight--;
             s->b = NULL;
-            done(b, ctx);
+            s->len = 0;
+            client_land(c, &(landed){.b = b, .cc = CURLE_OUT_OF_MEMORY});
+            break;
         }
     }
     for (size_t q = 0; q < c->qn; q++)
@@ -364,22 +410,20 @@ static double client_start_ready(client *c, double next_wake, void (*done)(embed
 int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx) {
     double deadline = client_now() + wait;
     for (;;) {
-        double now, next_wake = client_start_ready(c, deadline, done, ctx);
+        double now, next_wake = client_start_ready(c, deadline);
         int running = 0;
         if (curl_multi_perform(c->m, &running) != CURLM_OK) return -1;
-        int finished = 0, left;
-        CURLMsg *msg;
-        while ((msg = curl_multi_info_read(c->m, &left))) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            slot *s = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            if (s && s->b) {
-                client_finish(c, s, msg->data.result, done, ctx);
-                finished++;
+        client_harvest(c);
+        if (c->nlanded) {
+            /* oldest first; between two answers, slots freed meanwhile
+             * restart before the next parse */
+            while (c->nlanded) {
+                landed l = c->landed[0];
+                memmove(c->landed, c->landed + 1, --c->nlanded * sizeof *c->landed);
+                client_classify(c, &l, done, ctx);
+                client_progress(c);
             }
-        }
-        if (finished) { /* refill the freed slots before handing back */
-            client_start_ready(c, deadline, done, ctx); /* it also sends */
+            client_start_ready(c, deadline); /* retries due now; it also sends */
             return 0;
         }
         now = client_now();
