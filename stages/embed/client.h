@@ -61,8 +61,10 @@ int client_submit(client *c, embed_batch *b);
  * error. */
 int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx);
 size_t client_pending(const client *c); /* queued and in flight */
-/* Move bytes of the transfers in flight, nothing else: safe to call from
- * long work between client_run calls, so uploads are not held up. */
+/* Move bytes of the transfers in flight, and take finished ones off their
+ * slots so the next queued requests start at once; their answers are
+ * parsed and handed back by the next client_run. Calls no callback: safe
+ * from long work between client_run calls, so no slot idles through it. */
 void client_progress(client *c);
 const client_stats *client_get_stats(const client *c);
 
