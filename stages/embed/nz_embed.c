@@ -77,6 +77,7 @@ typedef struct embed_ctx {
     embed_item *items; /* the batch being filled (hash) */
     size_t n;
     remote *rm;        /* the openai provider */
+    int bpe_ready;     /* the tokenizer, for records without "tokens" */
 } embed_ctx;
 
 /* Build the text sent for a record, or set item->error. */
@@ -175,7 +176,17 @@ static int embed_record_remote(embed_ctx *cx, json_t *rec, const char *name, siz
     }
     size_t len = strlen(it.sent);
     long tokens = jsonl_int(rec, "tokens", -1);
-    if (tokens < 0) tokens = bpe_count(it.sent, len);
+    if (tokens < 0) { /* not from nz-chunk: count them (the tables are built once, when first needed) */
+        char err[256];
+        if (!cx->bpe_ready && bpe_init(err, sizeof err) < 0) {
+            log_error("tokenizer: %s", err);
+            free(it.sent);
+            json_decref(rec);
+            return -1;
+        }
+        cx->bpe_ready = 1;
+        tokens = bpe_count(it.sent, len);
+    }
     int rc = remote_add(cx->rm, rec, it.sent, len, tokens, name);
     free(it.sent);
     return rc;
@@ -300,10 +311,6 @@ int main(int argc, char **argv) {
             return NZ_EXIT_USAGE;
         }
         char err[512];
-        if (bpe_init(err, sizeof err) < 0) {
-            log_error("tokenizer: %s", err);
-            return NZ_EXIT_FAIL;
-        }
         if (!(endpoint = openai_endpoint(config_get(CFG_OPENAI_BASE_URL)))) return NZ_EXIT_FAIL;
         if (!no_cache) {
             if (!cache_dir && !(cache_dir = default_cache = embed_default_cache())) return NZ_EXIT_FAIL;

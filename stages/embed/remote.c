@@ -36,6 +36,7 @@ struct remote {
     embed_batch *open; /* the batch being filled */
     size_t *open_seq;
     size_t next_batch_id;
+    unsigned since_pump; /* records added since the last pump */
     size_t window;
     int failed;
     remote_stats stats;
@@ -198,6 +199,7 @@ static int remote_seal(remote *r) {
     b->vectors = malloc(b->n * r->o.dim * sizeof *b->vectors);
     if (!b->vectors) return -1;
     r->stats.sent += (long)b->n;
+    r->since_pump = 16; /* it goes out at the next chance */
     if (!r->cl) {
         char err[256];
         if (!(r->cl = client_new(&r->o.co, err, sizeof err))) {
@@ -292,8 +294,14 @@ int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens
     b->n++;
     b->tokens += tokens;
     if (b->n == r->o.batch && remote_seal(r) < 0) return -1;
-    /* keep the pipe full without blocking: let finished requests land */
-    if (r->cl && client_pending(r->cl) && remote_pump(r, 0) < 0) return -1;
+    /* keep the pipe full without blocking: let finished requests land.
+     * Right after a batch is sealed (it goes out now), else every 16th
+     * record: a pump is a libcurl round of system calls, and a record
+     * takes a few microseconds. */
+    if (r->cl && client_pending(r->cl) && ++r->since_pump >= 16) {
+        r->since_pump = 0;
+        if (remote_pump(r, 0) < 0) return -1;
+    }
     return remote_emit(r);
 }
 

@@ -98,6 +98,7 @@ check bad_key_not_retried bash -c "[ \$(requests) -le 4 ] && grep -q 'HTTP 401' 
 /usr/bin/python3 -c "
 import json
 print(json.dumps({'chunk_id':'big','doc_id':'d','text':'kata ' * 9000,'tokens':9001}))
+print(json.dumps({'chunk_id':'big-uncounted','doc_id':'d','text':'kata ' * 9000}))
 print(json.dumps({'chunk_id':'blank','doc_id':'d','text':'   '}))
 print(json.dumps({'chunk_id':'fine','doc_id':'d','text':'Izin tinggal terbatas.'}))" >"$T/limits.jsonl"
 nz-embed --no-cache <"$T/limits.jsonl" >"$T/limits.out" 2>"$T/limits.err"
@@ -105,6 +106,7 @@ rc=$?
 [ $rc -eq 3 ] && t_ok over_limit_input_exit_3 || t_fail over_limit_input_exit_3 "exit $rc"
 check over_limit_rejected_not_sent bash -c "grep -q 'over the model.s limit of 8191' '$T/limits.err' && [ \$(jq -s 'map(.inputs)|add' '$T/mock.log') -eq 1 ]"
 check blank_never_sent grep -q 'empty text is never embedded' "$T/limits.err"
+check records_without_tokens_are_counted bash -c "[ \$(grep -c 'over the model.s limit of 8191' '$T/limits.err') -eq 2 ] && jq -e 'select(.chunk_id == \"fine\")' '$T/limits.out' >/dev/null"
 
 # The cache: a re-run makes zero requests; a killed run resumes.
 start_mock --latency 300
