@@ -33,10 +33,17 @@ run() { # nz-embed args: prints seconds
     awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }'
 }
 rate() { awk -v n="$n" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
-echo "mock: ${LAT} ms latency; $n chunks; batch $BATCH"
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+REPS=${NZ_BENCH_REPS:-3}
+echo "mock: ${LAT} ms latency; $n chunks; batch $BATCH; median of $REPS interleaved runs"
 start_mock
-t4=$(run --concurrency "$CONC")
-t1=$(run --concurrency 1)
+a4=() a1=()
+for _ in $(seq 1 "$REPS"); do
+    a4+=("$(run --concurrency "$CONC")")
+    a1+=("$(run --concurrency 1)")
+done
+t4=$(median "${a4[@]}")
+t1=$(median "${a1[@]}")
 ceil=$(awk -v c="$CONC" -v b="$BATCH" -v l="$LAT" 'BEGIN { printf "%.0f", c * b / (l / 1000) }')
 r4=$(rate "$t4"); r1=$(rate "$t1")
 printf '  %-34s %6s chunks/s   ceiling %s: %s  (target >= 0.90)  %s\n' "concurrency $CONC" "$r4" "$ceil" \
