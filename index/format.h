@@ -34,6 +34,7 @@
 #define NZ_FORMAT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "nuzantara index files are little-endian; big-endian hosts are not supported"
@@ -103,5 +104,11 @@ static inline uint64_t nzi_align_up(uint64_t x) {
 /* codes.bin rows: where the scale sits, and the row stride */
 static inline uint64_t nzi_code_scale_off(uint64_t dim) { return (dim + 3) & ~(uint64_t)3; }
 static inline uint64_t nzi_code_stride(uint64_t dim) { return nzi_align_up(nzi_code_scale_off(dim) + 4); }
+/* The scale of the codes.bin row at `row` (a possibly unaligned read) */
+static inline float nzi_code_scale(const int8_t *row, uint64_t scale_off) {
+    float f;
+    memcpy(&f, row + scale_off, sizeof f);
+    return f;
+}
 
 #endif

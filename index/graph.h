@@ -31,8 +31,8 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
+#include "format.h"
 #include "progress.h"
 
 #define GRAPH_DEFAULT_DEGREE 32
@@ -64,9 +64,7 @@ static inline const int8_t *graph_code(const graph_codes *c, uint64_t i) {
     return c->codes + i * c->stride;
 }
 static inline float graph_scale(const graph_codes *c, uint64_t i) {
-    float f;
-    memcpy(&f, c->codes + i * c->stride + c->scale_off, sizeof f);
-    return f;
+    return nzi_code_scale(graph_code(c, i), c->scale_off);
 }
 
 /* Build into adj (n x degree, filled; unused slots GRAPH_EMPTY) and set

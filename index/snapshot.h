@@ -20,7 +20,6 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "format.h"
 
@@ -78,9 +77,7 @@ static inline const int8_t *snapshot_code(const snapshot *s, uint64_t row) {
     return s->codes + row * s->code_stride;
 }
 static inline float snapshot_scale(const snapshot *s, uint64_t row) {
-    float f;
-    memcpy(&f, s->codes + row * s->code_stride + s->scale_off, sizeof f);
-    return f;
+    return nzi_code_scale(snapshot_code(s, row), s->scale_off);
 }
 
 /* Copy row's float vector into out (dim floats) with pread; falls back to

@@ -242,12 +242,13 @@ fail:
 int extract_pdf_part(const extract_source *src, pdfdoc *doc, int first, int last, int with_record,
                      char **payload, size_t *len, char *err, size_t errlen) {
     pdf_lines pl;
-    pdfdoc_info pi;
+    pdfdoc_info pi = {0};
     char *json = NULL, *packed = NULL;
     int rc = -1;
     *payload = NULL;
-    if (pdfdoc_pages(doc, first, last, &pl, &pi, err, errlen) < 0) return -1;
-    if (with_record) {
+    if (pdfdoc_pages(doc, first, last, &pl, err, errlen) < 0) return -1;
+    if (with_record) { /* part 0 carries the record shell */
+        pdfdoc_describe(doc, &pi);
         json_t *extras = json_object();
         if (pi.author) json_object_set_new(extras, "author", json_string(pi.author));
         if (pi.created[0]) json_object_set_new(extras, "created", json_string(pi.created));

@@ -180,23 +180,26 @@ void pdfdoc_close(pdfdoc *d) {
     free(d);
 }
 
-int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, pdfdoc_info *info, char *err,
-                 size_t errlen) {
+void pdfdoc_describe(const pdfdoc *d, pdfdoc_info *info) {
     memset(info, 0, sizeof *info);
-    memset(out, 0, sizeof *out);
-    PopplerDocument *doc = d->doc;
-    int npages = d->npages;
-    int rc = -1;
-    info->pages = out->npages = npages;
-    info->title = pdf_meta_string(poppler_document_get_title(doc));
-    info->author = pdf_meta_string(poppler_document_get_author(doc));
-    GDateTime *dt = poppler_document_get_creation_date_time(doc);
+    info->pages = d->npages;
+    info->title = pdf_meta_string(poppler_document_get_title(d->doc));
+    info->author = pdf_meta_string(poppler_document_get_author(d->doc));
+    GDateTime *dt = poppler_document_get_creation_date_time(d->doc);
     if (dt) {
         gchar *iso = g_date_time_format_iso8601(dt);
         if (iso) snprintf(info->created, sizeof info->created, "%s", iso);
         g_free(iso);
         g_date_time_unref(dt);
     }
+}
+
+int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    PopplerDocument *doc = d->doc;
+    int npages = d->npages;
+    int rc = -1;
+    out->npages = npages;
     if (last < 0 || last > npages) last = npages;
     if (first < 0) first = 0;
     for (int i = first; i < last; i++) {
@@ -222,10 +225,7 @@ int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, pdfdoc_info *in
     }
     rc = 0;
 out:
-    if (rc < 0) {
-        pdf_lines_free(out);
-        pdfdoc_info_free(info);
-    }
+    if (rc < 0) pdf_lines_free(out);
     return rc;
 }
 
@@ -235,7 +235,9 @@ int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first
     memset(out, 0, sizeof *out);
     pdfdoc *d = pdfdoc_open(data, len, max_pages, err, errlen);
     if (!d) return -1;
-    int rc = pdfdoc_pages(d, first, last, out, info, err, errlen);
+    pdfdoc_describe(d, info);
+    int rc = pdfdoc_pages(d, first, last, out, err, errlen);
+    if (rc < 0) pdfdoc_info_free(info);
     pdfdoc_close(d);
     return rc;
 }
@@ -250,20 +252,6 @@ int pdfdoc_count_pages_file(const char *path) {
     if (!doc) return -1;
     int n = poppler_document_get_n_pages(doc);
     g_object_unref(doc);
-    return n;
-}
-
-int pdfdoc_count_pages(const unsigned char *data, size_t len) {
-    GBytes *bytes = NULL;
-    PopplerDocument *doc = NULL;
-    char err[8];
-    if (pdf_open(data, len, &bytes, &doc, err, sizeof err) < 0) {
-        g_bytes_unref(bytes);
-        return -1;
-    }
-    int n = poppler_document_get_n_pages(doc);
-    g_object_unref(doc);
-    g_bytes_unref(bytes);
     return n;
 }
 

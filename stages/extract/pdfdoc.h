@@ -51,14 +51,14 @@ int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first
  * over max_pages). */
 typedef struct pdfdoc pdfdoc;
 pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char *err, size_t errlen);
-/* pdfdoc_read on an open document. */
-int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, pdfdoc_info *info, char *err,
-                 size_t errlen);
+/* The whole document's metadata and page count; pdfdoc_info_free it. */
+void pdfdoc_describe(const pdfdoc *d, pdfdoc_info *info);
+/* Pages [first, last) of an open document into lines (as pdfdoc_read). */
+int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, char *err, size_t errlen);
 void pdfdoc_close(pdfdoc *d);
 
-/* Page count, or -1 when poppler cannot open the document. */
-int pdfdoc_count_pages(const unsigned char *data, size_t len);
-/* The same for a file, read lazily by poppler (no copy in memory). */
+/* A file's page count, read lazily by poppler (no copy in memory), or -1
+ * when poppler cannot open it. */
 int pdfdoc_count_pages_file(const char *path);
 void pdfdoc_info_free(pdfdoc_info *info);
 

@@ -299,19 +299,12 @@ UNIT_TEST(graph_snapshot_with_a_flipped_byte_fails_verify) {
     for (int f = 0; f < 2; f++) {
         char path[8192], err[256];
         snprintf(path, sizeof path, "%s/current/%s", root, files[f]);
-        int fd = open(path, O_RDWR);
-        CHECK(fd >= 0);
-        unsigned char byte;
-        CHECK(pread(fd, &byte, 1, 3000) == 1);
-        byte ^= 0x01;
-        CHECK(pwrite(fd, &byte, 1, 3000) == 1);
+        CHECK(unit_flip_byte(path, 3000, 0x01) == 0);
         snapshot *s = snapshot_open(root, err, sizeof err);
         CHECK(s != NULL);
         CHECK(snapshot_verify(s, err, sizeof err) < 0 && strstr(err, files[f]) != NULL);
         snapshot_close(s);
-        byte ^= 0x01;
-        CHECK(pwrite(fd, &byte, 1, 3000) == 1);
-        close(fd);
+        CHECK(unit_flip_byte(path, 3000, 0x01) == 0); /* back */
     }
 }
 

@@ -169,13 +169,7 @@ UNIT_TEST(one_flipped_byte_fails_verify) {
     CHECK(build_random(root, 3) == 0);
     char err[256], path[4200];
     snprintf(path, sizeof path, "%s/current/%s", root, NZI_VECTORS);
-    int fd = open(path, O_RDWR);
-    CHECK(fd >= 0);
-    unsigned char byte;
-    CHECK(pread(fd, &byte, 1, 1000) == 1);
-    byte ^= 0x10;
-    CHECK(pwrite(fd, &byte, 1, 1000) == 1);
-    close(fd);
+    CHECK(unit_flip_byte(path, 1000, 0x10) == 0);
     snapshot *s = snapshot_open(root, err, sizeof err);
     CHECK(s != NULL); /* opening checks headers only */
     CHECK(snapshot_verify(s, err, sizeof err) < 0);

@@ -14,6 +14,8 @@ typedef void (*unit_fn)(void);
 void unit_register(const char *name, unit_fn fn);
 void unit_fail(const char *file, int line, const char *what);
 const char *unit_tmpdir(void); /* a fresh empty directory for this test */
+/* XOR the byte at off (negative: from the end) of path with mask. 0, or -1. */
+int unit_flip_byte(const char *path, long off, unsigned char mask);
 
 #define UNIT_TEST(name)                                                                    \
     static void name(void);                                                                \

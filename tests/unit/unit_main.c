@@ -3,6 +3,7 @@
  *   nz-unit            run every test
  *   nz-unit PATTERN    run tests whose name contains PATTERN
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,20 @@ const char *unit_tmpdir(void) {
         exit(2);
     }
     return unit_dir;
+}
+
+int unit_flip_byte(const char *path, long off, unsigned char mask) {
+    int fd = open(path, O_RDWR);
+    if (fd < 0) return -1;
+    off_t at = off >= 0 ? (off_t)off : lseek(fd, 0, SEEK_END) + off;
+    unsigned char byte;
+    int rc = -1;
+    if (at >= 0 && pread(fd, &byte, 1, at) == 1) {
+        byte ^= mask;
+        if (pwrite(fd, &byte, 1, at) == 1) rc = 0;
+    }
+    close(fd);
+    return rc;
 }
 
 static int unit_cmp(const void *a, const void *b) {
