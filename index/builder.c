@@ -37,7 +37,7 @@ struct index_builder {
     uint64_t count;
     uint64_t *offsets; /* blob offset of each record */
     size_t offsets_cap;
-    float *row;        /* scratch for normalising */
+    float *row; /* scratch for normalising */
     int failed;
 };
 
@@ -208,8 +208,11 @@ static int builder_finish_graph(index_builder *b, builder_file *grf, json_t *man
     uint32_t *adj = NULL;
     void *map = MAP_FAILED;
     size_t map_len = 0;
-    nzi_header h = {.version = NZI_FORMAT_VERSION, .header_size = sizeof(nzi_header),
-                    .count = b->count, .dim = b->dim, .data_off = sizeof(nzi_header),
+    nzi_header h = {.version = NZI_FORMAT_VERSION,
+                    .header_size = sizeof(nzi_header),
+                    .count = b->count,
+                    .dim = b->dim,
+                    .data_off = sizeof(nzi_header),
                     .data_len = b->count * b->stride};
     memcpy(h.magic, NZI_MAGIC_CODES, 8);
     if (builder_file_finish(&b->cod, &h) < 0) goto ioerr;
@@ -219,11 +222,15 @@ static int builder_finish_graph(index_builder *b, builder_file *grf, json_t *man
     map = mmap(NULL, map_len, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (map == MAP_FAILED) goto ioerr;
-    graph_codes gc = {.codes = (const int8_t *)((const char *)map + h.data_off), .stride = b->stride,
-                      .scale_off = (size_t)nzi_code_scale_off(b->dim), .n = b->count, .dim = b->dim};
+    graph_codes gc = {.codes = (const int8_t *)((const char *)map + h.data_off),
+                      .stride = b->stride,
+                      .scale_off = (size_t)nzi_code_scale_off(b->dim),
+                      .n = b->count,
+                      .dim = b->dim};
     if (b->count > SIZE_MAX / sizeof *adj / b->gp.degree ||
         !(adj = malloc((size_t)b->count * b->gp.degree * sizeof *adj))) {
-        snprintf(err, errlen, "out of memory for %llu x %u edges", (unsigned long long)b->count, b->gp.degree);
+        snprintf(err, errlen, "out of memory for %llu x %u edges", (unsigned long long)b->count,
+                 b->gp.degree);
         goto out;
     }
     uint32_t entry = 0;
@@ -236,15 +243,21 @@ static int builder_finish_graph(index_builder *b, builder_file *grf, json_t *man
         goto out;
     }
     if (builder_file_open(grf, b->dir, NZI_GRAPH) < 0) goto ioerr;
-    nzi_graph_meta gm = {.entry = entry, .degree = b->gp.degree, .build_ef = b->gp.build_ef,
-                         .alpha = b->gp.alpha, .seed = b->gp.seed};
-    nzi_header gh = {.version = NZI_FORMAT_VERSION, .header_size = sizeof(nzi_header),
-                     .count = b->count, .dim = b->gp.degree, .table_off = sizeof(nzi_header),
+    nzi_graph_meta gm = {.entry = entry,
+                         .degree = b->gp.degree,
+                         .build_ef = b->gp.build_ef,
+                         .alpha = b->gp.alpha,
+                         .seed = b->gp.seed};
+    nzi_header gh = {.version = NZI_FORMAT_VERSION,
+                     .header_size = sizeof(nzi_header),
+                     .count = b->count,
+                     .dim = b->gp.degree,
+                     .table_off = sizeof(nzi_header),
                      .data_off = sizeof(nzi_header) + sizeof gm,
                      .data_len = b->count * b->gp.degree * sizeof *adj};
     memcpy(gh.magic, NZI_MAGIC_GRAPH, 8);
-    if (builder_file_write(grf, &gm, sizeof gm) < 0 || builder_file_write(grf, adj, gh.data_len) < 0 ||
-        builder_file_finish(grf, &gh) < 0)
+    if (builder_file_write(grf, &gm, sizeof gm) < 0 ||
+        builder_file_write(grf, adj, gh.data_len) < 0 || builder_file_finish(grf, &gh) < 0)
         goto ioerr;
     json_t *ix = json_object_get(manifest, "index");
     if (json_is_object(ix)) {
@@ -278,23 +291,27 @@ int builder_finish(index_builder *b, json_t *manifest, char *err, size_t errlen)
         return -1;
     }
     /* vectors.bin */
-    nzi_header vh = {.version = NZI_FORMAT_VERSION, .header_size = sizeof(nzi_header),
-                     .count = b->count, .dim = b->dim, .flags = NZI_FLAG_NORMALISED,
+    nzi_header vh = {.version = NZI_FORMAT_VERSION,
+                     .header_size = sizeof(nzi_header),
+                     .count = b->count,
+                     .dim = b->dim,
+                     .flags = NZI_FLAG_NORMALISED,
                      .data_off = sizeof(nzi_header),
                      .data_len = b->count * b->dim * sizeof(float)};
     memcpy(vh.magic, NZI_MAGIC_VECTORS, 8);
     if (builder_file_finish(&b->vec, &vh) < 0) goto ioerr;
 
     /* chunks.bin: blob, padding, offsets table */
-    nzi_header ch = {.version = NZI_FORMAT_VERSION, .header_size = sizeof(nzi_header),
-                     .count = b->count, .data_off = sizeof(nzi_header),
+    nzi_header ch = {.version = NZI_FORMAT_VERSION,
+                     .header_size = sizeof(nzi_header),
+                     .count = b->count,
+                     .data_off = sizeof(nzi_header),
                      .data_len = b->chk.pos - sizeof(nzi_header)};
     memcpy(ch.magic, NZI_MAGIC_CHUNKS, 8);
     b->offsets[b->count] = ch.data_len;
     if (builder_file_pad(&b->chk) < 0) goto ioerr;
     ch.table_off = b->chk.pos;
-    if (builder_file_write(&b->chk, b->offsets, (b->count + 1) * sizeof(uint64_t)) < 0)
-        goto ioerr;
+    if (builder_file_write(&b->chk, b->offsets, (b->count + 1) * sizeof(uint64_t)) < 0) goto ioerr;
     if (builder_file_finish(&b->chk, &ch) < 0) goto ioerr;
 
     builder_file grf = {0};

@@ -33,8 +33,8 @@ index_builder *builder_open(const char *dir, char *err, size_t errlen);
 /* Append one row. The vector is copied and normalised; a zero, NaN or
  * infinite vector, or a dim unlike the first row's, is refused (-1 with err:
  * the caller rejects that record and goes on). -2 on an I/O error. */
-int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m,
-                char *err, size_t errlen);
+int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m, char *err,
+                size_t errlen);
 
 /* Also build a graph index at finish (codes.bin, graph.bin; kind
  * "vamana"). Without this call the snapshot is "flat". The builder checks

@@ -75,7 +75,7 @@ typedef struct nzi_header {
     uint64_t count;       /* rows */
     uint32_t dim;         /* floats per row (vectors.bin), 0 otherwise */
     uint32_t flags;
-    uint64_t data_off;  /* first section: rows, or the records blob */
+    uint64_t data_off; /* first section: rows, or the records blob */
     uint64_t data_len;
     uint64_t table_off; /* chunks.bin: the offsets table; 0 otherwise */
     uint64_t file_size;
@@ -103,7 +103,9 @@ static inline uint64_t nzi_align_up(uint64_t x) {
 
 /* codes.bin rows: where the scale sits, and the row stride */
 static inline uint64_t nzi_code_scale_off(uint64_t dim) { return (dim + 3) & ~(uint64_t)3; }
-static inline uint64_t nzi_code_stride(uint64_t dim) { return nzi_align_up(nzi_code_scale_off(dim) + 4); }
+static inline uint64_t nzi_code_stride(uint64_t dim) {
+    return nzi_align_up(nzi_code_scale_off(dim) + 4);
+}
 /* The scale of the codes.bin row at `row` (a possibly unaligned read) */
 static inline float nzi_code_scale(const int8_t *row, uint64_t scale_off) {
     float f;

@@ -54,8 +54,8 @@ int fvecs_next(fvecs_reader *r, float *v, char *err, size_t errlen) {
         size_t got = fread(&d, 1, 4, r->fp);
         if (got == 0 && feof(r->fp)) return 0;
         if (got != 4) {
-            snprintf(err, errlen, "%s: %s in row %llu", r->name, ferror(r->fp) ? strerror(errno) : "truncated",
-                     (unsigned long long)row);
+            snprintf(err, errlen, "%s: %s in row %llu", r->name,
+                     ferror(r->fp) ? strerror(errno) : "truncated", (unsigned long long)row);
             return -1;
         }
     }
@@ -65,8 +65,8 @@ int fvecs_next(fvecs_reader *r, float *v, char *err, size_t errlen) {
         return -1;
     }
     if (fread(v, sizeof *v, r->dim, r->fp) != r->dim) {
-        snprintf(err, errlen, "%s: %s in row %llu", r->name, ferror(r->fp) ? strerror(errno) : "truncated",
-                 (unsigned long long)row);
+        snprintf(err, errlen, "%s: %s in row %llu", r->name,
+                 ferror(r->fp) ? strerror(errno) : "truncated", (unsigned long long)row);
         return -1;
     }
     for (uint32_t i = 0; i < r->dim; i++) {
@@ -110,7 +110,8 @@ fail:
     return NULL;
 }
 
-int ivecs_write(const char *path, const int32_t *ids, uint64_t rows, uint32_t k, char *err, size_t errlen) {
+int ivecs_write(const char *path, const int32_t *ids, uint64_t rows, uint32_t k, char *err,
+                size_t errlen) {
     atomic_file af;
     if (atomic_open(&af, path) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -19,7 +19,7 @@ typedef struct fvecs_reader {
     uint32_t dim; /* from the first row */
     uint64_t row; /* rows read so far */
     int own;
-    int have_d;   /* the next row's d was read by fvecs_open */
+    int have_d; /* the next row's d was read by fvecs_open */
 } fvecs_reader;
 
 int fvecs_open(fvecs_reader *r, const char *path, char *err, size_t errlen);
@@ -34,6 +34,7 @@ int fvecs_next(fvecs_reader *r, float *v, char *err, size_t errlen);
 float *fvecs_load(const char *path, uint64_t *rows, uint32_t *dim, char *err, size_t errlen);
 
 /* Write rows of k int32 each as .ivecs, atomically. */
-int ivecs_write(const char *path, const int32_t *ids, uint64_t rows, uint32_t k, char *err, size_t errlen);
+int ivecs_write(const char *path, const int32_t *ids, uint64_t rows, uint32_t k, char *err,
+                size_t errlen);
 
 #endif

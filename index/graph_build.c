@@ -39,7 +39,8 @@ typedef struct graph_scratch {
 static int scratch_init(graph_scratch *s, const graph_params *p) {
     memset(s, 0, sizeof *s);
     s->cap = (size_t)p->build_ef * (p->degree + 1) + 2 * GRAPH_MAX_DEGREE;
-    if (beam_init(&s->bm, p->build_ef) < 0 || visited_init(&s->vis, 4 * (size_t)p->build_ef * p->degree) < 0 ||
+    if (beam_init(&s->bm, p->build_ef) < 0 ||
+        visited_init(&s->vis, 4 * (size_t)p->build_ef * p->degree) < 0 ||
         !(s->cands = malloc(s->cap * sizeof *s->cands)))
         return -1;
     return 0;
@@ -64,8 +65,8 @@ static int scratch_push(graph_scratch *s, float d, uint32_t id) {
 }
 
 /* Search the graph for row q; every expanded node goes into s->cands. */
-static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32_t degree, uint32_t entry,
-                               uint32_t q, graph_scratch *s) {
+static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32_t degree,
+                               uint32_t entry, uint32_t q, graph_scratch *s) {
     beam_reset(&s->bm);
     visited_reset(&s->vis);
     s->ncands = 0;
@@ -77,7 +78,8 @@ static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32
         if (scratch_push(s, it.d, it.id) < 0) return -1;
         const uint32_t *nb = adj + (size_t)it.id * degree;
         for (uint32_t j = 0; j < degree && nb[j] != GRAPH_EMPTY; j++) {
-            if (j + 1 < degree && nb[j + 1] != GRAPH_EMPTY) __builtin_prefetch(graph_code(c, nb[j + 1]));
+            if (j + 1 < degree && nb[j + 1] != GRAPH_EMPTY)
+                __builtin_prefetch(graph_code(c, nb[j + 1]));
             int added = visited_add(&s->vis, nb[j]);
             if (added < 0) return -1;
             if (!added) continue;
@@ -92,8 +94,8 @@ static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32
  * kept node is alpha times nearer to it than p is. cands is sorted here;
  * p itself and duplicates are dropped. Writes up to degree ids to out,
  * padded with GRAPH_EMPTY. */
-static void graph_prune(const graph_codes *c, uint32_t p, cand *cands, size_t n, const graph_params *gp,
-                        uint32_t *out) {
+static void graph_prune(const graph_codes *c, uint32_t p, cand *cands, size_t n,
+                        const graph_params *gp, uint32_t *out) {
     qsort(cands, n, sizeof *cands, cand_cmp);
     uint32_t kept = 0;
     for (size_t i = 0; i < n && kept < gp->degree; i++) {
@@ -126,7 +128,8 @@ static int graph_medoid(const graph_codes *c, uint32_t *entry) {
     long long i;
 #pragma omp parallel for schedule(static)
     for (i = 0; i < (long long)c->n; i++)
-        score[i] = graph_scale(c, (uint64_t)i) * (float)kern_dot_i8(mc, graph_code(c, (uint64_t)i), c->dim);
+        score[i] = graph_scale(c, (uint64_t)i) *
+                   (float)kern_dot_i8(mc, graph_code(c, (uint64_t)i), c->dim);
     uint32_t best = 0;
     for (uint64_t r = 1; r < c->n; r++)
         if (score[r] > score[best]) best = (uint32_t)r;
@@ -177,7 +180,8 @@ int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint
         }
     if (!(order = malloc(n * sizeof *order)) || !(deg = calloc(n, sizeof *deg)) ||
         !(newout = malloc(max_batch * R * sizeof *newout)) ||
-        !(edges = malloc(max_batch * R * sizeof *edges)) || !(group = malloc((max_batch * R + 1) * sizeof *group)))
+        !(edges = malloc(max_batch * R * sizeof *edges)) ||
+        !(group = malloc((max_batch * R + 1) * sizeof *group)))
         goto oom;
     for (uint64_t i = 0; i < n * R; i++) adj[i] = GRAPH_EMPTY;
     if (graph_medoid(c, entry) < 0) goto oom;
@@ -251,7 +255,8 @@ int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint
             for (uint32_t k = 0; k < deg[t]; k++)
                 if (scratch_push(s, graph_dist(c, t, lst[k]), lst[k]) < 0) goto fail_one;
             for (size_t e = e0; e < e1; e++)
-                if (scratch_push(s, graph_dist(c, t, edges[e].from), edges[e].from) < 0) goto fail_one;
+                if (scratch_push(s, graph_dist(c, t, edges[e].from), edges[e].from) < 0)
+                    goto fail_one;
             graph_prune(c, t, s->cands, s->ncands, p, lst);
             {
                 uint32_t dt = 0;

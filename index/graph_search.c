@@ -58,7 +58,8 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
     visited vis = {0};
     topk top = {0};
     long out = -1;
-    if (!qc || !row || beam_init(&bm, ef) < 0 || visited_init(&vis, 2 * ef * R) < 0 || topk_init(&top, p->k) < 0)
+    if (!qc || !row || beam_init(&bm, ef) < 0 || visited_init(&vis, 2 * ef * R) < 0 ||
+        topk_init(&top, p->k) < 0)
         goto done;
     if (f && beam_init(&res, ef) < 0) goto done;
     kern_quantise(q, dim, qc);
@@ -88,7 +89,8 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
                 for (size_t o = 64; o < s->code_stride; o += 64) __builtin_prefetch(c + o);
             }
             uint32_t v = todo[j];
-            float d = 1.0f - snapshot_scale(s, v) * (float)kern_dot_i8(qc, snapshot_code(s, v), dim);
+            float d =
+                1.0f - snapshot_scale(s, v) * (float)kern_dot_i8(qc, snapshot_code(s, v), dim);
             if (beam_accepts(&bm, d)) beam_insert(&bm, d, v);
             if (f && beam_accepts(&res, d) && search_filter_match(s, v, f)) beam_insert(&res, d, v);
         }

@@ -27,7 +27,8 @@ __attribute__((target("avx2,fma"))) float kern_dot_avx2(const float *a, const fl
         s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
         s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
     }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -37,7 +38,8 @@ __attribute__((target("avx2,fma"))) float kern_dot_avx2(const float *a, const fl
     return r;
 }
 
-__attribute__((target("avx2"))) int32_t kern_dot_i8_avx2(const int8_t *a, const int8_t *b, size_t n) {
+__attribute__((target("avx2"))) int32_t kern_dot_i8_avx2(const int8_t *a, const int8_t *b,
+                                                         size_t n) {
     /* vpmaddubsw multiplies unsigned by signed bytes: feed it |a| and b
      * with a's sign moved over (vpsignb). A pair sum is at most
      * 2 x 127 x 127 = 32,258, under int16's saturation, so this is exact. */
@@ -79,7 +81,8 @@ __attribute__((target("avx512f"))) float kern_dot_avx512(const float *a, const f
         s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
         s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
     }
-    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
     if (i < n) { /* masked tail: no scalar loop */
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
         s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
@@ -87,8 +90,8 @@ __attribute__((target("avx512f"))) float kern_dot_avx512(const float *a, const f
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-__attribute__((target("avx512f,avx512bw"))) int32_t kern_dot_i8_avx512(const int8_t *a, const int8_t *b,
-                                                                     size_t n) {
+__attribute__((target("avx512f,avx512bw"))) int32_t kern_dot_i8_avx512(const int8_t *a,
+                                                                       const int8_t *b, size_t n) {
     /* as AVX2's: |a| times b with a's sign, by vpmaddubsw; AVX-512 has no
      * vpsignb, so b is negated under the mask of a's negative bytes (a zero
      * a contributes 0 either way) */
@@ -100,13 +103,16 @@ __attribute__((target("avx512f,avx512bw"))) int32_t kern_dot_i8_avx512(const int
         __m512i a1 = _mm512_loadu_si512(a + i + 64), b1 = _mm512_loadu_si512(b + i + 64);
         __m512i sb0 = _mm512_mask_sub_epi8(b0, _mm512_movepi8_mask(a0), zero, b0);
         __m512i sb1 = _mm512_mask_sub_epi8(b1, _mm512_movepi8_mask(a1), zero, b1);
-        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(a0), sb0), ones));
-        s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(a1), sb1), ones));
+        s0 = _mm512_add_epi32(
+            s0, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(a0), sb0), ones));
+        s1 = _mm512_add_epi32(
+            s1, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(a1), sb1), ones));
     }
     for (; i + 64 <= n; i += 64) {
         __m512i a0 = _mm512_loadu_si512(a + i), b0 = _mm512_loadu_si512(b + i);
         __m512i sb0 = _mm512_mask_sub_epi8(b0, _mm512_movepi8_mask(a0), zero, b0);
-        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(a0), sb0), ones));
+        s0 = _mm512_add_epi32(
+            s0, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(a0), sb0), ones));
     }
     int32_t r = _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1));
     for (; i < n; i++) r += (int32_t)a[i] * b[i];

@@ -209,7 +209,8 @@ out:
 
 static int cmd_build(int argc, char **argv) {
     const char *root = NULL, *fvecs = NULL;
-    long keep = INDEX_DEFAULT_KEEP, degree = GRAPH_DEFAULT_DEGREE, build_ef = GRAPH_DEFAULT_BUILD_EF;
+    long keep = INDEX_DEFAULT_KEEP, degree = GRAPH_DEFAULT_DEGREE,
+         build_ef = GRAPH_DEFAULT_BUILD_EF;
     long seed = GRAPH_DEFAULT_SEED, threads = 0;
     double alpha = GRAPH_DEFAULT_ALPHA;
     int flat = 0;
@@ -233,10 +234,12 @@ static int cmd_build(int argc, char **argv) {
             break;
         case 'f': fvecs = optarg; break;
         case 'R':
-            if (config_parse_long("--degree", optarg, 2, GRAPH_MAX_DEGREE, &degree) < 0) return NZ_EXIT_USAGE;
+            if (config_parse_long("--degree", optarg, 2, GRAPH_MAX_DEGREE, &degree) < 0)
+                return NZ_EXIT_USAGE;
             break;
         case 'L':
-            if (config_parse_long("--build-ef", optarg, 2, 10000, &build_ef) < 0) return NZ_EXIT_USAGE;
+            if (config_parse_long("--build-ef", optarg, 2, 10000, &build_ef) < 0)
+                return NZ_EXIT_USAGE;
             break;
         case 's':
             if (config_parse_long("--seed", optarg, 0, LONG_MAX, &seed) < 0) return NZ_EXIT_USAGE;
@@ -263,8 +266,11 @@ static int cmd_build(int argc, char **argv) {
         log_error("build: give either --fvecs or embedded.jsonl files, not both");
         return NZ_EXIT_USAGE;
     }
-    graph_params gp = {.degree = (uint32_t)degree, .build_ef = (uint32_t)build_ef, .alpha = (float)alpha,
-                       .seed = (uint64_t)seed, .threads = (int)threads};
+    graph_params gp = {.degree = (uint32_t)degree,
+                       .build_ef = (uint32_t)build_ef,
+                       .alpha = (float)alpha,
+                       .seed = (uint64_t)seed,
+                       .threads = (int)threads};
     if (!root) root = config_get(CFG_INDEX_PATH);
 
     struct sigaction sa = {.sa_handler = build_on_signal};
@@ -296,10 +302,12 @@ static int cmd_build(int argc, char **argv) {
         failed = frc < 0 || build_stop;
     } else {
         long bad_lines = 0;
-        failed = jsonl_each(argc - optind, argv + optind, 0, build_each, &bx, &bad_lines) < 0 || build_stop;
+        failed = jsonl_each(argc - optind, argv + optind, 0, build_each, &bx, &bad_lines) < 0 ||
+                 build_stop;
         bx.records += bad_lines;
         bx.rejected += bad_lines;
-        if (failed) snprintf(err, sizeof err, "input could not be read to the end; nothing published");
+        if (failed)
+            snprintf(err, sizeof err, "input could not be read to the end; nothing published");
     }
     progress_finish(&bx.prog);
     if (failed) goto fail;
@@ -316,14 +324,13 @@ static int cmd_build(int argc, char **argv) {
     gmtime_r(&now.tv_sec, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    manifest = json_pack("{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:{s:s},s:{s:s,s:f,s:I,s:I}}",
-                         "format", "nuzantara-index", "format_version", NZI_FORMAT_VERSION,
-                         "snapshot", name, "created", created, "created_unix",
-                         (json_int_t)now.tv_sec, "metric", "cosine", "embedding", "provider",
-                         bx.provider, "model", bx.model, "dim", (int)builder_dim(bx.b), "index",
-                         "kind", "flat", "build", "tool", "nz-index " NZ_VERSION, "seconds",
-                         round(secs * 1000) / 1000, "records", (json_int_t)bx.records,
-                         "rejected", (json_int_t)bx.rejected);
+    manifest = json_pack(
+        "{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:{s:s},s:{s:s,s:f,s:I,s:I}}", "format",
+        "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot", name, "created",
+        created, "created_unix", (json_int_t)now.tv_sec, "metric", "cosine", "embedding",
+        "provider", bx.provider, "model", bx.model, "dim", (int)builder_dim(bx.b), "index", "kind",
+        "flat", "build", "tool", "nz-index " NZ_VERSION, "seconds", round(secs * 1000) / 1000,
+        "records", (json_int_t)bx.records, "rejected", (json_int_t)bx.rejected);
     if (!manifest) {
         snprintf(err, sizeof err, "out of memory");
         goto fail;
@@ -337,11 +344,11 @@ static int cmd_build(int argc, char **argv) {
     tmpdir = NULL;
     pruned = json_array();
     if (root_prune(&ir, (int)keep, pruned, err, sizeof err) < 0) log_warn("prune: %s", err);
-    json_t *summary = json_pack("{s:s,s:s,s:I,s:i,s:I,s:O,s:s,s:f}", "snapshot", name, "root", root,
-                                "count", (json_int_t)builder_count(bx.b), "dim",
-                                (int)builder_dim(bx.b), "rejected", (json_int_t)bx.rejected,
-                                "pruned", pruned, "kind", flat ? "flat" : "vamana", "seconds",
-                                round(secs * 1000) / 1000);
+    json_t *summary =
+        json_pack("{s:s,s:s,s:I,s:i,s:I,s:O,s:s,s:f}", "snapshot", name, "root", root, "count",
+                  (json_int_t)builder_count(bx.b), "dim", (int)builder_dim(bx.b), "rejected",
+                  (json_int_t)bx.rejected, "pruned", pruned, "kind", flat ? "flat" : "vamana",
+                  "seconds", round(secs * 1000) / 1000);
     if (summary) {
         print_json(summary);
         json_decref(summary);
@@ -353,10 +360,8 @@ static int cmd_build(int argc, char **argv) {
     if (fflush(stdout) != 0) exit_code = NZ_EXIT_FAIL;
     goto out;
 fail:
-    if (build_stop)
-        log_error("build stopped by signal %d: nothing published", (int)build_stop);
-    else
-        log_error("build failed: %s", err);
+    if (build_stop) log_error("build stopped by signal %d: nothing published", (int)build_stop);
+    else log_error("build failed: %s", err);
     if (tmpdir) root_discard(tmpdir);
 out:
     builder_free(bx.b);
@@ -467,7 +472,10 @@ static int cmd_query(int argc, char **argv) {
             break;
         }
         case 'x': json_object_set_new(req, "exact", json_true()); break;
-        case 'h': usage(stdout); exit_code = NZ_EXIT_OK; goto out;
+        case 'h':
+            usage(stdout);
+            exit_code = NZ_EXIT_OK;
+            goto out;
         default: usage(stderr); goto out;
         }
     }
@@ -593,7 +601,8 @@ static int cmd_search(int argc, char **argv) {
         exit_code = NZ_EXIT_REJECTED;
         goto out;
     }
-    if (!(ids = malloc(nq * (size_t)k * sizeof *ids)) || !(scores = malloc(nq * (size_t)k * sizeof *scores))) {
+    if (!(ids = malloc(nq * (size_t)k * sizeof *ids)) ||
+        !(scores = malloc(nq * (size_t)k * sizeof *scores))) {
         log_error("search: out of memory");
         goto out;
     }
@@ -608,20 +617,23 @@ static int cmd_search(int argc, char **argv) {
     for (long pass = warmup ? 0 : 1; pass <= repeat; pass++) {
         t0 = progress_now();
 #pragma omp parallel for num_threads(across) schedule(dynamic, 1)
-    for (i = 0; i < (long long)nq; i++) {
-        topk_hit hits[SEARCH_MAX_K];
-        search_params p = {.k = (size_t)k, .ef = (size_t)ef, .threads = exact ? (int)threads : 1, .exact = exact};
-        long n = index_search(s, qs + (size_t)i * qdim, &p, hits);
-        if (n < 0) {
+        for (i = 0; i < (long long)nq; i++) {
+            topk_hit hits[SEARCH_MAX_K];
+            search_params p = {.k = (size_t)k,
+                               .ef = (size_t)ef,
+                               .threads = exact ? (int)threads : 1,
+                               .exact = exact};
+            long n = index_search(s, qs + (size_t)i * qdim, &p, hits);
+            if (n < 0) {
 #pragma omp atomic write
-            failed = 1;
-            n = 0;
+                failed = 1;
+                n = 0;
+            }
+            for (long j = 0; j < k; j++) {
+                ids[(size_t)i * (size_t)k + (size_t)j] = j < n ? (int32_t)hits[j].id : -1;
+                scores[(size_t)i * (size_t)k + (size_t)j] = j < n ? hits[j].score : 0;
+            }
         }
-        for (long j = 0; j < k; j++) {
-            ids[(size_t)i * (size_t)k + (size_t)j] = j < n ? (int32_t)hits[j].id : -1;
-            scores[(size_t)i * (size_t)k + (size_t)j] = j < n ? hits[j].score : 0;
-        }
-    }
         double took = progress_now() - t0;
         if (pass > 0 && (secs < 0 || took < secs)) secs = took;
     }
@@ -646,10 +658,11 @@ static int cmd_search(int argc, char **argv) {
             json_decref(o);
         }
     }
-    json_t *sum = json_pack("{s:I,s:i,s:I,s:i,s:s,s:s,s:f,s:f}", "queries", (json_int_t)nq, "k", (int)k, "ef",
-                            (json_int_t)ef, "threads", (int)threads, "search",
-                            exact || !s->adj ? "exact" : "graph", "kernels", kern_path_name(kern_active()),
-                            "seconds", secs, "qps", secs > 0 ? (double)nq / secs : 0.0);
+    json_t *sum =
+        json_pack("{s:I,s:i,s:I,s:i,s:s,s:s,s:f,s:f}", "queries", (json_int_t)nq, "k", (int)k, "ef",
+                  (json_int_t)ef, "threads", (int)threads, "search",
+                  exact || !s->adj ? "exact" : "graph", "kernels", kern_path_name(kern_active()),
+                  "seconds", secs, "qps", secs > 0 ? (double)nq / secs : 0.0);
     print_json(sum);
     json_decref(sum);
     exit_code = fflush(stdout) == 0 ? NZ_EXIT_OK : NZ_EXIT_FAIL;
@@ -665,9 +678,8 @@ out:
 
 static int cmd_prune(int argc, char **argv) {
     long keep = -1;
-    static const struct option longopts[] = {{"keep", required_argument, 0, 'k'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"keep", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -690,8 +702,7 @@ static int cmd_prune(int argc, char **argv) {
     }
     json_t *removed = json_array();
     int rc = root_prune(&ir, (int)keep, removed, err, sizeof err);
-    if (rc < 0)
-        log_error("prune: %s", err);
+    if (rc < 0) log_error("prune: %s", err);
     else {
         json_t *o = json_pack("{s:O}", "pruned", removed);
         print_json(o);

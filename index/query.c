@@ -41,7 +41,8 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     json_object_foreach((json_t *)body, key, val) {
         if (strcmp(key, "query") && strcmp(key, "vector") && strcmp(key, "k") &&
             strcmp(key, "filter") && strcmp(key, "ef") && strcmp(key, "exact")) {
-            snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef, exact)", key);
+            snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef, exact)",
+                     key);
             return -1;
         }
     }
@@ -147,8 +148,11 @@ static json_t *query_hit_json(const snapshot *s, const topk_hit *h) {
     static const struct {
         const char *name;
         int field;
-    } fields[] = {{"chunk_id", NZI_F_CHUNK_ID}, {"doc_id", NZI_F_DOC_ID}, {"uri", NZI_F_URI},
-                  {"title", NZI_F_TITLE},       {"heading", NZI_F_HEADING}};
+    } fields[] = {{"chunk_id", NZI_F_CHUNK_ID},
+                  {"doc_id", NZI_F_DOC_ID},
+                  {"uri", NZI_F_URI},
+                  {"title", NZI_F_TITLE},
+                  {"heading", NZI_F_HEADING}};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         json_object_set_new(o, fields[i].name,
                             utf8_json_string(c.f[fields[i].field], c.len[fields[i].field]));
@@ -193,7 +197,8 @@ json_t *query_run(const snapshot *s, const query_req *q, int threads, char *err,
             goto out;
         }
     }
-    search_params p = {.k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
+    search_params p = {
+        .k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
     long n = index_search(s, v, &p, hits);
     if (n < 0) {
         snprintf(err, errlen, "out of memory");

@@ -24,7 +24,7 @@ typedef struct search_filter {
 
 typedef struct search_params {
     size_t k;
-    size_t ef; /* search breadth for graph indexes; unused by the flat scan */
+    size_t ef;                   /* search breadth for graph indexes; unused by the flat scan */
     const search_filter *filter; /* NULL: every row */
     int threads;                 /* OpenMP threads for a scan; <= 1 runs serial */
     int exact;                   /* scan every row even when a graph exists */

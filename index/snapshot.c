@@ -109,7 +109,8 @@ static int snapshot_manifest_size(json_t *man, const char *name, uint64_t *size)
  * other; the adjacency itself is bounds-checked as it is walked. */
 static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen) {
     uint64_t csize, gsize;
-    if (snapshot_manifest_size(m, NZI_CODES, &csize) < 0 || snapshot_manifest_size(m, NZI_GRAPH, &gsize) < 0) {
+    if (snapshot_manifest_size(m, NZI_CODES, &csize) < 0 ||
+        snapshot_manifest_size(m, NZI_GRAPH, &gsize) < 0) {
         snprintf(err, errlen, "manifest: a vamana index needs %s and %s", NZI_CODES, NZI_GRAPH);
         return -1;
     }
@@ -133,8 +134,9 @@ static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen)
         return -1;
     }
     const nzi_graph_meta *gm = (const nzi_graph_meta *)((const char *)s->grf_map + gh->table_off);
-    if (gm->degree < 1 || gm->degree > GRAPH_MAX_DEGREE || gh->dim != gm->degree || gm->entry >= s->count ||
-        gh->data_off % NZI_ALIGN || gh->data_len != s->count * gm->degree * sizeof(uint32_t)) {
+    if (gm->degree < 1 || gm->degree > GRAPH_MAX_DEGREE || gh->dim != gm->degree ||
+        gm->entry >= s->count || gh->data_off % NZI_ALIGN ||
+        gh->data_len != s->count * gm->degree * sizeof(uint32_t)) {
         snprintf(err, errlen, "%s: bad degree, entry point or adjacency size", NZI_GRAPH);
         return -1;
     }
@@ -176,12 +178,12 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
     s->metric = json_string_value(json_object_get(m, "metric"));
     s->created = json_number_value(json_object_get(m, "created_unix"));
     if (ver != NZI_FORMAT_VERSION) {
-        snprintf(err, errlen, "%s: format_version %lld, this build reads %d", mp,
-                 (long long)ver, NZI_FORMAT_VERSION);
+        snprintf(err, errlen, "%s: format_version %lld, this build reads %d", mp, (long long)ver,
+                 NZI_FORMAT_VERSION);
         goto err;
     }
-    if (dim < 1 || dim > 65536 || count < 1 || count > UINT32_MAX || !s->provider ||
-        !s->model || !s->metric) {
+    if (dim < 1 || dim > 65536 || count < 1 || count > UINT32_MAX || !s->provider || !s->model ||
+        !s->metric) {
         snprintf(err, errlen, "%s: missing or invalid dim, count or embedding", mp);
         goto err;
     }
@@ -194,7 +196,8 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
         snprintf(err, errlen, "%s: files list lacks %s or %s", mp, NZI_VECTORS, NZI_CHUNKS);
         goto err;
     }
-    if (!(s->vec_map = snapshot_map(s->dir, NZI_VECTORS, vsize, &s->vec_size, &s->vec_fd, err, errlen)))
+    if (!(s->vec_map =
+              snapshot_map(s->dir, NZI_VECTORS, vsize, &s->vec_size, &s->vec_fd, err, errlen)))
         goto err;
     if (!(s->chk_map = snapshot_map(s->dir, NZI_CHUNKS, csize, &s->chk_size, NULL, err, errlen)))
         goto err;
@@ -310,7 +313,8 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
         const char *name = json_string_value(json_object_get(f, "name"));
         json_t *want_crc = json_object_get(f, "crc32");
         json_t *want_size = json_object_get(f, "size");
-        if (!name || strchr(name, '/') || !json_is_integer(want_crc) || !json_is_integer(want_size)) {
+        if (!name || strchr(name, '/') || !json_is_integer(want_crc) ||
+            !json_is_integer(want_size)) {
             snprintf(err, errlen, "manifest: malformed files entry %zu", i);
             return -1;
         }

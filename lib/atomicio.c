@@ -89,7 +89,7 @@ int atomic_open(atomic_file *af, const char *path) {
     free(copy1);
     free(copy2);
     return 0;
-err: {
+err : {
     int saved = errno;
     free(copy1);
     free(copy2);

@@ -28,7 +28,7 @@ void atomic_abort(atomic_file *af);
 /* Whole-buffer convenience. */
 int atomic_write_file(const char *path, const void *data, size_t len);
 
-int fsync_path(const char *path);  /* fsync a file or directory by name */
+int fsync_path(const char *path);   /* fsync a file or directory by name */
 int fsync_parent(const char *path); /* fsync the directory holding path */
 int mkdir_p(const char *path, unsigned mode);
 

@@ -111,16 +111,13 @@ json_t *config_describe(void) {
     for (int k = 0; k < CFG_COUNT; k++) {
         const char *v = config_get((config_key)k);
         json_t *val;
-        if (!v)
-            val = json_null();
+        if (!v) val = json_null();
         else if (k == CFG_DATABASE_URL) {
             char *r = config_redact_url(v);
             val = r ? json_string(r) : json_null();
             free(r);
-        } else if (config_table[k].secret)
-            val = json_string("***");
-        else
-            val = json_string(v);
+        } else if (config_table[k].secret) val = json_string("***");
+        else val = json_string(v);
         json_object_set_new(o, config_table[k].name,
                             json_pack("{s:o,s:s}", "value", val ? val : json_null(), "source",
                                       config_source((config_key)k)));

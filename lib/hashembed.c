@@ -37,10 +37,8 @@ static int hashembed_is_word_cp(utf8proc_int32_t cp) {
     case UTF8PROC_CATEGORY_NL:
     case UTF8PROC_CATEGORY_NO:
     case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-        return 1;
-    default:
-        return 0;
+    case UTF8PROC_CATEGORY_MC: return 1;
+    default: return 0;
     }
 }
 
@@ -51,10 +49,10 @@ long hashembed(const char *text, size_t len, float *out, size_t dim) {
     uint64_t *feats = NULL;
     double *acc = NULL;
     long rc = -1;
-    utf8proc_ssize_t nlen = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len,
-                                         &norm,
-                                         UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
-                                             UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
+    utf8proc_ssize_t nlen =
+        utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len, &norm,
+                     UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |
+                         UTF8PROC_STRIPMARK);
     if (nlen < 0) goto err;
 
     /* At most one unigram and one bigram per word, and a word takes >= 1 byte. */

@@ -114,8 +114,8 @@ static int jsonl_read_line(jsonl_reader *r, int *had_newline) {
     if (!any) return 0;
     r->lineno++;
     if (too_long) {
-        snprintf(r->err, sizeof r->err, "%s: line %zu: longer than the limit of %zu bytes",
-                 r->name, r->lineno, r->max_line);
+        snprintf(r->err, sizeof r->err, "%s: line %zu: longer than the limit of %zu bytes", r->name,
+                 r->lineno, r->max_line);
         return JSONL_BAD;
     }
     r->line[r->line_len] = '\0';
@@ -145,8 +145,7 @@ int jsonl_next(jsonl_reader *r, json_t **out) {
         }
         if (!json_is_object(obj)) {
             json_decref(obj);
-            snprintf(r->err, sizeof r->err, "%s: line %zu: not a JSON object", r->name,
-                     r->lineno);
+            snprintf(r->err, sizeof r->err, "%s: line %zu: not a JSON object", r->name, r->lineno);
             return JSONL_BAD;
         }
         *out = obj;

@@ -21,12 +21,9 @@ static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
 void log_init(const char *stage) {
     log_stage_name = stage;
     const char *fmt = getenv("NZ_LOG_FORMAT");
-    if (fmt && strcmp(fmt, "json") == 0)
-        log_format_human = 0;
-    else if (fmt && strcmp(fmt, "human") == 0)
-        log_format_human = 1;
-    else
-        log_format_human = isatty(STDERR_FILENO) ? 1 : 0;
+    if (fmt && strcmp(fmt, "json") == 0) log_format_human = 0;
+    else if (fmt && strcmp(fmt, "human") == 0) log_format_human = 1;
+    else log_format_human = isatty(STDERR_FILENO) ? 1 : 0;
     const char *lvl = getenv("NZ_LOG_LEVEL");
     if (lvl) {
         for (int i = 0; i < 4; i++)
@@ -76,8 +73,7 @@ static void log_emit(log_level level, const char *msg, json_t *fields) {
             const char *key;
             json_t *val;
             json_object_foreach(fields, key, val) {
-                if (json_is_string(val))
-                    fprintf(mem, " %s=%s", key, json_string_value(val));
+                if (json_is_string(val)) fprintf(mem, " %s=%s", key, json_string_value(val));
                 else {
                     char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
                     if (s) fprintf(mem, " %s=%s", key, s);
@@ -87,8 +83,8 @@ static void log_emit(log_level level, const char *msg, json_t *fields) {
         }
         if (mem) fclose(mem);
         char *line = NULL;
-        if (asprintf(&line, "%s: %s: %s%s", log_stage_name, log_level_names[level],
-                     msg ? msg : "", extra ? extra : "") >= 0) {
+        if (asprintf(&line, "%s: %s: %s%s", log_stage_name, log_level_names[level], msg ? msg : "",
+                     extra ? extra : "") >= 0) {
             log_write_line(line);
             free(line);
         }
@@ -159,6 +155,4 @@ void log_reject(const char *uri, const char *fmt, ...) {
     free(err);
 }
 
-void log_fields(log_level level, const char *msg, json_t *fields) {
-    log_emit(level, msg, fields);
-}
+void log_fields(log_level level, const char *msg, json_t *fields) { log_emit(level, msg, fields); }

@@ -22,19 +22,17 @@ typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
 void log_init(const char *stage);
 const char *log_stage(void);
-int log_human(void);     /* 1 when lines are formatted for a terminal */
+int log_human(void); /* 1 when lines are formatted for a terminal */
 int log_enabled(log_level level);
 
-void log_msg(log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 
 /* One rejected input: {"level":"error","stage":..,"uri":..,"error":..}. */
-void log_reject(const char *uri, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void log_reject(const char *uri, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Emit an object of extra fields (stats, summaries) at the given level with
  * a message. Takes ownership of `fields` (may be NULL). */

@@ -12,15 +12,16 @@
 
 #include "vecb64.h"
 
-const char *const openai_cause_names[CAUSE_COUNT] = {"rate_limit", "server", "timeout", "connection",
-                                                     "malformed"};
+const char *const openai_cause_names[CAUSE_COUNT] = {"rate_limit", "server", "timeout",
+                                                     "connection", "malformed"};
 
 char *openai_endpoint(const char *base) {
     size_t n = strlen(base);
     while (n && base[n - 1] == '/') n--;
     char *out = NULL;
     int v1 = n >= 3 && !strncmp(base + n - 3, "/v1", 3);
-    if (asprintf(&out, "%.*s%s", (int)n, base, v1 ? "/embeddings" : "/v1/embeddings") < 0) return NULL;
+    if (asprintf(&out, "%.*s%s", (int)n, base, v1 ? "/embeddings" : "/v1/embeddings") < 0)
+        return NULL;
     return out;
 }
 
@@ -30,7 +31,8 @@ char *openai_request(const char *model, uint32_t dim, const char *const *texts, 
                      size_t n) {
     json_t *in = json_array();
     for (size_t i = 0; i < n && in; i++) json_array_append_new(in, json_stringn(texts[i], lens[i]));
-    json_t *req = json_pack("{s:s,s:o,s:s}", "model", model, "input", in, "encoding_format", "base64");
+    json_t *req =
+        json_pack("{s:s,s:o,s:s}", "model", model, "input", in, "encoding_format", "base64");
     if (!req) return NULL;
     if (openai_sends_dimensions(model)) json_object_set_new(req, "dimensions", json_integer(dim));
     char *s = json_dumps(req, JSON_COMPACT);
@@ -101,7 +103,8 @@ static int openai_cut(const char *body, size_t len, openai_payloads *out) {
         }
         out->p[out->n] = body + i;
         out->plen[out->n] = (size_t)(q - (body + i));
-        o += (size_t)snprintf(out->skeleton + o, 24, "#%zu", out->n); /* never longer than the payload+quote */
+        o += (size_t)snprintf(out->skeleton + o, 24, "#%zu",
+                              out->n); /* never longer than the payload+quote */
         out->n++;
         i = (size_t)(q - body);
     }
@@ -137,9 +140,11 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
         const char *type = json_string_value(json_object_get(e, "type"));
         const char *text = json_string_value(json_object_get(e, "message"));
         char prefix[64];
-        snprintf(prefix, sizeof prefix, "HTTP %ld%s%s: ", r->status, code ? " " : "", code ? code : "");
+        snprintf(prefix, sizeof prefix, "HTTP %ld%s%s: ", r->status, code ? " " : "",
+                 code ? code : "");
         openai_masked(msg, msglen, prefix, text ? text : "(no message)", secret);
-        int quota = (code && !strcmp(code, "insufficient_quota")) || (type && !strcmp(type, "insufficient_quota"));
+        int quota = (code && !strcmp(code, "insufficient_quota")) ||
+                    (type && !strcmp(type, "insufficient_quota"));
         if (r->status == 429 && !quota) {
             v = OPENAI_RETRY;
             *cause = CAUSE_RATE_LIMIT;
@@ -174,7 +179,8 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
         return OPENAI_RETRY;
     }
     if (json_array_size(data) != n) {
-        snprintf(msg, msglen, "malformed reply: %zu embeddings for %zu inputs", json_array_size(data), n);
+        snprintf(msg, msglen, "malformed reply: %zu embeddings for %zu inputs",
+                 json_array_size(data), n);
         json_decref(j);
         openai_payloads_free(&cut);
         return OPENAI_RETRY;
@@ -217,8 +223,7 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
             if (got == (long)dim) memcpy(dst, vec, dim * sizeof *dst);
             free(vec);
             if (got != (long)dim) {
-                if (got == -3)
-                    snprintf(msg, msglen, "malformed reply: a NaN or infinite value");
+                if (got == -3) snprintf(msg, msglen, "malformed reply: a NaN or infinite value");
                 else if (got < 0)
                     snprintf(msg, msglen, "malformed reply: an embedding is not base64 float32");
                 else
@@ -228,7 +233,8 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
             }
         } else if (json_is_array(emb)) { /* float arrays, as Ollama answers */
             if (json_array_size(emb) != dim) {
-                snprintf(msg, msglen, "wrong dimension: got %zu values, expected %u", json_array_size(emb), dim);
+                snprintf(msg, msglen, "wrong dimension: got %zu values, expected %u",
+                         json_array_size(emb), dim);
                 v = OPENAI_RETRY;
                 break;
             }
@@ -236,7 +242,8 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
                 json_t *x = json_array_get(emb, c);
                 double f = json_number_value(x);
                 if (!json_is_number(x) || !isfinite(f)) {
-                    snprintf(msg, msglen, "malformed reply: value %u of embedding %lld is not a number", c,
+                    snprintf(msg, msglen,
+                             "malformed reply: value %u of embedding %lld is not a number", c,
                              (long long)k);
                     v = OPENAI_RETRY;
                     break;
@@ -245,13 +252,16 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
             }
             if (v != OPENAI_OK) break;
         } else {
-            snprintf(msg, msglen, "malformed reply: embedding %lld is neither base64 nor an array", (long long)k);
+            snprintf(msg, msglen, "malformed reply: embedding %lld is neither base64 nor an array",
+                     (long long)k);
             v = OPENAI_RETRY;
             break;
         }
     }
     free(seen);
-    if (v == OPENAI_OK) *tokens = (long)json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens"));
+    if (v == OPENAI_OK)
+        *tokens =
+            (long)json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens"));
     json_decref(j);
     openai_payloads_free(&cut);
     return v;

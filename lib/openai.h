@@ -33,7 +33,7 @@ typedef enum {
 /* Causes of retries, for the stats line. */
 typedef enum {
     CAUSE_RATE_LIMIT,
-    CAUSE_SERVER,     /* 5xx, 408, 409 */
+    CAUSE_SERVER, /* 5xx, 408, 409 */
     CAUSE_TIMEOUT,
     CAUSE_CONNECTION, /* reset, refused, cut mid-body */
     CAUSE_MALFORMED,  /* bad JSON, wrong dimension, missing index */

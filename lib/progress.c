@@ -34,8 +34,7 @@ static void progress_draw(progress *p, int final) {
         fprintf(stderr, "\r%s: %llu/%llu (%.1f%%) %.0f/s%s\033[K", p->what,
                 (unsigned long long)p->done, (unsigned long long)p->total,
                 100.0 * (double)p->done / (double)p->total, rate, eta);
-    else
-        fprintf(stderr, "\r%s: %llu %.0f/s\033[K", p->what, (unsigned long long)p->done, rate);
+    else fprintf(stderr, "\r%s: %llu %.0f/s\033[K", p->what, (unsigned long long)p->done, rate);
     if (final) fputc('\n', stderr);
     fflush(stderr);
 }

@@ -51,14 +51,14 @@ int chain_start(chain *c, chain_stage *stages, int n) {
             signal(SIGINT, SIG_DFL);
             sigprocmask(SIG_SETMASK, &saved_mask, NULL);
             int in_fd = i > 0 ? pipes[i - 1][0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
-            if (in_fd < 0 || dup2(in_fd, STDIN_FILENO) < 0 ||
-                dup2(pipes[i][1], STDOUT_FILENO) < 0)
+            if (in_fd < 0 || dup2(in_fd, STDIN_FILENO) < 0 || dup2(pipes[i][1], STDOUT_FILENO) < 0)
                 _exit(127);
             signal(SIGPIPE, SIG_DFL);
             execv(stages[i].argv[0], stages[i].argv);
-            dprintf(STDERR_FILENO,
-                    "{\"level\":\"error\",\"stage\":\"nz-pipeline\",\"msg\":\"cannot run %s: %s\"}\n",
-                    stages[i].argv[0], strerror(errno));
+            dprintf(
+                STDERR_FILENO,
+                "{\"level\":\"error\",\"stage\":\"nz-pipeline\",\"msg\":\"cannot run %s: %s\"}\n",
+                stages[i].argv[0], strerror(errno));
             _exit(127);
         }
         stages[i].pid = pid;
@@ -79,7 +79,7 @@ int chain_start(chain *c, chain_stage *stages, int n) {
         }
     }
     return 0;
-err: {
+err : {
     int saved = errno;
     for (int i = 0; i < n; i++) {
         if (pipes[i][0] >= 0) close(pipes[i][0]);
@@ -127,14 +127,11 @@ void chain_kill_all(chain *c, int sig) {
 }
 
 const char *chain_describe(const chain_stage *s, char *buf, size_t len) {
-    if (!s->done)
-        snprintf(buf, len, "not finished");
-    else if (WIFEXITED(s->status))
-        snprintf(buf, len, "exit %d", WEXITSTATUS(s->status));
+    if (!s->done) snprintf(buf, len, "not finished");
+    else if (WIFEXITED(s->status)) snprintf(buf, len, "exit %d", WEXITSTATUS(s->status));
     else if (WIFSIGNALED(s->status))
         snprintf(buf, len, "signal %d (%s)", WTERMSIG(s->status), strsignal(WTERMSIG(s->status)));
-    else
-        snprintf(buf, len, "status %d", s->status);
+    else snprintf(buf, len, "status %d", s->status);
     return buf;
 }
 

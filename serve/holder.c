@@ -119,7 +119,8 @@ void holder_info(stats_index_info *info, char *name_buf, size_t name_len) {
         snprintf(name_buf, name_len, "%s", holder.cur->s->name);
         info->snapshot = name_buf;
         info->count = holder.cur->s->count;
-        if (holder.cur->s->created > 0) info->age_seconds = (double)time(NULL) - holder.cur->s->created;
+        if (holder.cur->s->created > 0)
+            info->age_seconds = (double)time(NULL) - holder.cur->s->created;
     }
     info->reloads = holder.reloads;
     info->reload_failures = holder.failures;

@@ -39,8 +39,8 @@ long http_in_flight(void) { return __atomic_load_n(&http_inflight, __ATOMIC_SEQ_
 static enum MHD_Result http_send(struct MHD_Connection *c, http_request *r, int status,
                                  const char *ctype, char *body /* owned */, const char *allow) {
     r->status = status;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body,
-                                                                MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return MHD_NO;
@@ -255,11 +255,9 @@ struct MHD_Daemon *http_start(unsigned port, unsigned threads, const http_config
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, http_handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
-        NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
+        NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
+        NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on port %u (in use, or not permitted)", port);
         return NULL;

@@ -26,21 +26,20 @@
 #include "stats.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: nz-serve [options]\n"
-            "\n"
-            "Serve the current index snapshot over HTTP (read-only).\n"
-            "\n"
-            "      --index-path DIR     snapshot root   (env INDEX_PATH, default ./data/index)\n"
-            "  -p, --port N             TCP port, 0 for any free one (env PORT, default 8000)\n"
-            "      --threads N          worker threads (default: the number of cores)\n"
-            "      --port-file FILE     write the bound port to FILE once listening\n"
-            "      --drain-timeout S    seconds to finish requests on SIGTERM (default 25)\n"
-            "  -h, --help               show this help\n"
-            "      --version            show the version\n"
-            "\n"
-            "  GET /health   GET /performance   GET /metrics   POST /v1/query\n"
-            "SIGHUP reloads the index now; SIGTERM drains and exits 0.\n");
+    fprintf(f, "usage: nz-serve [options]\n"
+               "\n"
+               "Serve the current index snapshot over HTTP (read-only).\n"
+               "\n"
+               "      --index-path DIR     snapshot root   (env INDEX_PATH, default ./data/index)\n"
+               "  -p, --port N             TCP port, 0 for any free one (env PORT, default 8000)\n"
+               "      --threads N          worker threads (default: the number of cores)\n"
+               "      --port-file FILE     write the bound port to FILE once listening\n"
+               "      --drain-timeout S    seconds to finish requests on SIGTERM (default 25)\n"
+               "  -h, --help               show this help\n"
+               "      --version            show the version\n"
+               "\n"
+               "  GET /health   GET /performance   GET /metrics   POST /v1/query\n"
+               "SIGHUP reloads the index now; SIGTERM drains and exits 0.\n");
 }
 
 int main(int argc, char **argv) {
@@ -99,7 +98,8 @@ int main(int argc, char **argv) {
     http_config hc = {.database_url = config_get(CFG_DATABASE_URL)};
     char err[256];
     unsigned bound = 0;
-    struct MHD_Daemon *d = http_start((unsigned)port, (unsigned)threads, &hc, &bound, err, sizeof err);
+    struct MHD_Daemon *d =
+        http_start((unsigned)port, (unsigned)threads, &hc, &bound, err, sizeof err);
     if (!d) {
         log_error("%s", err);
         holder_shutdown();

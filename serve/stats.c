@@ -17,7 +17,8 @@
 
 static const char *const stats_route_names[ROUTE_COUNT] = {"query", "health", "performance",
                                                            "metrics", "other"};
-static const double stats_bounds_ms[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+static const double stats_bounds_ms[] = {0.1, 0.25, 0.5, 1,   2.5,  5,    10,   25,
+                                         50,  100,  250, 500, 1000, 2500, 5000, 10000};
 #define STATS_NBOUNDS (sizeof stats_bounds_ms / sizeof *stats_bounds_ms)
 
 static struct {
@@ -86,7 +87,8 @@ static void stats_memory(unsigned long long *rss, unsigned long long *peak) {
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         unsigned long long size, res;
-        if (fscanf(f, "%llu %llu", &size, &res) == 2) *rss = res * (unsigned long long)sysconf(_SC_PAGESIZE);
+        if (fscanf(f, "%llu %llu", &size, &res) == 2)
+            *rss = res * (unsigned long long)sysconf(_SC_PAGESIZE);
         fclose(f);
     }
     struct rusage ru;
@@ -114,7 +116,8 @@ static void stats_take(stats_view *v) {
     memcpy(v->lat, stats.ring, v->nlat * sizeof *v->lat);
     unsigned long long recent = 0;
     for (int i = 0; i < STATS_QPS_WINDOW; i++)
-        if (stats.qps_sec[i] > sec - STATS_QPS_WINDOW && stats.qps_sec[i] < sec) recent += stats.qps_count[i];
+        if (stats.qps_sec[i] > sec - STATS_QPS_WINDOW && stats.qps_sec[i] < sec)
+            recent += stats.qps_count[i];
     pthread_mutex_unlock(&stats.lock);
     v->uptime = now - stats.start_mono;
     double window = v->uptime < STATS_QPS_WINDOW - 1 ? v->uptime : STATS_QPS_WINDOW - 1;
@@ -141,19 +144,19 @@ json_t *stats_performance(const stats_index_info *ix) {
     }
     unsigned long long rss, peak;
     stats_memory(&rss, &peak);
-    unsigned long long nq = v->requests[ROUTE_QUERY][2] + v->requests[ROUTE_QUERY][4] +
-                            v->requests[ROUTE_QUERY][5];
+    unsigned long long nq =
+        v->requests[ROUTE_QUERY][2] + v->requests[ROUTE_QUERY][4] + v->requests[ROUTE_QUERY][5];
     double mean = nq ? v->sum_ms[ROUTE_QUERY] / (double)nq : 0.0;
     json_t *o = json_pack(
         "{s:I,s:I,s:o,s:{s:I,s:f,s:f,s:f,s:f,s:f},s:f,s:f,s:{s:I,s:I},s:{s:s?,s:I,s:f,s:I,s:I}}",
         "requests", (json_int_t)total, "errors", (json_int_t)errors, "routes", routes,
         "query_latency_ms", "samples", (json_int_t)v->nlat, "p50", stats_pct(v->lat, v->nlat, 0.5),
         "p90", stats_pct(v->lat, v->nlat, 0.9), "p99", stats_pct(v->lat, v->nlat, 0.99), "max",
-        v->nlat ? stats_round3(v->lat[v->nlat - 1]) : 0.0, "mean", stats_round3(mean),
-        "qps", stats_round3(v->qps), "uptime_seconds", stats_round3(v->uptime), "memory", "rss_bytes", (json_int_t)rss,
-        "peak_rss_bytes", (json_int_t)peak, "index", "snapshot", ix->snapshot, "count",
-        (json_int_t)ix->count, "age_seconds", ix->age_seconds, "reloads", (json_int_t)ix->reloads,
-        "reload_failures", (json_int_t)ix->reload_failures);
+        v->nlat ? stats_round3(v->lat[v->nlat - 1]) : 0.0, "mean", stats_round3(mean), "qps",
+        stats_round3(v->qps), "uptime_seconds", stats_round3(v->uptime), "memory", "rss_bytes",
+        (json_int_t)rss, "peak_rss_bytes", (json_int_t)peak, "index", "snapshot", ix->snapshot,
+        "count", (json_int_t)ix->count, "age_seconds", ix->age_seconds, "reloads",
+        (json_int_t)ix->reloads, "reload_failures", (json_int_t)ix->reload_failures);
     free(v);
     return o;
 }
@@ -191,7 +194,8 @@ char *stats_prometheus(const stats_index_info *ix) {
         }
         fprintf(f, "nz_request_duration_seconds_sum{route=\"%s\"} %.6f\n", stats_route_names[r],
                 v->sum_ms[r] / 1000);
-        fprintf(f, "nz_request_duration_seconds_count{route=\"%s\"} %llu\n", stats_route_names[r], cum);
+        fprintf(f, "nz_request_duration_seconds_count{route=\"%s\"} %llu\n", stats_route_names[r],
+                cum);
     }
     unsigned long long rss, peak;
     stats_memory(&rss, &peak);

@@ -12,7 +12,14 @@
 
 #include <jansson.h>
 
-typedef enum { ROUTE_QUERY, ROUTE_HEALTH, ROUTE_PERFORMANCE, ROUTE_METRICS, ROUTE_OTHER, ROUTE_COUNT } stats_route;
+typedef enum {
+    ROUTE_QUERY,
+    ROUTE_HEALTH,
+    ROUTE_PERFORMANCE,
+    ROUTE_METRICS,
+    ROUTE_OTHER,
+    ROUTE_COUNT
+} stats_route;
 
 void stats_init(void);
 void stats_record(stats_route route, int status, double ms);

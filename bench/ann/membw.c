@@ -86,8 +86,8 @@ int main(int argc, char **argv) {
         double gbs = (double)(n * sizeof *buf) / secs / 1e9;
         if (gbs > best) best = gbs;
     }
-    printf("{\"read_gbs\":%.3f,\"size_mb\":%zu,\"threads\":%d,\"kernel\":\"%s\",\"check\":%llu}\n", best, mb,
-           threads, kind, (unsigned long long)(total & 0xff));
+    printf("{\"read_gbs\":%.3f,\"size_mb\":%zu,\"threads\":%d,\"kernel\":\"%s\",\"check\":%llu}\n",
+           best, mb, threads, kind, (unsigned long long)(total & 0xff));
     free(buf);
     return 0;
 }

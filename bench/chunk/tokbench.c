@@ -31,7 +31,8 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int r = 0; r < reps; r++)
         for (size_t i = 0; i < n; i++)
-            total += bpe_encode(json_string_value(texts[i]), json_string_length(texts[i]), ids, 65536);
+            total +=
+                bpe_encode(json_string_value(texts[i]), json_string_length(texts[i]), ids, 65536);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("%ld %.4f %.0f\n", total, s, (double)total / s);

@@ -97,7 +97,8 @@ static void bpe_build(void) {
     if (!bpe.re) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        snprintf(bpe.err, sizeof bpe.err, "cl100k_base pattern: %s at %zu", (char *)msg, (size_t)eo);
+        snprintf(bpe.err, sizeof bpe.err, "cl100k_base pattern: %s at %zu", (char *)msg,
+                 (size_t)eo);
         return;
     }
     pcre2_jit_compile(bpe.re, PCRE2_JIT_COMPLETE); /* the interpreter runs if JIT is missing */
@@ -156,7 +157,8 @@ static void bpe_merge_short(const unsigned char *p, size_t n, bpe_out *o) {
         ranks[bi] = bi + 2 < m ? bpe_rank(p + starts[bi], starts[bi + 2] - starts[bi]) : BPE_NONE;
         if (bi > 0) ranks[bi - 1] = bpe_rank(p + starts[bi - 1], starts[bi + 1] - starts[bi - 1]);
     }
-    for (size_t i = 0; i + 1 < m; i++) bpe_emit(o, bpe_rank(p + starts[i], starts[i + 1] - starts[i]));
+    for (size_t i = 0; i + 1 < m; i++)
+        bpe_emit(o, bpe_rank(p + starts[i], starts[i + 1] - starts[i]));
 }
 
 /* Heap merge for long pieces: parts in a linked list, candidate pairs in a
@@ -185,16 +187,16 @@ static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
     }
     start[n] = (uint32_t)n; /* sentinel part: the end */
 #define BPE_END(i) (next[i] < n ? start[next[i]] : (uint32_t)n)
-#define BPE_PUSH(c)                                                             \
-    do {                                                                        \
-        size_t k_ = hn++;                                                       \
-        heap[k_] = (c);                                                         \
-        while (k_ && bpe_cand_less(&heap[k_], &heap[(k_ - 1) / 2], start)) {    \
-            bpe_cand t_ = heap[k_];                                             \
-            heap[k_] = heap[(k_ - 1) / 2];                                      \
-            heap[(k_ - 1) / 2] = t_;                                            \
-            k_ = (k_ - 1) / 2;                                                  \
-        }                                                                       \
+#define BPE_PUSH(c)                                                          \
+    do {                                                                     \
+        size_t k_ = hn++;                                                    \
+        heap[k_] = (c);                                                      \
+        while (k_ && bpe_cand_less(&heap[k_], &heap[(k_ - 1) / 2], start)) { \
+            bpe_cand t_ = heap[k_];                                          \
+            heap[k_] = heap[(k_ - 1) / 2];                                   \
+            heap[(k_ - 1) / 2] = t_;                                         \
+            k_ = (k_ - 1) / 2;                                               \
+        }                                                                    \
     } while (0)
     /* pair rank of part i with its next part */
 #define BPE_PAIR(i) (next[i] < n ? bpe_rank(p + start[i], BPE_END(next[i]) - start[i]) : BPE_NONE)
@@ -231,7 +233,8 @@ static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
             if (r != BPE_NONE) BPE_PUSH(((bpe_cand){r, q, stamp[q]}));
         }
     }
-    for (uint32_t i = 0; i < n; i = next[i]) bpe_emit(o, bpe_rank(p + start[i], BPE_END(i) - start[i]));
+    for (uint32_t i = 0; i < n; i = next[i])
+        bpe_emit(o, bpe_rank(p + start[i], BPE_END(i) - start[i]));
 #undef BPE_END
 #undef BPE_PUSH
 #undef BPE_PAIR

@@ -237,7 +237,8 @@ static int chunker_block(unit_list *l, const char *kind, const char *t, int page
     return rc;
 }
 
-static int chunker_block_units(unit_list *l, const char *kind, const char *t, int page, long limit) {
+static int chunker_block_units(unit_list *l, const char *kind, const char *t, int page,
+                               long limit) {
     size_t len = strlen(t);
     while (len && chunker_space(t[len - 1])) len--;
     while (len && chunker_space(*t)) t++, len--;
@@ -353,13 +354,14 @@ static int chunker_emit(chunker_doc *cd, const char *text, size_t len, size_t ov
     }
     json_object_set_new(cd->seen, id, json_true());
     const char *uri = jsonl_str(cd->doc, "uri"), *lang = jsonl_str(cd->doc, "lang");
-    rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:I}", "chunk_id", id,
-                    "doc_id", cd->doc_id, "ord", (json_int_t)cd->ord, "uri", uri ? uri : "",
-                    "title", cd->title, "heading", cd->heading.s, "page", page, "lang",
-                    lang ? lang : "und", "context", cd->context.s, "text", t, "tokens",
-                    (json_int_t)sent_tokens, "text_tokens", (json_int_t)chunker_count(t, len));
+    rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:I}", "chunk_id", id, "doc_id",
+                    cd->doc_id, "ord", (json_int_t)cd->ord, "uri", uri ? uri : "", "title",
+                    cd->title, "heading", cd->heading.s, "page", page, "lang", lang ? lang : "und",
+                    "context", cd->context.s, "text", t, "tokens", (json_int_t)sent_tokens,
+                    "text_tokens", (json_int_t)chunker_count(t, len));
     if (!rec) goto out;
-    if (overlap_bytes) json_object_set_new(rec, "overlap_bytes", json_integer((json_int_t)overlap_bytes));
+    if (overlap_bytes)
+        json_object_set_new(rec, "overlap_bytes", json_integer((json_int_t)overlap_bytes));
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)cd->doc, key, val) {
@@ -506,7 +508,8 @@ static int chunker_section(chunker_doc *cd, unit_list *l) {
             /* a table part: its repeated header row is the overlap */
             ob = u0->hdr_len;
             if (cbuf_add(&full, text.s, text.len) < 0) goto out;
-        } else if (k > 0 && ov > 0) {            size_t s = chunker_overlap_start(&prev, ov);
+        } else if (k > 0 && ov > 0) {
+            size_t s = chunker_overlap_start(&prev, ov);
             for (;;) {
                 full.len = 0;
                 ob = 0;
@@ -527,7 +530,8 @@ static int chunker_section(chunker_doc *cd, unit_list *l) {
         } else if (cbuf_add(&full, text.s, text.len) < 0) {
             goto out;
         }
-        if (chunker_emit_checked(cd, full.s, full.len, ob, l->u[r[k].a].page, &scratch) < 0) goto out;
+        if (chunker_emit_checked(cd, full.s, full.len, ob, l->u[r[k].a].page, &scratch) < 0)
+            goto out;
         prev.len = 0;
         if (cbuf_add(&prev, text.s, text.len) < 0) goto out;
     }

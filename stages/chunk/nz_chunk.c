@@ -24,22 +24,21 @@
 #include "progress.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: nz-chunk [options] [FILE...]\n"
-            "\n"
-            "Split docs.jsonl records (stdin or FILEs) into chunks.jsonl.\n"
-            "\n"
-            "  -o, --output FILE     write to FILE atomically instead of stdout\n"
-            "      --max-tokens N    chunk size in cl100k_base tokens, context included\n"
-            "                        (default 400, at most 8191)\n"
-            "      --min-tokens N    merge smaller chunks into a neighbour (default 50)\n"
-            "      --overlap N       repeat up to N tokens of the previous chunk (default 0)\n"
-            "      --no-dedupe       keep chunks whose text repeats within a document\n"
-            "      --max-line N      reject input lines longer than N bytes (default 1 GiB)\n"
-            "  -h, --help            show this help\n"
-            "      --version         show the version\n"
-            "\n"
-            "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected.\n");
+    fprintf(f, "usage: nz-chunk [options] [FILE...]\n"
+               "\n"
+               "Split docs.jsonl records (stdin or FILEs) into chunks.jsonl.\n"
+               "\n"
+               "  -o, --output FILE     write to FILE atomically instead of stdout\n"
+               "      --max-tokens N    chunk size in cl100k_base tokens, context included\n"
+               "                        (default 400, at most 8191)\n"
+               "      --min-tokens N    merge smaller chunks into a neighbour (default 50)\n"
+               "      --overlap N       repeat up to N tokens of the previous chunk (default 0)\n"
+               "      --no-dedupe       keep chunks whose text repeats within a document\n"
+               "      --max-line N      reject input lines longer than N bytes (default 1 GiB)\n"
+               "  -h, --help            show this help\n"
+               "      --version         show the version\n"
+               "\n"
+               "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected.\n");
 }
 
 typedef struct chunk_ctx {
@@ -84,16 +83,12 @@ int main(int argc, char **argv) {
     chunker_opts opts = {.max_tokens = 400, .min_tokens = 50, .overlap = 0, .dedupe = 1};
     long max_line = (long)JSONL_DEFAULT_MAX_LINE;
     const char *output = NULL;
-    static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
-                                             {"max-tokens", required_argument, 0, 't'},
-                                             {"max-line", required_argument, 0, 'L'},
-                                             {"min-tokens", required_argument, 0, 'm'},
-                                             {"overlap", required_argument, 0, 'O'},
-                                             {"no-dedupe", no_argument, 0, 'D'},
-                                             {"dedupe", no_argument, 0, 'd'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {"version", no_argument, 0, 'V'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'},   {"max-tokens", required_argument, 0, 't'},
+        {"max-line", required_argument, 0, 'L'}, {"min-tokens", required_argument, 0, 'm'},
+        {"overlap", required_argument, 0, 'O'},  {"no-dedupe", no_argument, 0, 'D'},
+        {"dedupe", no_argument, 0, 'd'},         {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -122,11 +117,13 @@ int main(int argc, char **argv) {
         }
     }
     if (opts.overlap * 2 >= opts.max_tokens) {
-        log_error("--overlap %ld must be under half of --max-tokens %ld", opts.overlap, opts.max_tokens);
+        log_error("--overlap %ld must be under half of --max-tokens %ld", opts.overlap,
+                  opts.max_tokens);
         return NZ_EXIT_USAGE;
     }
     if (opts.min_tokens >= opts.max_tokens) {
-        log_error("--min-tokens %ld must be under --max-tokens %ld", opts.min_tokens, opts.max_tokens);
+        log_error("--min-tokens %ld must be under --max-tokens %ld", opts.min_tokens,
+                  opts.max_tokens);
         return NZ_EXIT_USAGE;
     }
     char berr[256];

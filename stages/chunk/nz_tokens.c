@@ -52,7 +52,8 @@ int main(int argc, char **argv) {
         case 'c': count_only = 1; break;
         case 'j': jsonl = 1; break;
         case 'h':
-            printf("usage: nz-tokens [--count] [TEXT...] | nz-tokens --jsonl [--count] < strings.jsonl\n");
+            printf("usage: nz-tokens [--count] [TEXT...] | nz-tokens --jsonl [--count] < "
+                   "strings.jsonl\n");
             return NZ_EXIT_OK;
         default: return NZ_EXIT_USAGE;
         }

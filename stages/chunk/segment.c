@@ -13,17 +13,19 @@ static const char *const segment_abbrevs[] = {
     "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
     /* Indonesian */
     "dll", "dsb", "dst", "tsb", "yth", "Yth", "Tbk", "tbk", "PT", "Pt", "CV", "Rp", "Jl", "Jln",
-    "Kec", "Kab", "Kel", "Prov", "Bpk", "Sdr", "Sdri", "Ibu", "Hj", "H", "Ir", "Drs", "Dra",
-    "hlm", "Hlm", "psl", "Psl", "Pasal", "Ayat", "ayat", "Nomor", "Kep", "Per", "Perpres", "Permen",
-    "Tn", "Ny", "a.n", "u.p", "s.d", "a.l", NULL};
+    "Kec", "Kab", "Kel", "Prov", "Bpk", "Sdr", "Sdri", "Ibu", "Hj", "H", "Ir", "Drs", "Dra", "hlm",
+    "Hlm", "psl", "Psl", "Pasal", "Ayat", "ayat", "Nomor", "Kep", "Per", "Perpres", "Permen", "Tn",
+    "Ny", "a.n", "u.p", "s.d", "a.l", NULL};
 
-static int segment_is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static int segment_is_space(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 /* Is the word ending just before text[dot] (the '.') an abbreviation? */
 static int segment_abbrev(const char *text, size_t dot) {
     size_t start = dot;
-    while (start > 0 && !segment_is_space((unsigned char)text[start - 1]) && text[start - 1] != '(' &&
-           text[start - 1] != '"')
+    while (start > 0 && !segment_is_space((unsigned char)text[start - 1]) &&
+           text[start - 1] != '(' && text[start - 1] != '"')
         start--;
     size_t n = dot - start;
     if (n == 0) return 0;
@@ -70,18 +72,18 @@ long segment_sentences(const char *text, size_t len, size_t **ends) {
     size_t cap = 16, n = 0;
     size_t *e = malloc(cap * sizeof *e);
     if (!e) return -1;
-#define SEGMENT_PUSH(x)                                 \
-    do {                                                \
-        if (n == cap) {                                 \
-            cap *= 2;                                   \
-            size_t *ne_ = realloc(e, cap * sizeof *e);  \
-            if (!ne_) {                                 \
-                free(e);                                \
-                return -1;                              \
-            }                                           \
-            e = ne_;                                    \
-        }                                               \
-        e[n++] = (x);                                   \
+#define SEGMENT_PUSH(x)                                \
+    do {                                               \
+        if (n == cap) {                                \
+            cap *= 2;                                  \
+            size_t *ne_ = realloc(e, cap * sizeof *e); \
+            if (!ne_) {                                \
+                free(e);                               \
+                return -1;                             \
+            }                                          \
+            e = ne_;                                   \
+        }                                              \
+        e[n++] = (x);                                  \
     } while (0)
     size_t last = 0;
     for (size_t i = 0; i < len; i++) {
@@ -93,11 +95,13 @@ long segment_sentences(const char *text, size_t len, size_t **ends) {
             if (j < len && segment_is_space((unsigned char)text[j])) {
                 size_t k = j;
                 while (k < len && segment_is_space((unsigned char)text[k])) k++;
-                if (k < len && segment_starts(text, len, k) && !(c == '.' && segment_abbrev(text, i)))
+                if (k < len && segment_starts(text, len, k) &&
+                    !(c == '.' && segment_abbrev(text, i)))
                     cut = k;
             }
         } else if (segment_is_space((unsigned char)c) && i > last && i + 1 < len &&
-                   !segment_is_space((unsigned char)text[i + 1]) && segment_item_start(text, len, i + 1)) {
+                   !segment_is_space((unsigned char)text[i + 1]) &&
+                   segment_item_start(text, len, i + 1)) {
             /* an item number starts a unit even after a colon or semicolon */
             char p = text[i - 1];
             if (p == ':' || p == ';' || p == ',' || (i >= 3 && !strncmp(text + i - 3, "dan", 3)) ||

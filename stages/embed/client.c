@@ -44,14 +44,14 @@ struct client {
     embed_batch **queue;
     size_t qn, qcap;
     size_t inflight;
-    double pause_until;   /* the server said wait */
-    double next_start;    /* --rpm spacing */
+    double pause_until;              /* the server said wait */
+    double next_start;               /* --rpm spacing */
     double token_budget, token_time; /* --tpm bucket */
     long rem_requests, rem_tokens;
     double rem_seen;
     client_stats stats;
     unsigned long long rng;
-    landed *landed;      /* answers harvested, not yet classified */
+    landed *landed; /* answers harvested, not yet classified */
     size_t nlanded, landed_cap;
 };
 
@@ -89,7 +89,8 @@ static size_t client_write(char *p, size_t size, size_t n, void *ud) {
     return add;
 }
 
-static void client_header_value(const char *line, size_t len, const char *name, char *out, size_t outlen) {
+static void client_header_value(const char *line, size_t len, const char *name, char *out,
+                                size_t outlen) {
     size_t nl = strlen(name);
     if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':') return;
     const char *v = line + nl + 1;
@@ -119,7 +120,8 @@ client *client_new(const client_opts *o, char *err, size_t errlen) {
     if (!c) goto oom;
     c->o = *o;
     if (c->o.concurrency < 1) c->o.concurrency = 1;
-    c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
+             0x9e3779b97f4a7c15ULL;
     c->rem_requests = c->rem_tokens = -1;
     c->token_budget = o->tpm > 0 ? o->tpm / 60.0 : 0; /* start with one second's worth */
     c->token_time = client_now();
@@ -173,7 +175,8 @@ void client_free(client *c) {
 int client_submit(client *c, embed_batch *b) {
     /* the body is built now, off the path between one answer and the next
      * request */
-    if (!b->req && !(b->req = openai_request(c->o.model, c->o.dim, b->texts, b->lens, b->n))) return -1;
+    if (!b->req && !(b->req = openai_request(c->o.model, c->o.dim, b->texts, b->lens, b->n)))
+        return -1;
     if (c->qn == c->qcap) {
         size_t cap = c->qcap ? c->qcap * 2 : 64;
         embed_batch **nq = realloc(c->queue, cap * sizeof *nq);
@@ -289,7 +292,11 @@ static void client_harvest(client *c) {
         slot *s = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
         if (!s || !s->b) continue;
-        landed l = {.b = s->b, .cc = msg->data.result, .body = s->body, .len = s->len, .too_big = s->too_big};
+        landed l = {.b = s->b,
+                    .cc = msg->data.result,
+                    .body = s->body,
+                    .len = s->len,
+                    .too_big = s->too_big};
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &l.status);
         memcpy(l.retry_after_ms, s->retry_after_ms, sizeof l.retry_after_ms);
         memcpy(l.retry_after, s->retry_after, sizeof l.retry_after);
@@ -324,10 +331,14 @@ static void client_classify(client *c, landed *l, void (*done)(embed_batch *, vo
         snprintf(b->error, sizeof b->error, "%s%s", curl_easy_strerror(l->cc),
                  l->too_big ? " (reply larger than 1 GiB)" : "");
     } else {
-        openai_reply r = {l->status, l->body, l->len, l->retry_after_ms[0] ? l->retry_after_ms : NULL,
-                          l->retry_after[0] ? l->retry_after : NULL, l->should_retry[0] ? l->should_retry : NULL};
-        v = openai_parse(&r, b->n, c->o.dim, b->vectors, &b->usage, &cause, &after, c->o.api_key, b->error,
-                         sizeof b->error);
+        openai_reply r = {l->status,
+                          l->body,
+                          l->len,
+                          l->retry_after_ms[0] ? l->retry_after_ms : NULL,
+                          l->retry_after[0] ? l->retry_after : NULL,
+                          l->should_retry[0] ? l->should_retry : NULL};
+        v = openai_parse(&r, b->n, c->o.dim, b->vectors, &b->usage, &cause, &after, c->o.api_key,
+                         b->error, sizeof b->error);
     }
     free(l->body);
     l->body = NULL;
@@ -340,7 +351,8 @@ static void client_classify(client *c, landed *l, void (*done)(embed_batch *, vo
         if (v != OPENAI_FATAL) {
             char last[512];
             snprintf(last, sizeof last, "%s", b->error);
-            snprintf(b->error, sizeof b->error, "gave up after %d attempts; last: %.400s", b->attempts, last);
+            snprintf(b->error, sizeof b->error, "gave up after %d attempts; last: %.400s",
+                     b->attempts, last);
         }
         b->ok = -1;
         done(b, ctx);

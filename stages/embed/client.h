@@ -27,15 +27,15 @@ typedef struct embed_batch {
     size_t n;
     const char **texts;
     size_t *lens;
-    long tokens;      /* estimated from the records: for pacing */
-    float *vectors;   /* n x dim, valid when ok */
-    long usage;       /* usage.prompt_tokens */
+    long tokens;    /* estimated from the records: for pacing */
+    float *vectors; /* n x dim, valid when ok */
+    long usage;     /* usage.prompt_tokens */
     int attempts;
     double not_before;
-    int ok;           /* 1 done, -1 failed (error holds why) */
+    int ok; /* 1 done, -1 failed (error holds why) */
     char error[512];
-    void *user;       /* the caller's */
-    char *req;        /* the request body, built at submit; the caller frees */
+    void *user; /* the caller's */
+    char *req;  /* the request body, built at submit; the caller frees */
 } embed_batch;
 
 typedef struct client_opts {

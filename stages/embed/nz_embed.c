@@ -45,7 +45,8 @@ static void usage(FILE *f) {
             "      --provider P     hash | openai        (env EMBEDDING_PROVIDER, default hash)\n"
             "      --model M        model name           (env EMBEDDING_MODEL)\n"
             "      --dim N          vector size          (env EMBEDDING_DIMENSIONS, default 1536)\n"
-            "  openai provider (env OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, OPENAI_PROJECT_ID):\n"
+            "  openai provider (env OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, "
+            "OPENAI_PROJECT_ID):\n"
             "      --batch N        inputs a request, at most 2048 (default 2048)\n"
             "      --concurrency N  requests in flight (default 4)\n"
             "      --rpm N, --tpm N pace to requests / tokens a minute\n"
@@ -62,10 +63,10 @@ static void usage(FILE *f) {
 }
 
 typedef struct embed_item {
-    json_t *rec;    /* owned */
-    char *sent;     /* what the provider embeds */
-    char *error;    /* rejection reason, or NULL */
-    char *b64;      /* the encoded vector */
+    json_t *rec; /* owned */
+    char *sent;  /* what the provider embeds */
+    char *error; /* rejection reason, or NULL */
+    char *b64;   /* the encoded vector */
 } embed_item;
 
 typedef struct embed_ctx {
@@ -76,8 +77,8 @@ typedef struct embed_ctx {
     progress prog;
     embed_item *items; /* the batch being filled (hash) */
     size_t n;
-    remote *rm;        /* the openai provider */
-    int bpe_ready;     /* the tokenizer, for records without "tokens" */
+    remote *rm;    /* the openai provider */
+    int bpe_ready; /* the tokenizer, for records without "tokens" */
 } embed_ctx;
 
 /* Build the text sent for a record, or set item->error. */
@@ -109,12 +110,9 @@ static void embed_hash_one(embed_item *it, size_t dim) {
         return;
     }
     long nf = hashembed(it->sent, strlen(it->sent), v, dim);
-    if (nf < 0)
-        it->error = strdup("text cannot be embedded (invalid UTF-8 or out of memory)");
-    else if (nf == 0)
-        it->error = strdup("text has no words to embed");
-    else if (!(it->b64 = vecb64_encode(v, dim)))
-        it->error = strdup("out of memory");
+    if (nf < 0) it->error = strdup("text cannot be embedded (invalid UTF-8 or out of memory)");
+    else if (nf == 0) it->error = strdup("text has no words to embed");
+    else if (!(it->b64 = vecb64_encode(v, dim))) it->error = strdup("out of memory");
     free(v);
 }
 
@@ -176,7 +174,8 @@ static int embed_record_remote(embed_ctx *cx, json_t *rec, const char *name, siz
     }
     size_t len = strlen(it.sent);
     long tokens = jsonl_int(rec, "tokens", -1);
-    if (tokens < 0) { /* not from nz-chunk: count them (the tables are built once, when first needed) */
+    if (tokens <
+        0) { /* not from nz-chunk: count them (the tables are built once, when first needed) */
         char err[256];
         if (!cx->bpe_ready && bpe_init(err, sizeof err) < 0) {
             log_error("tokenizer: %s", err);
@@ -262,7 +261,8 @@ int main(int argc, char **argv) {
             if (config_parse_long("--batch", optarg, 1, 2048, &batch) < 0) return NZ_EXIT_USAGE;
             break;
         case 'c':
-            if (config_parse_long("--concurrency", optarg, 1, 64, &concurrency) < 0) return NZ_EXIT_USAGE;
+            if (config_parse_long("--concurrency", optarg, 1, 64, &concurrency) < 0)
+                return NZ_EXIT_USAGE;
             break;
         case 'R':
             if (config_parse_long("--rpm", optarg, 1, 100000000, &v) < 0) return NZ_EXIT_USAGE;
@@ -276,7 +276,8 @@ int main(int argc, char **argv) {
             if (config_parse_long("--timeout", optarg, 1, 3600, &timeout) < 0) return NZ_EXIT_USAGE;
             break;
         case 'r':
-            if (config_parse_long("--max-retries", optarg, 0, 100, &max_retries) < 0) return NZ_EXIT_USAGE;
+            if (config_parse_long("--max-retries", optarg, 0, 100, &max_retries) < 0)
+                return NZ_EXIT_USAGE;
             break;
         case 'C': cache_dir = optarg; break;
         case 'N': no_cache = 1; break;
@@ -313,7 +314,8 @@ int main(int argc, char **argv) {
         char err[512];
         if (!(endpoint = openai_endpoint(config_get(CFG_OPENAI_BASE_URL)))) return NZ_EXIT_FAIL;
         if (!no_cache) {
-            if (!cache_dir && !(cache_dir = default_cache = embed_default_cache())) return NZ_EXIT_FAIL;
+            if (!cache_dir && !(cache_dir = default_cache = embed_default_cache()))
+                return NZ_EXIT_FAIL;
             if (!(cache = vcache_open(cache_dir, err, sizeof err))) {
                 log_error("%s", err);
                 goto done;
@@ -322,12 +324,23 @@ int main(int argc, char **argv) {
                 log_warn("embedding cache: a torn record of %llu bytes at the end was dropped",
                          (unsigned long long)vcache_recovered(cache));
         }
-        remote_opts ro = {.co = {.endpoint = endpoint, .model = cx.model, .api_key = key,
-                                 .organization = getenv("OPENAI_ORG_ID"), .project = getenv("OPENAI_PROJECT_ID"),
-                                 .dim = (uint32_t)dim, .concurrency = (int)concurrency,
-                                 .max_retries = (int)max_retries, .timeout = timeout, .rpm = rpm, .tpm = tpm},
-                          .provider = "openai", .model = cx.model, .dim = (uint32_t)dim,
-                          .batch = (size_t)batch, .batch_tokens = 300000, .cache = cache};
+        remote_opts ro = {.co = {.endpoint = endpoint,
+                                 .model = cx.model,
+                                 .api_key = key,
+                                 .organization = getenv("OPENAI_ORG_ID"),
+                                 .project = getenv("OPENAI_PROJECT_ID"),
+                                 .dim = (uint32_t)dim,
+                                 .concurrency = (int)concurrency,
+                                 .max_retries = (int)max_retries,
+                                 .timeout = timeout,
+                                 .rpm = rpm,
+                                 .tpm = tpm},
+                          .provider = "openai",
+                          .model = cx.model,
+                          .dim = (uint32_t)dim,
+                          .batch = (size_t)batch,
+                          .batch_tokens = 300000,
+                          .cache = cache};
         curl_global_init(CURL_GLOBAL_DEFAULT);
         if (out_open(&out, output) < 0) {
             log_error("cannot open output %s: %s", output, strerror(errno));
@@ -364,7 +377,8 @@ int main(int argc, char **argv) {
     }
     free(cx.items);
     progress_finish(&cx.prog);
-    json_t *stats = json_pack("{s:s,s:s,s:i}", "provider", cx.provider, "model", cx.model, "dim", (int)cx.dim);
+    json_t *stats =
+        json_pack("{s:s,s:s,s:i}", "provider", cx.provider, "model", cx.model, "dim", (int)cx.dim);
     if (cx.rm) {
         const remote_stats *rs = remote_get_stats(cx.rm);
         const client_stats *cs = remote_client_stats(cx.rm);

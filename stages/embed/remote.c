@@ -32,7 +32,7 @@ struct remote {
     client *cl;
     ritem *items; /* a ring: items[(seq - base) ...] */
     size_t base, n, cap;
-    json_t *waiting; /* hex key -> seq of the record its text waits on */
+    json_t *waiting;   /* hex key -> seq of the record its text waits on */
     embed_batch *open; /* the batch being filled */
     size_t *open_seq;
     size_t next_batch_id;
@@ -44,7 +44,9 @@ struct remote {
 
 static ritem *remote_item(remote *r, size_t seq) { return &r->items[seq % r->cap]; }
 
-static void remote_key_hex(const unsigned char *key, char *hex) { sha_hex(key, VCACHE_KEY_LEN, hex); }
+static void remote_key_hex(const unsigned char *key, char *hex) {
+    sha_hex(key, VCACHE_KEY_LEN, hex);
+}
 
 remote *remote_new(const remote_opts *o, FILE *out, char *err, size_t errlen) {
     remote *r = calloc(1, sizeof *r);
@@ -109,13 +111,11 @@ static int remote_write(remote *r, ritem *it) {
     if (head) {
         size_t hl = strlen(head);
         /* {...} -> {...,"embedding":"<b64>"} */
-        if (hl >= 2 && head[hl - 1] == '}' &&
-            fwrite(head, 1, hl - 1, r->out) == hl - 1 &&
+        if (hl >= 2 && head[hl - 1] == '}' && fwrite(head, 1, hl - 1, r->out) == hl - 1 &&
             fputs(hl > 2 ? ",\"embedding\":\"" : "\"embedding\":\"", r->out) != EOF &&
             fputs(b64, r->out) != EOF && fputs("\"}\n", r->out) != EOF)
             rc = 0;
-        else
-            log_error("write error: %s", strerror(errno));
+        else log_error("write error: %s", strerror(errno));
     }
     free(head);
     free(b64);
@@ -166,7 +166,8 @@ static void remote_done(embed_batch *b, void *ctx) {
             char hex[2 * VCACHE_KEY_LEN + 1];
             remote_key_hex(it->key, hex);
             json_object_del(r->waiting, hex);
-            if (r->o.cache && vcache_put(r->o.cache, it->key, r->o.dim, it->vec) < 0 && !r->failed) {
+            if (r->o.cache && vcache_put(r->o.cache, it->key, r->o.dim, it->vec) < 0 &&
+                !r->failed) {
                 log_error("embedding cache: write failed: %s", strerror(errno));
                 r->failed = 1;
             }
@@ -219,7 +220,8 @@ static int remote_pump(remote *r, double wait) {
     return r->failed ? -1 : 0;
 }
 
-int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens, const char *name) {
+int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens,
+               const char *name) {
     (void)name;
     /* room in the window: drive the requests until the head moves */
     while (r->n + 1 >= r->cap) {

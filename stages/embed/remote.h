@@ -24,9 +24,9 @@ typedef struct remote_opts {
     client_opts co;
     const char *provider, *model;
     uint32_t dim;
-    size_t batch;       /* inputs a request */
-    long batch_tokens;  /* tokens a request */
-    vcache *cache;      /* NULL: no cache */
+    size_t batch;      /* inputs a request */
+    long batch_tokens; /* tokens a request */
+    vcache *cache;     /* NULL: no cache */
 } remote_opts;
 
 typedef struct remote_stats {

@@ -103,7 +103,8 @@ static int vcache_scan(vcache *c) {
         if (magic != VCACHE_MAGIC || dim == 0 || dim > VCACHE_MAX_DIM) break;
         size_t body = (size_t)dim * 4;
         memcpy(buf, hdr + 8, VCACHE_HDR - 8);
-        if (pread(c->fd, buf + VCACHE_HDR - 8, body, (off_t)(off + VCACHE_HDR)) != (ssize_t)body) break;
+        if (pread(c->fd, buf + VCACHE_HDR - 8, body, (off_t)(off + VCACHE_HDR)) != (ssize_t)body)
+            break;
         if (vcache_crc(buf, VCACHE_HDR - 8 + body) != crc) break;
         if (vcache_insert(c, hdr + 8, off + VCACHE_HDR, dim) < 0) {
             free(buf);

@@ -10,10 +10,11 @@ static const char *const block_kind_names[] = {"heading", "para", "list", "table
 
 const char *block_kind_name(block_kind k) { return block_kind_names[k]; }
 
-static int blocks_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static int blocks_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
-int blocks_add(json_t *blocks, block_kind kind, int level, int page, const char *text,
-               size_t len) {
+int blocks_add(json_t *blocks, block_kind kind, int level, int page, const char *text, size_t len) {
     while (len && blocks_space(text[0])) text++, len--;
     while (len && blocks_space(text[len - 1])) len--;
     if (len == 0) return 0;

@@ -19,8 +19,7 @@ const char *block_kind_name(block_kind k);
 /* Append a block to a JSON array. The text is trimmed of surrounding white
  * space and NFC-normalised; an empty block is silently skipped. Returns 0,
  * or -1 when out of memory or the text is not UTF-8. */
-int blocks_add(json_t *blocks, block_kind kind, int level, int page, const char *text,
-               size_t len);
+int blocks_add(json_t *blocks, block_kind kind, int level, int page, const char *text, size_t len);
 
 /* The text of the first heading (lowest level seen first), or NULL. */
 const char *blocks_first_heading(const json_t *blocks);

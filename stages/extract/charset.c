@@ -60,7 +60,8 @@ int charset_html_meta(const unsigned char *p, size_t n, char *out, size_t outlen
             if (strncasecmp(c, "charset", 7) == 0) {
                 const char *v = c + 7;
                 while (v < close && *v == ' ') v++;
-                if (v < close && *v == '=' && charset_token(v + 1, close, out, outlen) == 0) return 0;
+                if (v < close && *v == '=' && charset_token(v + 1, close, out, outlen) == 0)
+                    return 0;
             }
     }
     return -1;
@@ -169,8 +170,9 @@ int charset_decode(const unsigned char *p, size_t n, const char *declared, char 
     int valid = utf8_valid((const char *)p, n, NULL);
     if (charset_is_utf8(used)) {
         if (!valid) {
-            *note = declared && *declared ? "declared UTF-8 but is not valid UTF-8: read as Windows-1252"
-                                          : "not valid UTF-8: read as Windows-1252";
+            *note = declared && *declared
+                        ? "declared UTF-8 but is not valid UTF-8: read as Windows-1252"
+                        : "not valid UTF-8: read as Windows-1252";
             snprintf(used, CHARSET_NAME_MAX, "WINDOWS-1252");
         }
     } else if (!bom && valid && charset_has_multibyte_utf8(p, n) &&

@@ -85,9 +85,8 @@ oom:
     return -1;
 }
 
-static int extract_html(const unsigned char *p, size_t n, const char *content_type,
-                        json_t *rec, json_t *blocks, char **title, char *lang, char *err,
-                        size_t errlen) {
+static int extract_html(const unsigned char *p, size_t n, const char *content_type, json_t *rec,
+                        json_t *blocks, char **title, char *lang, char *err, size_t errlen) {
     char declared[CHARSET_NAME_MAX] = "", used[CHARSET_NAME_MAX];
     const char *note;
     char *utf8 = NULL;

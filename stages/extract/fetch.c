@@ -81,7 +81,8 @@ static size_t fetch_header(char *p, size_t size, size_t n, void *ud) {
     } else if (strncasecmp(line, "last-modified:", 14) == 0) {
         const char *v = line + 14;
         while (*v == ' ') v++;
-        snprintf(r->last_modified, sizeof r->last_modified, "%.*s", (int)sizeof r->last_modified - 1, v);
+        snprintf(r->last_modified, sizeof r->last_modified, "%.*s",
+                 (int)sizeof r->last_modified - 1, v);
     }
     return len;
 }
@@ -162,8 +163,7 @@ int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err
             snprintf(err, errlen, "timed out after %ld s", o->timeout);
         else if (cc == CURLE_TOO_MANY_REDIRECTS)
             snprintf(err, errlen, "too many redirects (more than 5)");
-        else
-            snprintf(err, errlen, "fetch failed: %s", curl_easy_strerror(cc));
+        else snprintf(err, errlen, "fetch failed: %s", curl_easy_strerror(cc));
         goto out;
     }
     if (out->status == 304) {
@@ -209,8 +209,8 @@ int fetch_save_state(const char *url, const fetch_opts *o, const fetch_result *r
     if (mkdir_p(o->state_dir, 0755) < 0) return -1;
     char *sp = fetch_state_path(url, o);
     if (!sp) return -1;
-    json_t *st = json_pack("{s:s,s:s,s:s}", "url", url, "etag", r->etag, "last_modified",
-                           r->last_modified);
+    json_t *st =
+        json_pack("{s:s,s:s,s:s}", "url", url, "etag", r->etag, "last_modified", r->last_modified);
     char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
     int rc = text ? atomic_write_file(sp, text, strlen(text)) : -1;
     free(text);
@@ -237,10 +237,10 @@ static int fetch_sitemap_level(const char *url, const fetch_opts *o, size_t max,
         xml = inflated;
     }
     int rc = -1;
-    xmlDocPtr doc = xlen <= INT32_MAX ? xmlReadMemory((const char *)xml, (int)xlen, url, NULL,
-                                                      XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                          XML_PARSE_NOWARNING)
-                                      : NULL;
+    xmlDocPtr doc = xlen <= INT32_MAX
+                        ? xmlReadMemory((const char *)xml, (int)xlen, url, NULL,
+                                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                        : NULL;
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (!root) {
         snprintf(err, errlen, "sitemap %s is not XML", url);
@@ -256,7 +256,8 @@ static int fetch_sitemap_level(const char *url, const fetch_opts *o, size_t max,
             char *s = (char *)loc;
             while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') s++;
             size_t sl = strlen(s);
-            while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\n' || s[sl - 1] == '\r')) s[--sl] = '\0';
+            while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\n' || s[sl - 1] == '\r'))
+                s[--sl] = '\0';
             int arc = 0;
             if (!fetch_is_url(s)) {
                 /* not http(s): ignore, a sitemap must not point at files */

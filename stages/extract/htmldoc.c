@@ -11,17 +11,27 @@
 #include "lang.h"
 #include "textclean.h"
 
-typedef enum { EL_INLINE, EL_DROP, EL_BLOCK, EL_HEADING, EL_PARA, EL_LIST, EL_CODE, EL_TABLE, EL_BREAK } el_role;
+typedef enum {
+    EL_INLINE,
+    EL_DROP,
+    EL_BLOCK,
+    EL_HEADING,
+    EL_PARA,
+    EL_LIST,
+    EL_CODE,
+    EL_TABLE,
+    EL_BREAK
+} el_role;
 
 static el_role htmldoc_role(const xmlNode *n, int *level) {
     const char *name = (const char *)n->name;
-    static const char *const drop[] = {"script", "style", "nav", "header", "footer", "aside",
-                                       "form", "noscript", "template", "svg", "canvas",
-                                       "iframe", "object", "select", "button", "head", NULL};
-    static const char *const block[] = {"div", "section", "article", "main", "body", "html",
-                                        "blockquote", "dl", "dd", "dt", "ul", "ol", "figure",
-                                        "figcaption", "address", "center", "details", "summary",
-                                        "fieldset", "hgroup", "caption", "hr", NULL};
+    static const char *const drop[] = {
+        "script", "style",  "nav",    "header", "footer", "aside",  "form", "noscript", "template",
+        "svg",    "canvas", "iframe", "object", "select", "button", "head", NULL};
+    static const char *const block[] = {
+        "div",     "section", "article",  "main",   "body",    "html",       "blockquote", "dl",
+        "dd",      "dt",      "ul",       "ol",     "figure",  "figcaption", "address",    "center",
+        "details", "summary", "fieldset", "hgroup", "caption", "hr",         NULL};
     for (int i = 0; drop[i]; i++)
         if (strcasecmp(name, drop[i]) == 0) return EL_DROP;
     if ((name[0] == 'h' || name[0] == 'H') && name[1] >= '1' && name[1] <= '6' && !name[2]) {
@@ -60,14 +70,15 @@ static int htmldoc_boilerplate(const xmlNode *n) {
         if (drop) return 1;
     }
     if ((v = xmlGetProp((xmlNode *)n, (const xmlChar *)"role"))) {
-        drop = !strcasecmp((const char *)v, "navigation") || !strcasecmp((const char *)v, "banner") ||
+        drop = !strcasecmp((const char *)v, "navigation") ||
+               !strcasecmp((const char *)v, "banner") ||
                !strcasecmp((const char *)v, "contentinfo");
         xmlFree(v);
         if (drop) return 1;
     }
     if ((v = xmlGetProp((xmlNode *)n, (const xmlChar *)"class"))) {
         static const char *const cls[] = {"navheader", "navfooter", "navbar", "breadcrumb",
-                                          "sidebar", "skip-link", "cookie", NULL};
+                                          "sidebar",   "skip-link", "cookie", NULL};
         for (int i = 0; cls[i] && !drop; i++)
             if (strcasestr((const char *)v, cls[i])) drop = 1;
         xmlFree(v);
@@ -161,8 +172,8 @@ static int htmldoc_table(hwalk *w, const xmlNode *table) {
                 int first = 1;
                 if (rows.len && hbuf_add(&rows, "\n", 1) < 0) goto out;
                 for (const xmlNode *c = n->children; c; c = c->next) {
-                    if (c->type != XML_ELEMENT_NODE ||
-                        (strcasecmp((const char *)c->name, "td") && strcasecmp((const char *)c->name, "th")))
+                    if (c->type != XML_ELEMENT_NODE || (strcasecmp((const char *)c->name, "td") &&
+                                                        strcasecmp((const char *)c->name, "th")))
                         continue;
                     cell.len = 0;
                     if (htmldoc_subtree_text(c, &cell) < 0) goto out;
@@ -245,10 +256,16 @@ static int htmldoc_walk(hwalk *w, xmlNode *root) {
                 }
                 stack[depth++] = (hframe){n, w->kind, w->level, w->in_pre};
                 switch (r) {
-                case EL_HEADING: w->kind = BLOCK_HEADING; w->level = level; break;
+                case EL_HEADING:
+                    w->kind = BLOCK_HEADING;
+                    w->level = level;
+                    break;
                 case EL_PARA: w->kind = BLOCK_PARA; break;
                 case EL_LIST: w->kind = BLOCK_LIST; break;
-                case EL_CODE: w->kind = BLOCK_CODE; w->in_pre = 1; break;
+                case EL_CODE:
+                    w->kind = BLOCK_CODE;
+                    w->in_pre = 1;
+                    break;
                 default:
                     /* a container inside a list item or heading keeps its kind */
                     if (w->kind != BLOCK_LIST && w->kind != BLOCK_HEADING && w->kind != BLOCK_CODE)
@@ -299,14 +316,13 @@ static char *htmldoc_title(xmlNode *root) {
         if (n->type == XML_ELEMENT_NODE && (!strcasecmp((const char *)n->name, "html") ||
                                             !strcasecmp((const char *)n->name, "head")))
             n = n->children;
-        else
-            n = n->next;
+        else n = n->next;
     }
     return NULL;
 }
 
-int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *info,
-                    char *err, size_t errlen) {
+int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *info, char *err,
+                    size_t errlen) {
     memset(info, 0, sizeof *info);
     if (len > INT32_MAX) {
         snprintf(err, errlen, "HTML larger than 2 GiB");
@@ -317,10 +333,10 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    htmlDocPtr doc = htmlCtxtReadMemory(ctxt, utf8, (int)len, NULL, "UTF-8",
-                                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-                                            HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-                                            HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC);
+    htmlDocPtr doc =
+        htmlCtxtReadMemory(ctxt, utf8, (int)len, NULL, "UTF-8",
+                           HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                               HTML_PARSE_NONET | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC);
     int rc = -1;
     hwalk w = {.blocks = blocks, .kind = BLOCK_PARA};
     const xmlError *xe = &ctxt->lastError;

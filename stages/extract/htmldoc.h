@@ -22,12 +22,12 @@
 #include <stddef.h>
 
 typedef struct htmldoc_info {
-    char *title;  /* malloc'd, or NULL */
+    char *title;   /* malloc'd, or NULL */
     char lang[16]; /* "" when undeclared */
 } htmldoc_info;
 
 /* utf8 must be UTF-8 (see charset.h). 0 on success, -1 with err. */
-int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *info,
-                    char *err, size_t errlen);
+int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *info, char *err,
+                    size_t errlen);
 
 #endif

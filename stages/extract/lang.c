@@ -6,13 +6,14 @@
 #include <string.h>
 
 static const char *const lang_id_words[] = {
-    "yang", "dan", "di", "ke", "dari", "untuk", "dengan", "adalah", "ini", "itu", "dalam",
-    "tidak", "atau", "pada", "oleh", "sebagai", "akan", "dapat", "harus", "wajib", "bagi",
-    "serta", "tersebut", "juga", "jika", "apabila", "setiap", "belum", "sudah", "anda", NULL};
+    "yang", "dan",     "di",     "ke",    "dari",  "untuk", "dengan",   "adalah",
+    "ini",  "itu",     "dalam",  "tidak", "atau",  "pada",  "oleh",     "sebagai",
+    "akan", "dapat",   "harus",  "wajib", "bagi",  "serta", "tersebut", "juga",
+    "jika", "apabila", "setiap", "belum", "sudah", "anda",  NULL};
 static const char *const lang_en_words[] = {
-    "the", "and", "of", "to", "in", "is", "for", "with", "that", "are", "be", "on", "as",
-    "by", "or", "this", "from", "must", "an", "it", "not", "your", "you", "which", "can",
-    "will", "should", "have", "has", "at", NULL};
+    "the", "and",   "of",  "to",   "in",     "is",   "for",  "with", "that", "are", "be",
+    "on",  "as",    "by",  "or",   "this",   "from", "must", "an",   "it",   "not", "your",
+    "you", "which", "can", "will", "should", "have", "has",  "at",   NULL};
 
 /* Function words are 2 to 8 letters: test length and first letter before
  * comparing, so the scan costs a few instructions a word. */

@@ -106,8 +106,7 @@ static char *extract_file_uri(const char *path) {
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             strchr(keep, c))
             uri[o++] = (char)c;
-        else
-            o += (size_t)sprintf(uri + o, "%%%02X", c);
+        else o += (size_t)sprintf(uri + o, "%%%02X", c);
     }
     uri[o] = '\0';
     free(abs);
@@ -124,7 +123,8 @@ static int extract_read(const char *name, long max_bytes, unsigned char **data, 
         /* O_NONBLOCK: opening a FIFO must never wait for a writer. */
         fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
-            snprintf(err, errlen, "cannot open: %s", errno == ELOOP ? "symlink loop" : strerror(errno));
+            snprintf(err, errlen, "cannot open: %s",
+                     errno == ELOOP ? "symlink loop" : strerror(errno));
             return -1;
         }
         struct stat st;
@@ -236,18 +236,21 @@ static void part_doc_drop(void) {
 static int part_doc_get(const char *name, const extract_opts *eo, char *err, size_t errlen) {
     struct stat st;
     if (stat(name, &st) < 0) memset(&st, 0, sizeof st); /* extract_read says why */
-    else if (part_doc.doc && strcmp(part_doc.name, name) == 0 &&
-        part_doc.dev == st.st_dev && part_doc.ino == st.st_ino && part_doc.size == st.st_size &&
-        part_doc.mtim.tv_sec == st.st_mtim.tv_sec && part_doc.mtim.tv_nsec == st.st_mtim.tv_nsec)
+    else if (part_doc.doc && strcmp(part_doc.name, name) == 0 && part_doc.dev == st.st_dev &&
+             part_doc.ino == st.st_ino && part_doc.size == st.st_size &&
+             part_doc.mtim.tv_sec == st.st_mtim.tv_sec &&
+             part_doc.mtim.tv_nsec == st.st_mtim.tv_nsec)
         return 0;
     part_doc_drop();
-    if (extract_read(name, eo->max_bytes, &part_doc.data, &part_doc.len, &part_doc.mtime, err, errlen) < 0)
+    if (extract_read(name, eo->max_bytes, &part_doc.data, &part_doc.len, &part_doc.mtime, err,
+                     errlen) < 0)
         goto fail;
     if (!(part_doc.name = strdup(name))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (!(part_doc.doc = pdfdoc_open(part_doc.data, part_doc.len, eo->max_pages, err, errlen))) goto fail;
+    if (!(part_doc.doc = pdfdoc_open(part_doc.data, part_doc.len, eo->max_pages, err, errlen)))
+        goto fail;
     part_doc.dev = st.st_dev;
     part_doc.ino = st.st_ino;
     part_doc.size = st.st_size;
@@ -272,13 +275,15 @@ static void extract_part_task(extract_run *run, const extract_task *t, pool_resu
         free(uri);
         return;
     }
-    extract_source src = {.name = name, .uri = uri, .data = part_doc.data, .len = part_doc.len,
+    extract_source src = {.name = name,
+                          .uri = uri,
+                          .data = part_doc.data,
+                          .len = part_doc.len,
                           .mtime = part_doc.mtime};
-    if (extract_pdf_part(&src, part_doc.doc, t->first, t->last, t->part == 0, &out->payload, &out->len,
-                         err, sizeof err) < 0)
+    if (extract_pdf_part(&src, part_doc.doc, t->first, t->last, t->part == 0, &out->payload,
+                         &out->len, err, sizeof err) < 0)
         result_reject(out, uri, err);
-    else
-        out->kind = POOL_PART;
+    else out->kind = POOL_PART;
     free(uri);
 }
 
@@ -379,12 +384,11 @@ static int extract_emit_part(extract_run *run, const extract_task *t, pool_resul
     progress_add(&run->prog, 1);
     if (!run->part_error) {
         char err[512];
-        json_t *doc = extract_pdf_assemble(run->parts, run->part_lens, t->nparts, name, err, sizeof err);
+        json_t *doc =
+            extract_pdf_assemble(run->parts, run->part_lens, t->nparts, name, err, sizeof err);
         char *json = doc ? json_dumps(doc, JSONL_DUMP_FLAGS) : NULL;
-        if (json)
-            rc = extract_write_doc(run, json, strlen(json));
-        else
-            run->part_error = strdup(doc ? "out of memory" : err);
+        if (json) rc = extract_write_doc(run, json, strlen(json));
+        else run->part_error = strdup(doc ? "out of memory" : err);
         free(json);
         json_decref(doc);
     }
@@ -454,8 +458,9 @@ static int extract_plan(extract_run *run, int workers) {
     if (!run->tasks || !run->costs) return -1;
     for (size_t i = 0; i < run->sources.n; i++) {
         double size = 0;
-        int pages = run->sources.errors[i] ? 0
-                    : extract_pdf_pages(run->sources.items[i], workers > 1, &size);
+        int pages = run->sources.errors[i]
+                        ? 0
+                        : extract_pdf_pages(run->sources.items[i], workers > 1, &size);
         int nparts = 1;
         /* Parts are small, many more than workers: whichever worker is free
          * takes the next, so the workers finish together (the pages of a
@@ -476,8 +481,9 @@ static int extract_plan(extract_run *run, int workers) {
         }
         for (int k = 0; k < nparts; k++) {
             run->costs[run->ntasks] = size; /* the document's: its parts stay together */
-            run->tasks[run->ntasks++] = (extract_task){i, k, nparts, (int)((long)pages * k / nparts),
-                                                       (int)((long)pages * (k + 1) / nparts)};
+            run->tasks[run->ntasks++] =
+                (extract_task){i, k, nparts, (int)((long)pages * k / nparts),
+                               (int)((long)pages * (k + 1) / nparts)};
         }
         if (nparts > max_parts) max_parts = nparts;
     }
@@ -486,15 +492,13 @@ static int extract_plan(extract_run *run, int workers) {
     return run->parts && run->part_lens ? 0 : -1;
 }
 
-static int extract_add_url(void *ctx, const char *url) {
-    return sources_push(ctx, url, NULL);
-}
+static int extract_add_url(void *ctx, const char *url) { return sources_push(ctx, url, NULL); }
 
 int main(int argc, char **argv) {
     log_init("nz-extract");
-    extract_run run = {.eo = {.max_bytes = EXTRACT_DEFAULT_MAX_BYTES,
-                              .max_pages = EXTRACT_DEFAULT_MAX_PAGES},
-                       .fo = {.timeout = 30}};
+    extract_run run = {
+        .eo = {.max_bytes = EXTRACT_DEFAULT_MAX_BYTES, .max_pages = EXTRACT_DEFAULT_MAX_PAGES},
+        .fo = {.timeout = 30}};
     run.fo.max_bytes = run.eo.max_bytes;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), timeout = 300, max_memory = 8L << 30;
     if (threads < 1) threads = 1;
@@ -506,18 +510,13 @@ int main(int argc, char **argv) {
     int exit_code = NZ_EXIT_FAIL;
     source_list inputs = {0};
 
-    static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
-                                             {"from", required_argument, 0, 'f'},
-                                             {"threads", required_argument, 0, 'j'},
-                                             {"max-bytes", required_argument, 0, 'm'},
-                                             {"max-pages", required_argument, 0, 'P'},
-                                             {"timeout", required_argument, 0, 'T'},
-                                             {"max-memory", required_argument, 0, 'M'},
-                                             {"url-timeout", required_argument, 0, 'U'},
-                                             {"state", required_argument, 0, 's'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {"version", no_argument, 0, 'V'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"output", required_argument, 0, 'o'},     {"from", required_argument, 0, 'f'},
+        {"threads", required_argument, 0, 'j'},    {"max-bytes", required_argument, 0, 'm'},
+        {"max-pages", required_argument, 0, 'P'},  {"timeout", required_argument, 0, 'T'},
+        {"max-memory", required_argument, 0, 'M'}, {"url-timeout", required_argument, 0, 'U'},
+        {"state", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
         long v;
@@ -548,11 +547,18 @@ int main(int argc, char **argv) {
             if (config_parse_long("--max-memory", optarg, 0, LONG_MAX, &max_memory) < 0) goto usage;
             break;
         case 'U':
-            if (config_parse_long("--url-timeout", optarg, 1, 3600, &run.fo.timeout) < 0) goto usage;
+            if (config_parse_long("--url-timeout", optarg, 1, 3600, &run.fo.timeout) < 0)
+                goto usage;
             break;
         case 's': run.fo.state_dir = optarg; break;
-        case 'h': usage(stdout); exit_code = NZ_EXIT_OK; goto done;
-        case 'V': printf("nz-extract %s\n", NZ_VERSION); exit_code = NZ_EXIT_OK; goto done;
+        case 'h':
+            usage(stdout);
+            exit_code = NZ_EXIT_OK;
+            goto done;
+        case 'V':
+            printf("nz-extract %s\n", NZ_VERSION);
+            exit_code = NZ_EXIT_OK;
+            goto done;
         default: goto usage;
         }
     }
@@ -592,7 +598,8 @@ int main(int argc, char **argv) {
     }
     run.out = out.fp;
     progress_start(&run.prog, "extract", run.sources.n);
-    pool_opts po = {.workers = (int)threads, .timeout = (double)timeout,
+    pool_opts po = {.workers = (int)threads,
+                    .timeout = (double)timeout,
                     .mem_limit = (unsigned long)max_memory};
     if (extract_plan(&run, (int)threads) < 0) {
         log_error("out of memory planning the work");

@@ -36,24 +36,24 @@ static int pdf_page_lines(pdf_lines *st, int page, const char *text, const Poppl
     pdf_line l = {.s = o, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f};
     /* lines point into `out` while the page is read; offsets are kept */
     const PopplerRectangle *prev = NULL; /* last non-space character's box */
-#define PDF_EMIT_LINE()                                                                  \
-    do {                                                                                 \
-        size_t len_ = (size_t)(o - l.s);                                                 \
-        while (len_ && (l.s[len_ - 1] == ' ' || l.s[len_ - 1] == '\r')) len_--;          \
-        if (len_) {                                                                      \
-            if (!have_geom || l.y1 > l.y2) {                                             \
-                l.x1 = 0;                                                                \
-                l.x2 = 1;                                                                \
-                l.y1 = (float)(lineno * 12);                                             \
-                l.y2 = l.y1 + 10;                                                        \
-            }                                                                            \
-            l.len = (uint32_t)(len_ > UINT32_MAX ? UINT32_MAX : len_);                   \
-            l.off = (uint64_t)(l.s - st->text);                                          \
-            if (pdf_lines_push(st, &l) < 0) return -1;                                   \
-            lineno++;                                                                    \
-        }                                                                                \
+#define PDF_EMIT_LINE()                                                                         \
+    do {                                                                                        \
+        size_t len_ = (size_t)(o - l.s);                                                        \
+        while (len_ && (l.s[len_ - 1] == ' ' || l.s[len_ - 1] == '\r')) len_--;                 \
+        if (len_) {                                                                             \
+            if (!have_geom || l.y1 > l.y2) {                                                    \
+                l.x1 = 0;                                                                       \
+                l.x2 = 1;                                                                       \
+                l.y1 = (float)(lineno * 12);                                                    \
+                l.y2 = l.y1 + 10;                                                               \
+            }                                                                                   \
+            l.len = (uint32_t)(len_ > UINT32_MAX ? UINT32_MAX : len_);                          \
+            l.off = (uint64_t)(l.s - st->text);                                                 \
+            if (pdf_lines_push(st, &l) < 0) return -1;                                          \
+            lineno++;                                                                           \
+        }                                                                                       \
         l = (pdf_line){.s = o, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f}; \
-        prev = NULL;                                                                     \
+        prev = NULL;                                                                            \
     } while (0)
     while (*p) {
         unsigned char c = (unsigned char)*p;
@@ -139,8 +139,7 @@ static int pdf_open(const unsigned char *data, size_t len, GBytes **bytes, Poppl
     if (*doc) return 0;
     if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
         snprintf(err, errlen, "encrypted PDF: it needs a user password to be read");
-    else
-        snprintf(err, errlen, "damaged PDF: %s", gerr ? gerr->message : "cannot be read");
+    else snprintf(err, errlen, "damaged PDF: %s", gerr ? gerr->message : "cannot be read");
     if (gerr) g_error_free(gerr);
     return -1;
 }
@@ -151,7 +150,8 @@ struct pdfdoc {
     int npages;
 };
 
-pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char *err, size_t errlen) {
+pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char *err,
+                    size_t errlen) {
     pdfdoc *d = calloc(1, sizeof *d);
     if (!d) {
         snprintf(err, errlen, "out of memory");

@@ -50,7 +50,8 @@ int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first
  * once. data must outlive it. NULL with err (damaged, encrypted, no pages,
  * over max_pages). */
 typedef struct pdfdoc pdfdoc;
-pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char *err, size_t errlen);
+pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char *err,
+                    size_t errlen);
 /* The whole document's metadata and page count; pdfdoc_info_free it. */
 void pdfdoc_describe(const pdfdoc *d, pdfdoc_info *info);
 /* Pages [first, last) of an open document into lines (as pdfdoc_read). */

@@ -25,8 +25,8 @@ typedef struct pdf_state {
  * "Page 3 of 40", "Halaman 2 dari 9", "hlm. 4": numbers (arabic or roman)
  * with only separators and the words that go with page numbers. */
 static int pdf_is_page_number(const pdf_line *l) {
-    static const char *const words[] = {"page", "pages", "p", "pp", "of", "halaman", "hal",
-                                        "hlm", "dari", "seite", NULL};
+    static const char *const words[] = {"page", "pages", "p",    "pp",    "of", "halaman",
+                                        "hal",  "hlm",   "dari", "seite", NULL};
     const char *s = l->s, *end = l->s + l->len;
     int numbers = 0;
     while (s < end) {
@@ -151,9 +151,10 @@ static int pdf_measure(pdf_state *st) {
 static int pdf_starts_item(const char *s, uint32_t n) {
     const unsigned char *u = (const unsigned char *)s;
     if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA2 || u[2] == 0x93 || u[2] == 0x94))
-        return 1; /* • – — */
+        return 1;                                         /* • – — */
     if (n >= 2 && u[0] == 0xC2 && u[1] == 0xB7) return 1; /* · */
-    if (n >= 3 && u[0] == 0xE2 && u[1] == 0x97 && (u[2] == 0xA6 || u[2] == 0x8F)) return 1; /* ◦ ● */
+    if (n >= 3 && u[0] == 0xE2 && u[1] == 0x97 && (u[2] == 0xA6 || u[2] == 0x8F))
+        return 1; /* ◦ ● */
     if (n >= 2 && (u[0] == '-' || u[0] == '*') && u[1] == ' ') return 1;
     /* (1) (a) 1. a. 1) */
     uint32_t i = 0;
@@ -172,8 +173,8 @@ static int pdf_legal_heading(const char *s, uint32_t n) {
     static const struct {
         const char *word;
         int level;
-    } kinds[] = {{"BAB ", 1}, {"Bab ", 1}, {"Bagian ", 2}, {"BAGIAN ", 2}, {"Paragraf ", 3},
-                 {"PARAGRAF ", 3}, {"Pasal ", 4}, {"PASAL ", 4}};
+    } kinds[] = {{"BAB ", 1},      {"Bab ", 1},      {"Bagian ", 2}, {"BAGIAN ", 2},
+                 {"Paragraf ", 3}, {"PARAGRAF ", 3}, {"Pasal ", 4},  {"PASAL ", 4}};
     if (n > 40) return 0;
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         size_t w = strlen(kinds[k].word);
@@ -218,8 +219,7 @@ static int pdf_block_line(pdf_block *b, const pdf_line *l) {
     if (b->len) {
         char last = b->s[b->len - 1];
         int next_lower = islower(u[0]);
-        if (b->len >= 2 && (unsigned char)b->s[b->len - 2] == 0xC2 &&
-            (unsigned char)last == 0xAD) {
+        if (b->len >= 2 && (unsigned char)b->s[b->len - 2] == 0xC2 && (unsigned char)last == 0xAD) {
             b->len -= 2; /* soft hyphen: always a break point, never a character */
         } else if (last == '-' && b->len >= 2 && isalpha((unsigned char)b->s[b->len - 2])) {
             /* the word fragment before the hyphen */
@@ -342,7 +342,6 @@ out:
     free(b.s);
     return rc;
 }
-
 
 int pdflayout_blocks(pdf_lines *pl, json_t *blocks) {
     pdf_lines_resolve(pl);

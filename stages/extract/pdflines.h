@@ -13,9 +13,9 @@
 #include <stdint.h>
 
 typedef struct pdf_line {
-    uint64_t off;  /* into pdf_lines.text */
+    uint64_t off; /* into pdf_lines.text */
     uint32_t len;
-    int32_t page;  /* 1-based */
+    int32_t page; /* 1-based */
     float x1, x2, y1, y2;
     uint64_t key;  /* header/footer identity in a page zone; 0 elsewhere */
     uint8_t drop;  /* set by layout: a running header, footer or page number */

@@ -278,7 +278,8 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
             close(w->task_fd);
             close(w->res_fd);
             w->pid = -1;
-            char *msg = r == 1 ? strdup("extractor sent a malformed result") : pool_death(pid, status, o);
+            char *msg =
+                r == 1 ? strdup("extractor sent a malformed result") : pool_death(pid, status, o);
             s->r = (pool_result){POOL_REJECT, msg, msg ? strlen(msg) : 0};
             s->done = 1;
             w->busy = 0;
@@ -291,7 +292,8 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
                 pool_slot *s = &slots[ws[i].task % window];
                 pool_reap(&ws[i], SIGKILL);
                 char *msg = NULL;
-                if (asprintf(&msg, "timed out after %.0f s (--timeout)", o->timeout) < 0) msg = NULL;
+                if (asprintf(&msg, "timed out after %.0f s (--timeout)", o->timeout) < 0)
+                    msg = NULL;
                 s->r = (pool_result){POOL_REJECT, msg, msg ? strlen(msg) : 0};
                 s->done = 1;
                 ws[i].busy = 0;

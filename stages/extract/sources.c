@@ -81,8 +81,7 @@ static int sources_walk(source_list *l, const char *dir, sources_dirid *stack, i
             int loop = 0;
             for (int k = 0; k <= depth; k++)
                 if (stack[k].dev == st.st_dev && stack[k].ino == st.st_ino) loop = 1;
-            if (loop)
-                r = sources_push(l, path, "symlink loop: directory already being walked");
+            if (loop) r = sources_push(l, path, "symlink loop: directory already being walked");
             else {
                 stack[depth + 1] = (sources_dirid){st.st_dev, st.st_ino};
                 r = sources_walk(l, path, stack, depth + 1);

@@ -44,7 +44,8 @@ char *textclean_chars(const char *s, size_t len, size_t *outlen) {
         if (textclean_is_presentation(cp)) {
             utf8proc_int32_t dec[8];
             int last = 0;
-            utf8proc_ssize_t m = utf8proc_decompose_char(cp, dec, 8, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &last);
+            utf8proc_ssize_t m =
+                utf8proc_decompose_char(cp, dec, 8, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &last);
             if (m > 0 && m <= 4) {
                 for (utf8proc_ssize_t k = 0; k < m; k++)
                     o += (size_t)utf8proc_encode_char(dec[k], (utf8proc_uint8_t *)out + o);

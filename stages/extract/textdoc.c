@@ -82,10 +82,8 @@ static int textdoc_setext(textdoc_line l) { /* 1 for ===, 2 for ---, else 0 */
     if (c != '=' && c != '-') return 0;
     size_t n = 0;
     for (; i < l.len; i++) {
-        if (l.p[i] == c)
-            n++;
-        else if (!isspace((unsigned char)l.p[i]))
-            return 0;
+        if (l.p[i] == c) n++;
+        else if (!isspace((unsigned char)l.p[i])) return 0;
     }
     return n >= 2 || c == '=' ? (c == '=' ? 1 : 2) : 0;
 }
@@ -183,7 +181,8 @@ static size_t textdoc_title_line(const char *s, size_t len) {
     while (end > 0 && isspace((unsigned char)s[i + end - 1])) end--;
     size_t rest = (size_t)(nl - s) + 1;
     if (end == 0 || end > 120 || strchr(".:;,", s[i + end - 1])) return 0;
-    if (rest < len && s[rest] != '\n' && !(s[rest] == '\r' && rest + 1 < len && s[rest + 1] == '\n'))
+    if (rest < len && s[rest] != '\n' &&
+        !(s[rest] == '\r' && rest + 1 < len && s[rest + 1] == '\n'))
         return 0; /* must be followed by a blank line */
     return rest;
 }
@@ -224,8 +223,8 @@ int textdoc_parse(const char *s, size_t len, int markdown, json_t *blocks) {
             char fc;
             size_t fl;
             if (textdoc_fence(l, &fc, &fl) && fc == fence_c && fl >= fence_n &&
-                textdoc_blank((textdoc_line){l.p + textdoc_indent(l) + fl,
-                                             l.len - textdoc_indent(l) - fl})) {
+                textdoc_blank(
+                    (textdoc_line){l.p + textdoc_indent(l) + fl, l.len - textdoc_indent(l) - fl})) {
                 in_fence = 0;
                 if (textdoc_flush(&a, blocks) < 0) goto err;
             } else {

@@ -12,8 +12,9 @@
 #include "textclean.h"
 
 static int xmldoc_is_heading(const xmlNode *n) {
-    static const char *const names[] = {"title", "heading", "head", "caption", "subject", "judul",
-                                        "h1", "h2", "h3", "h4", "h5", "h6", NULL};
+    static const char *const names[] = {"title", "heading", "head", "caption", "subject",
+                                        "judul", "h1",      "h2",   "h3",      "h4",
+                                        "h5",    "h6",      NULL};
     for (int i = 0; names[i]; i++)
         if (!strcasecmp((const char *)n->name, names[i])) return 1;
     return 0;

@@ -12,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *utf8 = NULL;
     size_t len;
     charset_html_meta(data, size, declared, sizeof declared);
-    if (charset_decode(data, size, declared, &utf8, &len, used, &note, err, sizeof err) < 0) return 0;
+    if (charset_decode(data, size, declared, &utf8, &len, used, &note, err, sizeof err) < 0)
+        return 0;
     json_t *blocks = json_array();
     htmldoc_info hi;
     if (htmldoc_extract(utf8, len, blocks, &hi, err, sizeof err) == 0) free(hi.title);

@@ -43,8 +43,10 @@ UNIT_TEST(bpe_long_piece_merges_like_short_ones) {
 }
 
 UNIT_TEST(segment_sentences_know_abbreviations_and_items) {
-    const char *t = "Lihat Pasal 5 No. 3 tentang PT. Maju Tbk. di Jl. Sudirman. Berlaku sejak 1.1.2021 "
-                    "dan seterusnya! Ketentuan: a. Wajib Pajak; b. Pemotong; dan (1) Pemungut. Dr. Ana e.g. ok.";
+    const char *t =
+        "Lihat Pasal 5 No. 3 tentang PT. Maju Tbk. di Jl. Sudirman. Berlaku sejak 1.1.2021 "
+        "dan seterusnya! Ketentuan: a. Wajib Pajak; b. Pemotong; dan (1) Pemungut. Dr. Ana e.g. "
+        "ok.";
     size_t *ends;
     long n = segment_sentences(t, strlen(t), &ends);
     CHECK(n == 7);
@@ -95,7 +97,8 @@ UNIT_TEST(chunks_carry_heading_path_and_fields) {
     /* tokens: exactly what is sent (context, blank line, text) */
     const char *sent = "Guide > Visas > KITAS\n\nA limited stay permit.";
     CHECK(json_integer_value(json_object_get(c1, "tokens")) == bpe_count(sent, strlen(sent)));
-    CHECK(json_integer_value(json_object_get(c1, "text_tokens")) == bpe_count("A limited stay permit.", 22));
+    CHECK(json_integer_value(json_object_get(c1, "text_tokens")) ==
+          bpe_count("A limited stay permit.", 22));
     CHECK(json_integer_value(json_object_get(c1, "page")) == 3);
     CHECK(json_integer_value(json_object_get(c1, "ord")) == 1);
     CHECK_STR(json_string_value(json_object_get(c1, "x-source")), "kept");
@@ -232,8 +235,8 @@ UNIT_TEST(min_tokens_merges_a_small_tail) {
     /* "Tiny." alone would be under 5 tokens: merged when it fits */
     size_t i;
     json_t *ch;
-    json_array_foreach(c, i, ch) CHECK(json_integer_value(json_object_get(ch, "text_tokens")) >= 5 ||
-                                       json_array_size(c) == 1);
+    json_array_foreach(c, i, ch) CHECK(
+        json_integer_value(json_object_get(ch, "text_tokens")) >= 5 || json_array_size(c) == 1);
     json_decref(c);
     json_decref(doc);
 }

@@ -28,8 +28,8 @@ UNIT_TEST(openai_endpoint_and_request) {
 }
 
 static openai_verdict parse(long status, const char *body, const char *ra_ms, const char *ra,
-                            const char *should, size_t n, uint32_t dim, float *out, openai_cause *cause,
-                            double *after, char *msg) {
+                            const char *should, size_t n, uint32_t dim, float *out,
+                            openai_cause *cause, double *after, char *msg) {
     openai_reply rep = {status, body, strlen(body), ra_ms, ra, should};
     long tokens;
     return openai_parse(&rep, n, dim, out, &tokens, cause, after, "sk-SECRET", msg, 256);
@@ -41,40 +41,48 @@ UNIT_TEST(openai_parse_replies) {
     char body[512];
     snprintf(body, sizeof body,
              "{\"data\":[{\"index\":1,\"embedding\":\"%s\"},{\"index\":0,\"embedding\":[4,3,2,1]}],"
-             "\"usage\":{\"prompt_tokens\":7}}", b);
+             "\"usage\":{\"prompt_tokens\":7}}",
+             b);
     free(b);
     openai_cause cause;
     double after;
     char msg[256];
     openai_reply rep = {200, body, strlen(body), NULL, NULL, NULL};
     long tokens;
-    CHECK(openai_parse(&rep, 2, 4, out, &tokens, &cause, &after, NULL, msg, sizeof msg) == OPENAI_OK);
+    CHECK(openai_parse(&rep, 2, 4, out, &tokens, &cause, &after, NULL, msg, sizeof msg) ==
+          OPENAI_OK);
     CHECK(tokens == 7 && out[0] == 4 && out[4] == 1 && out[7] == 4); /* placed by index */
     CHECK(parse(200, body, NULL, NULL, NULL, 2, 5, out, &cause, &after, msg) == OPENAI_RETRY);
     CHECK(strstr(msg, "wrong dimension") && cause == CAUSE_MALFORMED);
-    CHECK(parse(200, "{\"data\":[{\"index\":0,\"embedding\":[1]},{\"index\":0,\"embedding\":[1]}]}", NULL,
-                NULL, NULL, 2, 1, out, &cause, &after, msg) == OPENAI_RETRY); /* repeated index */
-    CHECK(parse(200, "{not json", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
+    CHECK(parse(200, "{\"data\":[{\"index\":0,\"embedding\":[1]},{\"index\":0,\"embedding\":[1]}]}",
+                NULL, NULL, NULL, 2, 1, out, &cause, &after,
+                msg) == OPENAI_RETRY); /* repeated index */
+    CHECK(parse(200, "{not json", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) ==
+          OPENAI_RETRY);
     /* rate limits wait as told; quota never retries */
-    CHECK(parse(429, "{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\"}}", "1500",
-                NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
+    CHECK(parse(429, "{\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\"}}",
+                "1500", NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
     CHECK(cause == CAUSE_RATE_LIMIT && after > 1.49 && after < 1.51);
-    CHECK(parse(429, "{\"error\":{\"code\":\"rate_limit_exceeded\"}}", NULL, "3", NULL, 1, 4, out, &cause,
-                &after, msg) == OPENAI_RETRY && after == 3);
-    CHECK(parse(429, "{\"error\":{\"code\":\"insufficient_quota\",\"type\":\"insufficient_quota\"}}", NULL,
-                NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
+    CHECK(parse(429, "{\"error\":{\"code\":\"rate_limit_exceeded\"}}", NULL, "3", NULL, 1, 4, out,
+                &cause, &after, msg) == OPENAI_RETRY &&
+          after == 3);
+    CHECK(parse(429,
+                "{\"error\":{\"code\":\"insufficient_quota\",\"type\":\"insufficient_quota\"}}",
+                NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
     CHECK(parse(503, "", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY &&
           cause == CAUSE_SERVER);
     CHECK(parse(408, "", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
     CHECK(parse(409, "", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
     for (long st = 400; st <= 404; st++)
-        if (st != 402) CHECK(parse(st, "{}", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
+        if (st != 402)
+            CHECK(parse(st, "{}", NULL, NULL, NULL, 1, 4, out, &cause, &after, msg) ==
+                  OPENAI_FATAL);
     /* x-should-retry overrides */
     CHECK(parse(400, "{}", NULL, NULL, "true", 1, 4, out, &cause, &after, msg) == OPENAI_RETRY);
     CHECK(parse(500, "{}", NULL, NULL, "false", 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
     /* the key is masked out of server messages */
-    CHECK(parse(401, "{\"error\":{\"message\":\"Incorrect API key provided: sk-SECRET.\"}}", NULL, NULL, NULL,
-                1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
+    CHECK(parse(401, "{\"error\":{\"message\":\"Incorrect API key provided: sk-SECRET.\"}}", NULL,
+                NULL, NULL, 1, 4, out, &cause, &after, msg) == OPENAI_FATAL);
     CHECK(strstr(msg, "sk-SECRET") == NULL && strstr(msg, "Incorrect API key") != NULL);
     CHECK(openai_retry_after("2.5") == 2.5);
     CHECK(openai_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0); /* in the past: now */
@@ -109,6 +117,7 @@ UNIT_TEST(vcache_roundtrip_and_torn_tail) {
     /* a flipped byte inside the last record: that record is dropped */
     CHECK(unit_flip_byte(path, -2, 0x40) == 0);
     c = vcache_open(dir, err, sizeof err);
-    CHECK(c && vcache_count(c) == 1 && vcache_get(c, k2, 4, out) == 0 && vcache_get(c, k1, 4, out) == 1);
+    CHECK(c && vcache_count(c) == 1 && vcache_get(c, k2, 4, out) == 0 &&
+          vcache_get(c, k1, 4, out) == 1);
     vcache_close(c);
 }

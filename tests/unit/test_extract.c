@@ -50,7 +50,8 @@ UNIT_TEST(markdown_blocks) {
 }
 
 UNIT_TEST(plain_text_title_and_paragraphs) {
-    const char *t = "Tax Residency of Foreigners\n\nFirst paragraph\nwrapped here.\n\n\nSecond one.\n";
+    const char *t =
+        "Tax Residency of Foreigners\n\nFirst paragraph\nwrapped here.\n\n\nSecond one.\n";
     CHECK(!textdoc_is_markdown(t, strlen(t)));
     json_t *b = json_array();
     CHECK(textdoc_parse(t, strlen(t), 0, b) == 0);

@@ -75,8 +75,9 @@ UNIT_TEST(charset_detection_and_conversion) {
     CHECK_STR(cs, "ISO-8859-1");
     CHECK(charset_html_meta(S("<head><meta charset=\"windows-1252\">"), cs, sizeof cs) == 0);
     CHECK_STR(cs, "windows-1252");
-    CHECK(charset_html_meta(S("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">"),
-                            cs, sizeof cs) == 0);
+    CHECK(charset_html_meta(
+              S("<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">"), cs,
+              sizeof cs) == 0);
     CHECK_STR(cs, "utf-8");
     char *out;
     size_t n;
@@ -88,7 +89,8 @@ UNIT_TEST(charset_detection_and_conversion) {
     CHECK(*note && strcmp(used, "WINDOWS-1252") == 0);
     free(out);
     /* declared Latin-1 but valid UTF-8: UTF-8 */
-    CHECK(charset_decode(S("caf\xc3\xa9"), "iso-8859-1", &out, &n, used, &note, err, sizeof err) == 0);
+    CHECK(charset_decode(S("caf\xc3\xa9"), "iso-8859-1", &out, &n, used, &note, err, sizeof err) ==
+          0);
     CHECK_STR(out, "caf\xc3\xa9");
     free(out);
     /* a BOM wins; UTF-16 is converted */
@@ -105,10 +107,14 @@ UNIT_TEST(charset_detection_and_conversion) {
 
 UNIT_TEST(textclean_ligatures_and_invisibles) {
     size_t n;
-    char *s = textclean_chars(T("o\xef\xac\x83" "ce \xef\xac\x81n\xc2\xad" "al\x01z\xe2\x80\x8b!"), &n);
+    char *s = textclean_chars(T("o\xef\xac\x83"
+                                "ce \xef\xac\x81n\xc2\xad"
+                                "al\x01z\xe2\x80\x8b!"),
+                              &n);
     CHECK_STR(s, "office final z!");
     free(s);
-    s = textclean_chars(T("\xe2\x80\xa6 x\xc2\xb2"), &n); /* ellipsis and superscript keep meaning */
+    s = textclean_chars(T("\xe2\x80\xa6 x\xc2\xb2"),
+                        &n); /* ellipsis and superscript keep meaning */
     CHECK_STR(s, "\xe2\x80\xa6 x\xc2\xb2");
     free(s);
     char buf[] = "  a \n\t b\xc2\xa0 c  ";
@@ -137,9 +143,9 @@ UNIT_TEST(html_nesting_inline_and_drops) {
     CHECK(b != NULL);
     CHECK_STR(hi.lang, "id");
     CHECK(hi.title == NULL);
-    const char *want[][2] = {{"para", "Intro bold text"}, {"para", "Para link."}, {"para", "tail"},
-                             {"list", "One"},             {"list", "Nested"},    {"heading", "Small head"},
-                             {"code", "a\n  b"}};
+    const char *want[][2] = {
+        {"para", "Intro bold text"}, {"para", "Para link."},    {"para", "tail"},  {"list", "One"},
+        {"list", "Nested"},          {"heading", "Small head"}, {"code", "a\n  b"}};
     CHECK(json_array_size(b) == 7);
     for (size_t i = 0; i < 7; i++) {
         json_t *x = json_array_get(b, i);
@@ -156,7 +162,8 @@ UNIT_TEST(html_title_falls_back_to_h1) {
     CHECK(b && hi.title && strcmp(hi.title, "Panduan") == 0);
     json_decref(b);
     free(hi.title);
-    b = html_blocks("<html><head><title> A  <b>t</b>itle </title></head><body><h1>H</h1></body></html>", &hi);
+    b = html_blocks(
+        "<html><head><title> A  <b>t</b>itle </title></head><body><h1>H</h1></body></html>", &hi);
     CHECK(b && hi.title && strcmp(hi.title, "A title") == 0);
     json_decref(b);
     free(hi.title);
@@ -248,8 +255,11 @@ UNIT_TEST(pdf_fixture_blocks) {
 UNIT_TEST(extract_document_record_fields) {
     extract_opts o = {.max_bytes = 1 << 20, .max_pages = 100};
     const char *md = "# Judul\n\nIsi dokumen yang berlaku bagi wajib pajak dan badan usaha.\n";
-    extract_source src = {.name = "x/judul.md", .uri = "file:///x/judul.md",
-                          .data = (const unsigned char *)md, .len = strlen(md), .mtime = 0};
+    extract_source src = {.name = "x/judul.md",
+                          .uri = "file:///x/judul.md",
+                          .data = (const unsigned char *)md,
+                          .len = strlen(md),
+                          .mtime = 0};
     char err[256];
     json_t *d = extract_document(&src, &o, err, sizeof err);
     CHECK(d != NULL);

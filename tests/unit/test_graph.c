@@ -39,7 +39,8 @@ UNIT_TEST(kernel_paths_agree_with_portable) {
     for (int p = 0; p < KERN_NPATHS; p++) {
         const kern_ops *ops = kern_ops_for((kern_path)p);
         if (!ops) {
-            printf("# kernel path %s: not on this CPU, not tested here\n", kern_path_name((kern_path)p));
+            printf("# kernel path %s: not on this CPU, not tested here\n",
+                   kern_path_name((kern_path)p));
             continue;
         }
         tested++;
@@ -53,8 +54,12 @@ UNIT_TEST(kernel_paths_agree_with_portable) {
                 b[i] = gauss();
                 mag += fabs((double)a[i] * b[i]);
                 /* extremes included: -127 and 127 */
-                ca[i] = (int8_t)(i % 17 == 0 ? 127 : i % 19 == 0 ? -127 : (int)(grnd() * 255) - 127);
-                cb[i] = (int8_t)(i % 23 == 0 ? -127 : i % 29 == 0 ? 127 : (int)(grnd() * 255) - 127);
+                ca[i] = (int8_t)(i % 17 == 0   ? 127
+                                 : i % 19 == 0 ? -127
+                                               : (int)(grnd() * 255) - 127);
+                cb[i] = (int8_t)(i % 23 == 0   ? -127
+                                 : i % 29 == 0 ? 127
+                                               : (int)(grnd() * 255) - 127);
             }
             /* int8: exact, every path */
             CHECK(ops->dot_i8(ca, cb, n) == ref->dot_i8(ca, cb, n));
@@ -133,7 +138,8 @@ static float *clustered(int n, unsigned long long seed) {
 static int build_graph(const char *root, const float *x, int n, int threads) {
     char err[256], *name = NULL, *tmp = NULL;
     index_root ir;
-    if (root_lock(&ir, root, err, sizeof err) < 0 || root_begin(&ir, &name, &tmp, err, sizeof err) < 0)
+    if (root_lock(&ir, root, err, sizeof err) < 0 ||
+        root_begin(&ir, &name, &tmp, err, sizeof err) < 0)
         return -1;
     index_builder *b = builder_open(tmp, err, sizeof err);
     graph_params gp = {.degree = 24, .build_ef = 64, .alpha = 1.2f, .seed = 5, .threads = threads};
@@ -149,10 +155,10 @@ static int build_graph(const char *root, const float *x, int n, int threads) {
         m.f[NZI_F_LANG] = r % 3 ? "en" : "id";
         if (builder_add(b, x + (size_t)r * G_DIM, G_DIM, &m, err, sizeof err) < 0) return -1;
     }
-    json_t *man = json_pack("{s:s,s:i,s:s,s:s,s:f,s:{s:s,s:s},s:{s:s}}", "format", "nuzantara-index",
-                            "format_version", NZI_FORMAT_VERSION, "snapshot", name, "metric", "cosine",
-                            "created_unix", 1.0, "embedding", "provider", "test", "model", "clustered",
-                            "index", "kind", "flat");
+    json_t *man = json_pack("{s:s,s:i,s:s,s:s,s:f,s:{s:s,s:s},s:{s:s}}", "format",
+                            "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot",
+                            name, "metric", "cosine", "created_unix", 1.0, "embedding", "provider",
+                            "test", "model", "clustered", "index", "kind", "flat");
     int rc = builder_finish(b, man, err, sizeof err);
     if (rc < 0) fprintf(stderr, "build_graph: %s\n", err);
     builder_free(b);
@@ -334,7 +340,8 @@ UNIT_TEST(fvecs_reader_names_bad_rows) {
     CHECK(fvecs_load(path, &n, &dim, err, sizeof err) == NULL && strstr(err, "truncated in row 2"));
     rows[1].d = 4; /* wrong dimension */
     write_file(path, rows, sizeof rows);
-    CHECK(fvecs_load(path, &n, &dim, err, sizeof err) == NULL && strstr(err, "row 1 has dimension 4"));
+    CHECK(fvecs_load(path, &n, &dim, err, sizeof err) == NULL &&
+          strstr(err, "row 1 has dimension 4"));
     rows[1].d = 3;
     rows[2].v[1] = NAN;
     write_file(path, rows, sizeof rows);

@@ -84,10 +84,10 @@ static int build_random(const char *root, int keep) {
     if (builder_add(b, zero, T_DIM, &m0, err, sizeof err) != -1) return -1; /* refused */
     float shorter[T_DIM - 1] = {1};
     if (builder_add(b, shorter, T_DIM - 1, &m0, err, sizeof err) != -1) return -1;
-    json_t *man = json_pack("{s:s,s:i,s:s,s:s,s:f,s:{s:s,s:s}}", "format", "nuzantara-index",
-                            "format_version", NZI_FORMAT_VERSION, "snapshot", name, "metric",
-                            "cosine", "created_unix", 1.0, "embedding", "provider", "test",
-                            "model", "random");
+    json_t *man =
+        json_pack("{s:s,s:i,s:s,s:s,s:f,s:{s:s,s:s}}", "format", "nuzantara-index",
+                  "format_version", NZI_FORMAT_VERSION, "snapshot", name, "metric", "cosine",
+                  "created_unix", 1.0, "embedding", "provider", "test", "model", "random");
     int rc = builder_finish(b, man, err, sizeof err);
     builder_free(b);
     json_decref(man);
@@ -109,10 +109,12 @@ UNIT_TEST(snapshot_roundtrip_and_exact_search_matches_oracle) {
     CHECK(snapshot_verify(s, err, sizeof err) == 0);
     snapshot_chunk c;
     CHECK(snapshot_chunk_get(s, 123, &c) == 0);
-    CHECK(c.page == 123 && c.len[NZI_F_CHUNK_ID] == 4 && memcmp(c.f[NZI_F_CHUNK_ID], "c123", 4) == 0);
+    CHECK(c.page == 123 && c.len[NZI_F_CHUNK_ID] == 4 &&
+          memcmp(c.f[NZI_F_CHUNK_ID], "c123", 4) == 0);
     /* rows are unit length */
     double nn = 0;
-    for (int d = 0; d < T_DIM; d++) nn += (double)snapshot_vector(s, 5)[d] * snapshot_vector(s, 5)[d];
+    for (int d = 0; d < T_DIM; d++)
+        nn += (double)snapshot_vector(s, 5)[d] * snapshot_vector(s, 5)[d];
     CHECK(fabs(nn - 1) < 1e-5);
 
     for (int q = 0; q < 20; q++) {

@@ -86,11 +86,16 @@ UNIT_TEST(vecb64_little_endian_and_strict) {
 UNIT_TEST(utf8_validate_and_repair) {
     size_t bad = 0;
     CHECK(utf8_valid("Pasal 5 ayat (1) – é", strlen("Pasal 5 ayat (1) – é"), NULL));
-    CHECK(!utf8_valid("ab\xff" "cd", 5, &bad));
+    CHECK(!utf8_valid("ab\xff"
+                      "cd",
+                      5, &bad));
     CHECK(bad == 2);
     CHECK(!utf8_valid("a\0b", 3, &bad)); /* NUL is not text */
-    char *r = utf8_repair("ab\xff" "cd", 5);
-    CHECK_STR(r, "ab\xEF\xBF\xBD" "cd");
+    char *r = utf8_repair("ab\xff"
+                          "cd",
+                          5);
+    CHECK_STR(r, "ab\xEF\xBF\xBD"
+                 "cd");
     free(r);
     char *n = utf8_nfc("e\xCC\x81", 3); /* e + combining acute -> é */
     CHECK_STR(n, "\xC3\xA9");
@@ -170,9 +175,10 @@ static FILE *unit_memfile(const char *text) {
 }
 
 UNIT_TEST(jsonl_reader_reports_line_numbers) {
-    FILE *f = unit_memfile("{\"a\":1,\"x-unknown\":[1,2]}\n\n{bad json}\n[1,2]\n"
-                           "{\"long\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n"
-                           "{\"b\":2}\n{\"trunc");
+    FILE *f =
+        unit_memfile("{\"a\":1,\"x-unknown\":[1,2]}\n\n{bad json}\n[1,2]\n"
+                     "{\"long\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n"
+                     "{\"b\":2}\n{\"trunc");
     jsonl_reader *r = jsonl_open(f, "t.jsonl", 40);
     json_t *o;
     CHECK(jsonl_next(r, &o) == JSONL_OK);
@@ -218,7 +224,7 @@ UNIT_TEST(hashembed_normalised_and_deterministic) {
     /* case, width and accents fold away */
     CHECK(hashembed("VISA ON ARRIVAL FOR TOURISM", 27, b, 256) > 0);
     CHECK(memcmp(a, b, sizeof a) == 0);
-    CHECK(hashembed("...!!!", 6, b, 256) == 0); /* no words: no vector */
+    CHECK(hashembed("...!!!", 6, b, 256) == 0);  /* no words: no vector */
     CHECK(hashembed("\xff\xfe", 2, b, 256) < 0); /* not UTF-8 */
 }
 

@@ -17,17 +17,17 @@ const char *unit_tmpdir(void); /* a fresh empty directory for this test */
 /* XOR the byte at off (negative: from the end) of path with mask. 0, or -1. */
 int unit_flip_byte(const char *path, long off, unsigned char mask);
 
-#define UNIT_TEST(name)                                                                    \
-    static void name(void);                                                                \
+#define UNIT_TEST(name)                                                                            \
+    static void name(void);                                                                        \
     __attribute__((constructor)) static void unit_reg_##name(void) { unit_register(#name, name); } \
     static void name(void)
 
-#define CHECK(cond)                                          \
-    do {                                                     \
-        if (!(cond)) {                                       \
-            unit_fail(__FILE__, __LINE__, #cond);            \
-            return;                                          \
-        }                                                    \
+#define CHECK(cond)                               \
+    do {                                          \
+        if (!(cond)) {                            \
+            unit_fail(__FILE__, __LINE__, #cond); \
+            return;                               \
+        }                                         \
     } while (0)
 
 #define CHECK_STR(a, b) CHECK(strcmp((a), (b)) == 0)
