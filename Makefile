@@ -44,7 +44,9 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE $(OMP) $(SANFL
 LDFLAGS += $(OMP) $(SANFLAGS) -Wl,--as-needed
 LDLIBS   = $(PKG_LIBS) -lm -lpthread
 
-# Module sources (no main) per part; each binary's main is nz_*.c.
+# Module sources (no main) per part; each binary's main is nz_*.c. lib/ is
+# an archive, so a binary links only the shared modules it uses (the
+# tokenizer's rank table, for one, only where it counts tokens).
 LIB_SRC      = $(wildcard lib/*.c)
 INDEX_SRC    = $(filter-out index/nz_index.c,$(wildcard index/*.c))
 EXTRACT_SRC  = $(filter-out stages/extract/nz_extract.c,$(wildcard stages/extract/*.c))
@@ -53,10 +55,9 @@ EMBED_SRC    = $(filter-out stages/embed/nz_embed.c,$(wildcard stages/embed/*.c)
 SERVE_SRC    = $(filter-out serve/nz_serve.c,$(wildcard serve/*.c))
 PIPELINE_SRC = $(filter-out pipeline/nz_pipeline.c,$(wildcard pipeline/*.c))
 UNIT_SRC     = $(wildcard tests/unit/*.c)
-# the cl100k_base tokenizer: nz-chunk's, also used by nz-embed and the mock
-TOKENIZER_SRC = stages/chunk/bpe.c stages/chunk/cl100k_data.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBNZ = $(BUILD)/libnz.a
 
 BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index \
        $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-tokens $(BUILD)/nz-unit \
@@ -70,47 +71,51 @@ FUZZ_SECONDS ?= 60
 all: $(BINS)
 
 # the rank table is linked in with .incbin
-$(BUILD)/obj/stages/chunk/cl100k_data.o: stages/chunk/cl100k_base.bpe
+$(BUILD)/obj/lib/cl100k_data.o: lib/cl100k_base.bpe
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/nz-extract: $(call obj,stages/extract/nz_extract.c $(EXTRACT_SRC) $(LIB_SRC))
+$(LIBNZ): $(call obj,$(LIB_SRC))
+	@echo "  AR    $@"
+	@rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/nz-extract: $(call obj,stages/extract/nz_extract.c $(EXTRACT_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(MALLOC_LIBS) $(LDLIBS) -o $@
-$(BUILD)/nz-chunk: $(call obj,stages/chunk/nz_chunk.c $(CHUNK_SRC) $(LIB_SRC))
+$(BUILD)/nz-chunk: $(call obj,stages/chunk/nz_chunk.c $(CHUNK_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-tokens: $(call obj,stages/chunk/nz_tokens.c $(CHUNK_SRC) $(LIB_SRC))
+$(BUILD)/nz-tokens: $(call obj,stages/chunk/nz_tokens.c $(CHUNK_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-embed: $(call obj,stages/embed/nz_embed.c $(EMBED_SRC) $(TOKENIZER_SRC) $(LIB_SRC))
+$(BUILD)/nz-embed: $(call obj,stages/embed/nz_embed.c $(EMBED_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-index: $(call obj,index/nz_index.c $(INDEX_SRC) $(LIB_SRC))
+$(BUILD)/nz-index: $(call obj,index/nz_index.c $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-serve: $(call obj,serve/nz_serve.c $(SERVE_SRC) $(INDEX_SRC) $(LIB_SRC))
+$(BUILD)/nz-serve: $(call obj,serve/nz_serve.c $(SERVE_SRC) $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC) $(LIB_SRC))
+$(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC) \
-                  $(SERVE_SRC) $(PIPELINE_SRC) $(INDEX_SRC) $(LIB_SRC))
+                  $(SERVE_SRC) $(PIPELINE_SRC) $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/nz-mockembed: $(call obj,fixtures/mockembed.c $(CHUNK_SRC) $(LIB_SRC))
+$(BUILD)/nz-mockembed: $(call obj,fixtures/mockembed.c) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-testweb: $(call obj,fixtures/testweb.c)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/fuzz-%: $(call obj,tests/fuzz/fuzz_%.c $(EXTRACT_SRC) $(LIB_SRC))
+$(BUILD)/fuzz-%: $(call obj,tests/fuzz/fuzz_%.c $(EXTRACT_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
@@ -137,7 +142,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@NZ_BUILD=$(BUILD) bash tools/demo.sh
 
-$(BUILD)/nz-tokbench: $(call obj,bench/chunk/tokbench.c $(CHUNK_SRC) $(LIB_SRC))
+$(BUILD)/nz-tokbench: $(call obj,bench/chunk/tokbench.c) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -1,7 +1,9 @@
 /* config.c -- see config.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +55,24 @@ int config_parse_long(const char *what, const char *text, long min, long max, lo
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (errno || *end || v < min || v > max) {
+    if (errno || *end || isspace((unsigned char)*text) || v < min || v > max) {
         log_error("%s: expected an integer in [%ld, %ld], got \"%s\"", what, min, max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int config_parse_double(const char *what, const char *text, double min, double max, double *out) {
+    if (!text || !*text) {
+        log_error("%s: empty value", what);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || *end || isspace((unsigned char)*text) || !isfinite(v) || v < min || v > max) {
+        log_error("%s: expected a number in [%g, %g], got \"%s\"", what, min, max, text);
         return -1;
     }
     *out = v;

@@ -37,8 +37,11 @@ const char *config_source(config_key key); /* "flag", "env" or "default" */
  * a clear message naming the setting and returns -1. */
 int config_long(config_key key, long min, long max, long *out);
 
-/* Parse a flag's integer value the same way; `what` names it in errors. */
+/* Parse a flag's value the same way; `what` names it in errors. The whole
+ * text must be the number: "", "12abc", " 1" and an out-of-range value are
+ * refused, and so are NaN and infinities. 0, or -1 after logging why. */
 int config_parse_long(const char *what, const char *text, long min, long max, long *out);
+int config_parse_double(const char *what, const char *text, double min, double max, double *out);
 
 /* {"INDEX_PATH":{"value":..,"source":..},...} with secrets redacted. */
 json_t *config_describe(void);

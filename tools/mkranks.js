@@ -4,7 +4,7 @@
 // needs the network.
 //
 //   npm pack js-tiktoken@1.0.21 && tar xzf js-tiktoken-1.0.21.tgz
-//   node tools/mkranks.js package/dist/ranks/cl100k_base.cjs stages/chunk/cl100k_base.bpe
+//   node tools/mkranks.js package/dist/ranks/cl100k_base.cjs lib/cl100k_base.bpe
 //
 // Output, all little-endian: "NZBPE1\0\0", u32 token count, u32 byte count
 // of the pattern, the pre-tokenizer pattern (UTF-8), then for each rank

@@ -8,7 +8,7 @@
  * pieces use the simple quadratic scan that tiktoken uses; long ones (a
  * 100,000-letter word) a heap over a linked list, O(n log n), so no input
  * can make the tokenizer slow. The ranks and the pattern come from
- * js-tiktoken's cl100k_base (stages/chunk/cl100k_base.NOTICE), linked into
+ * js-tiktoken's cl100k_base (lib/cl100k_base.NOTICE), linked into
  * the binary. Special tokens (<|endoftext|> and the rest) are encoded as
  * ordinary text, as embedding inputs are.
  *
