@@ -36,6 +36,7 @@
 #include "publish.h"
 #include "query.h"
 #include "snapshot.h"
+#include "status.h"
 #include "vecb64.h"
 
 #define INDEX_DEFAULT_KEEP 3
@@ -114,7 +115,7 @@ static int build_record(build_ctx *bx, json_t *rec, char *err, size_t errlen) {
     float *v = NULL;
     json_t *dimj = json_object_get(rec, "dim");
     long n = vecb64_decode(emb, strlen(emb), 0, &v);
-    if (n == -3) {
+    if (n == NZ_ENONFINITE) {
         snprintf(err, errlen, "embedding has a NaN or infinite value");
         return -1;
     }

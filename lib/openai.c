@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "vecb64.h"
+#include "status.h"
 
 const char *const openai_cause_names[CAUSE_COUNT] = {"rate_limit", "server", "timeout",
                                                      "connection", "malformed"};
@@ -223,7 +224,7 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
             if (got == (long)dim) memcpy(dst, vec, dim * sizeof *dst);
             free(vec);
             if (got != (long)dim) {
-                if (got == -3) snprintf(msg, msglen, "malformed reply: a NaN or infinite value");
+                if (got == NZ_ENONFINITE) snprintf(msg, msglen, "malformed reply: a NaN or infinite value");
                 else if (got < 0)
                     snprintf(msg, msglen, "malformed reply: an embedding is not base64 float32");
                 else

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "status.h"
+
 char *b64_encode(const void *data, size_t len) {
     if (len > (size_t)INT32_MAX / 4 * 3 - 3) return NULL; /* EVP takes int */
     size_t olen = 4 * ((len + 2) / 3);
@@ -61,33 +63,35 @@ char *vecb64_encode(const float *v, size_t dim) {
 
 long vecb64_decode(const char *b64, size_t len, size_t expect_dim, float **out) {
     *out = NULL;
-    unsigned char *bytes;
-    long n = b64_decode(b64, len, &bytes);
-    if (n < 0) return -1;
-    if (n % 4 != 0) {
-        free(bytes);
-        return -1;
+    unsigned char *bytes = NULL;
+    float *v = NULL;
+    long rc = b64_decode(b64, len, &bytes);
+    if (rc < 0 || rc % 4 != 0) {
+        rc = NZ_EINVAL;
+        goto fail;
     }
-    size_t dim = (size_t)n / 4;
+    size_t dim = (size_t)rc / 4;
     if (expect_dim && dim != expect_dim) {
-        free(bytes);
-        return -2;
+        rc = NZ_EDIM;
+        goto fail;
     }
-    float *v = malloc((dim ? dim : 1) * sizeof *v);
-    if (!v) {
-        free(bytes);
-        return -1;
+    if (!(v = malloc((dim ? dim : 1) * sizeof *v))) {
+        rc = NZ_ENOMEM;
+        goto fail;
     }
     for (size_t i = 0; i < dim; i++) {
         uint32_t u = vecb64_load_le32(bytes + 4 * i);
         memcpy(&v[i], &u, 4);
         if (!isfinite(v[i])) {
-            free(bytes);
-            free(v);
-            return -3;
+            rc = NZ_ENONFINITE;
+            goto fail;
         }
     }
     free(bytes);
     *out = v;
     return (long)dim;
+fail:
+    free(bytes);
+    free(v);
+    return rc;
 }

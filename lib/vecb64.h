@@ -15,10 +15,10 @@
 /* malloc'd NUL-terminated base64 of dim floats; NULL when out of memory. */
 char *vecb64_encode(const float *v, size_t dim);
 
-/* Decode into a malloc'd array. Returns the number of floats, or -1 when the
- * text is not base64 or not a whole number of float32 values. When
- * expect_dim > 0 a different count is an error too (-2). Non-finite values
- * are reported as -3. */
+/* Decode into a malloc'd array. Returns the number of floats, or a status
+ * (status.h): NZ_EINVAL when the text is not base64 or not a whole number
+ * of float32 values, NZ_EDIM when expect_dim > 0 and the count differs,
+ * NZ_ENONFINITE for a NaN or infinite value, NZ_ENOMEM. */
 long vecb64_decode(const char *b64, size_t len, size_t expect_dim, float **out);
 
 /* Plain base64 of bytes / back; used for binary fields. */

@@ -12,6 +12,7 @@
 #include "hashembed.h"
 #include "jsonl.h"
 #include "sha.h"
+#include "status.h"
 #include "unit.h"
 #include "utf8.h"
 #include "vecb64.h"
@@ -74,13 +75,13 @@ UNIT_TEST(vecb64_little_endian_and_strict) {
     CHECK(vecb64_decode(e, strlen(e), 3, &back) == 3);
     CHECK(back[0] == 1.0f && back[1] == -2.5f && back[2] == 0.125f);
     free(back);
-    CHECK(vecb64_decode(e, strlen(e), 4, &back) == -2); /* wrong dimension */
+    CHECK(vecb64_decode(e, strlen(e), 4, &back) == NZ_EDIM); /* wrong dimension */
     free(e);
     float nan[1] = {NAN};
     e = vecb64_encode(nan, 1);
-    CHECK(vecb64_decode(e, strlen(e), 0, &back) == -3);
+    CHECK(vecb64_decode(e, strlen(e), 0, &back) == NZ_ENONFINITE);
     free(e);
-    CHECK(vecb64_decode("AAA=", 4, 0, &back) == -1); /* 2 bytes: not a float */
+    CHECK(vecb64_decode("AAA=", 4, 0, &back) == NZ_EINVAL); /* 2 bytes: not a float */
 }
 
 UNIT_TEST(utf8_validate_and_repair) {
