@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,44 +48,59 @@ const char *config_source(config_key key) {
     return "default";
 }
 
-int config_parse_long(const char *what, const char *text, long min, long max, long *out) {
-    if (!text || !*text) {
-        log_error("%s: empty value", what);
-        return -1;
-    }
+/* 1 when text is exactly one number of the type: no blanks, no junk, no
+ * overflow (and, for doubles, finite). */
+static int config_whole_long(const char *text, long *v) {
+    if (!text || !*text || isspace((unsigned char)*text)) return 0;
     char *end;
     errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || *end || isspace((unsigned char)*text) || v < min || v > max) {
-        log_error("%s: expected an integer in [%ld, %ld], got \"%s\"", what, min, max, text);
-        return -1;
+    *v = strtol(text, &end, 10);
+    return !errno && !*end;
+}
+
+static int config_whole_double(const char *text, double *v) {
+    if (!text || !*text || isspace((unsigned char)*text)) return 0;
+    char *end;
+    errno = 0;
+    *v = strtod(text, &end);
+    return !errno && !*end && isfinite(*v);
+}
+
+/* Log why a flag's text was refused; always -1. `want` says what was
+ * expected ("an integer in [1, 10]"). */
+static int config_refuse(const char *what, const char *text, const char *want) {
+    if (!text || !*text) log_error("%s: empty value", what);
+    else log_error("%s: expected %s, got \"%s\"", what, want, text);
+    return -1;
+}
+
+int config_parse_long(const char *what, const char *text, long min, long max, long *out) {
+    long v;
+    if (config_whole_long(text, &v) && v >= min && v <= max) {
+        *out = v;
+        return 0;
     }
-    *out = v;
-    return 0;
+    char want[96];
+    snprintf(want, sizeof want, "an integer in [%ld, %ld]", min, max);
+    return config_refuse(what, text, want);
 }
 
 int config_parse_double(const char *what, const char *text, double min, double max, double *out) {
-    if (!text || !*text) {
-        log_error("%s: empty value", what);
-        return -1;
+    double v;
+    if (config_whole_double(text, &v) && v >= min && v <= max) {
+        *out = v;
+        return 0;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || *end || isspace((unsigned char)*text) || !isfinite(v) || v < min || v > max) {
-        log_error("%s: expected a number in [%g, %g], got \"%s\"", what, min, max, text);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char want[96];
+    snprintf(want, sizeof want, "a number in [%g, %g]", min, max);
+    return config_refuse(what, text, want);
 }
 
 int config_long(config_key key, long min, long max, long *out) {
     const char *v = config_get(key);
     if (config_table[key].secret) { /* never echo a secret in an error */
-        char *end;
-        long n = v ? strtol(v, &end, 10) : 0;
-        if (!v || *end || n < min || n > max) {
+        long n;
+        if (!config_whole_long(v, &n) || n < min || n > max) {
             log_error("%s: invalid value", config_table[key].name);
             return -1;
         }
