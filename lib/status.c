@@ -13,6 +13,7 @@ const char *nz_strerror(int status) {
     case NZ_ENONFINITE: return "NaN or infinite number";
     case NZ_ECORRUPT: return "corrupt data";
     case NZ_ELIMIT: return "a configured limit was passed";
+    case NZ_EBUSY: return "another process holds the lock";
     default: return "unknown status";
     }
 }

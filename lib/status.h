@@ -39,6 +39,9 @@
 #define NZ_ECORRUPT (-8)
 /** A configured bound was passed: a size, a count or a nesting depth. */
 #define NZ_ELIMIT (-9)
+/** Another process holds the lock (one writer at a time); try again when
+ * it is done. */
+#define NZ_EBUSY (-10)
 
 /* The sentence for a status, for logs ("unknown status" for others). */
 const char *nz_strerror(int status);

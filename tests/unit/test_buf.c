@@ -83,8 +83,8 @@ UNIT_TEST(buf_detach_hands_over_the_bytes) {
 }
 
 UNIT_TEST(status_codes_have_distinct_sentences) {
-    int codes[] = {NZ_OK,           NZ_EINVAL, NZ_EIO,        NZ_ENOMEM,   NZ_ESTOPPED,
-                   NZ_EUNAVAILABLE, NZ_EDIM,   NZ_ENONFINITE, NZ_ECORRUPT, NZ_ELIMIT};
+    int codes[] = {NZ_OK,   NZ_EINVAL,     NZ_EIO,      NZ_ENOMEM, NZ_ESTOPPED, NZ_EUNAVAILABLE,
+                   NZ_EDIM, NZ_ENONFINITE, NZ_ECORRUPT, NZ_ELIMIT, NZ_EBUSY};
     size_t n = sizeof codes / sizeof *codes;
     for (size_t i = 0; i < n; i++) {
         CHECK(i == 0 || codes[i] < 0);
