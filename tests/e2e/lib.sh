@@ -12,11 +12,13 @@ export NZ_LOG_FORMAT=json
 T=$(mktemp -d "${TMPDIR:-/tmp}/nz-e2e.XXXXXX")
 SUITE=$(basename "$0" .sh)
 SERVER_PIDS=()
+PG_DIR=
 cleanup() {
     local p
     for p in "${SERVER_PIDS[@]:-}"; do
         [ -n "$p" ] && kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null
     done
+    [ -n "$PG_DIR" ] && pg_stop immediate && rm -rf "$PG_DIR"
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -72,4 +74,47 @@ http() { # method path [body]
     else
         curl -s -m 10 -X "$1" -w '\n%{http_code}' "http://127.0.0.1:$PORT$2"
     fi
+}
+
+# A free TCP port on loopback (nothing answers there now).
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+# A scratch PostgreSQL 15 on a free loopback port, fsync off, stopped and
+# removed at exit. PostgreSQL refuses to run as root, so as root it runs as
+# the postgres user. Sets PG_URL: role nz with password $PG_PASS over TCP
+# (scram-sha-256), database nz. Returns non-zero (log in $PG_DIR/log) if
+# the server cannot start.
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_PASS="nz-test-S3cret-$RANDOM$RANDOM"
+pg_as() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+pg_start() {
+    [ -x "$PG_BIN/initdb" ] || { echo "no $PG_BIN/initdb" >&2; return 1; }
+    PG_DIR=$(mktemp -d /tmp/nz-pg.XXXXXX) && chmod 755 "$PG_DIR" || return 1
+    [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
+    PG_PORT=$(free_port) || return 1
+    pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth-local=trust \
+        --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 || return 1
+    pg_up || return 1
+    pg_as "$PG_BIN/psql" -X -q -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres \
+        -c "CREATE ROLE nz LOGIN PASSWORD '$PG_PASS'" -c "CREATE DATABASE nz OWNER nz" \
+        >>"$PG_DIR/log" 2>&1 || return 1
+    PG_URL="postgresql://nz:$PG_PASS@127.0.0.1:$PG_PORT/nz"
+}
+pg_up() { # start the initialised server again
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 start -o \
+        "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DIR \
+         -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null 2>&1
+}
+pg_stop() { # [mode]: stop the server (fast by default)
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m "${1:-fast}" -w stop >/dev/null 2>&1
+    return 0
 }
