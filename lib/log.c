@@ -1,5 +1,6 @@
 /* log.c -- see log.h for the design. */
 #include "log.h"
+#include "buf.h"
 #include "jsonl.h"
 #include "utf8.h"
 
@@ -58,6 +59,32 @@ static void log_write_line(const char *line) {
     pthread_mutex_unlock(&log_lock);
 }
 
+/* A line for people: "stage: level: msg key=value ...", skipping the keys
+ * in `skip` (NULL-terminated, may be NULL). malloc'd, or NULL. */
+static char *log_human_text(const char *stage, const char *level, const char *msg, json_t *fields,
+                            const char *const *skip) {
+    buf extra = BUF_INIT;
+    const char *key;
+    json_t *val;
+    json_object_foreach(fields, key, val) {
+        int skipped = 0;
+        for (const char *const *k = skip; k && *k; k++) skipped |= strcmp(*k, key) == 0;
+        if (skipped) continue;
+        if (json_is_string(val)) {
+            buf_printf(&extra, " %s=%s", key, json_string_value(val));
+        } else {
+            char *v = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (v) buf_printf(&extra, " %s=%s", key, v);
+            free(v);
+        }
+    }
+    char *line = NULL;
+    if (asprintf(&line, "%s: %s: %s%s", stage, level, msg ? msg : "", buf_str(&extra)) < 0)
+        line = NULL;
+    buf_free(&extra);
+    return line;
+}
+
 /* Core: `fields` is owned; msg may be NULL. */
 static void log_emit(log_level level, const char *msg, json_t *fields) {
     if (!log_enabled(level)) {
@@ -65,30 +92,9 @@ static void log_emit(log_level level, const char *msg, json_t *fields) {
         return;
     }
     if (log_human()) {
-        /* stage: level: msg key=value ... */
-        char *extra = NULL;
-        size_t extra_len = 0;
-        FILE *mem = open_memstream(&extra, &extra_len);
-        if (mem && fields) {
-            const char *key;
-            json_t *val;
-            json_object_foreach(fields, key, val) {
-                if (json_is_string(val)) fprintf(mem, " %s=%s", key, json_string_value(val));
-                else {
-                    char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
-                    if (s) fprintf(mem, " %s=%s", key, s);
-                    free(s);
-                }
-            }
-        }
-        if (mem) fclose(mem);
-        char *line = NULL;
-        if (asprintf(&line, "%s: %s: %s%s", log_stage_name, log_level_names[level], msg ? msg : "",
-                     extra ? extra : "") >= 0) {
-            log_write_line(line);
-            free(line);
-        }
-        free(extra);
+        char *line = log_human_text(log_stage_name, log_level_names[level], msg, fields, NULL);
+        if (line) log_write_line(line);
+        free(line);
         json_decref(fields);
         return;
     }
@@ -156,3 +162,32 @@ void log_reject(const char *uri, const char *fmt, ...) {
 }
 
 void log_fields(log_level level, const char *msg, json_t *fields) { log_emit(level, msg, fields); }
+
+void log_relay(const char *line, size_t len) {
+    if (!log_human()) { /* already a JSON line: pass it on as it is */
+        pthread_mutex_lock(&log_lock);
+        fwrite(line, 1, len, stderr);
+        fputc('\n', stderr);
+        fflush(stderr);
+        pthread_mutex_unlock(&log_lock);
+        return;
+    }
+    json_t *o = json_loadb(line, len, 0, NULL);
+    const char *stage = json_string_value(json_object_get(o, "stage"));
+    const char *level = json_string_value(json_object_get(o, "level"));
+    const char *msg = json_string_value(json_object_get(o, "msg"));
+    const char *uri = json_string_value(json_object_get(o, "uri"));
+    const char *error = json_string_value(json_object_get(o, "error"));
+    char *text = NULL;
+    static const char *const skip[] = {"ts", "stage", "level", "msg", NULL};
+    if (!stage || !level) {
+        if (asprintf(&text, "%.*s", (int)len, line) < 0) text = NULL;
+    } else if (!msg && uri && error) { /* a rejected input, as log_reject prints it */
+        if (asprintf(&text, "%s: error: %s: %s", stage, uri, error) < 0) text = NULL;
+    } else {
+        text = log_human_text(stage, level, msg, o, skip);
+    }
+    if (text) log_write_line(text);
+    free(text);
+    json_decref(o);
+}

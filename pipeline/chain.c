@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ static double chain_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int chain_start(chain *c, chain_stage *stages, int n) {
+int chain_start(chain *c, chain_stage *stages, int n, int err_fd) {
     int pipes[n][2];
     c->st = stages;
     c->n = n;
@@ -39,6 +40,7 @@ int chain_start(chain *c, chain_stage *stages, int n) {
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, &saved_mask);
+    pid_t parent = getpid();
     for (int i = 0; i < n; i++) {
         stages[i].started = chain_now();
         pid_t pid = fork();
@@ -47,11 +49,17 @@ int chain_start(chain *c, chain_stage *stages, int n) {
             goto err;
         }
         if (pid == 0) {
+            /* The caller's death kills the chain: with its gate gone, the
+             * last stage would otherwise see a clean end of a truncated
+             * input, and act on it. */
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(127);
             signal(SIGTERM, SIG_DFL);
             signal(SIGINT, SIG_DFL);
             sigprocmask(SIG_SETMASK, &saved_mask, NULL);
             int in_fd = i > 0 ? pipes[i - 1][0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
-            if (in_fd < 0 || dup2(in_fd, STDIN_FILENO) < 0 || dup2(pipes[i][1], STDOUT_FILENO) < 0)
+            if (in_fd < 0 || dup2(in_fd, STDIN_FILENO) < 0 ||
+                dup2(pipes[i][1], STDOUT_FILENO) < 0 ||
+                (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
                 _exit(127);
             signal(SIGPIPE, SIG_DFL);
             execv(stages[i].argv[0], stages[i].argv);

@@ -2,7 +2,9 @@
  *
  * chain_start() forks and execs each stage (never system(): no shell, no
  * quoting), stage i's stdout feeding stage i+1's stdin. The last stage's
- * stdout comes back to the caller on a pipe; every stderr is inherited.
+ * stdout comes back to the caller on a pipe; every stderr is inherited, or
+ * goes to one descriptor the caller names (nz-pipeline reads its stages'
+ * logs through it).
  *
  * The gate: the caller keeps its own copy of the write end of the pipe
  * into the last stage. So the last stage cannot see end-of-input until the
@@ -11,7 +13,9 @@
  * while the gate is still shut, so it stops before it can act on a
  * truncated input (nz-index build removes its build directory and dies). For nz-pipeline that last stage is
  * `nz-index build`, which publishes only at end-of-input: a failed stage
- * anywhere means nothing is published.
+ * anywhere means nothing is published. And if the caller itself dies
+ * (SIGKILL), every stage is killed with it (PR_SET_PDEATHSIG), so the
+ * gate's closing is never mistaken for a clean end of input.
  */
 #ifndef NZ_CHAIN_H
 #define NZ_CHAIN_H
@@ -36,8 +40,9 @@ typedef struct chain {
 } chain;
 
 /* 0 on success; -1 (with errno) when a pipe or fork failed (started
- * stages are killed and reaped). */
-int chain_start(chain *c, chain_stage *stages, int n);
+ * stages are killed and reaped). err_fd >= 0 becomes every stage's
+ * stderr; -1 leaves stderr inherited. */
+int chain_start(chain *c, chain_stage *stages, int n, int err_fd);
 /* Wait for any stage; returns its index or -1 when none is left
  * (or on EINTR, with errno set). */
 int chain_wait_any(chain *c);

@@ -13,13 +13,20 @@
 #include "config.h"
 #include "log.h"
 #include "nz.h"
+#include "report.h"
 #include "run.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: nz-pipeline run [options] SOURCE...\n"
+            "       nz-pipeline status [-o DIR] [--format table|json]\n"
+            "       nz-pipeline runs [-o DIR] [--last N] [--format table|json]\n"
             "\n"
-            "Run extract | chunk | embed | index build as one job; publish only if all succeed.\n"
+            "run: extract | chunk | embed | index build as one job; publish only if all succeed.\n"
+            "Every run is recorded in the run catalog: PostgreSQL when DATABASE_URL is set,\n"
+            "else INDEX_PATH/catalog.sqlite. One run per catalog at a time.\n"
+            "status: the snapshot being served and the last run. runs: the newest runs (20).\n"
+            "They print tables on a terminal, JSON lines otherwise (--format overrides).\n"
             "\n"
             "  -o, --index-path DIR   snapshot root       (env INDEX_PATH, default ./data/index)\n"
             "      --from FILE        read more sources from FILE, one a line\n"
@@ -30,7 +37,8 @@ static void usage(FILE *f) {
             "      --keep N           snapshots to keep (default 3)\n"
             "  -h, --help             show this help\n"
             "\n"
-            "Exit: 0 published, 1 a stage failed (nothing published), 2 usage,\n"
+            "Exit: 0 published, 1 a stage failed or another run holds the catalog (nothing\n"
+            "      published), 2 usage,\n"
             "      3 published, but some inputs were rejected.\n");
 }
 
@@ -69,6 +77,42 @@ static int cmd_run(int argc, char **argv) {
     return pipeline_run(&o);
 }
 
+/* status and runs: the same options; --last only for runs. */
+static int cmd_report(int argc, char **argv, int runs) {
+    report_opts o = {.format = REPORT_AUTO, .last = 20};
+    static const struct option longopts[] = {{"index-path", required_argument, 0, 'o'},
+                                             {"format", required_argument, 0, 'F'},
+                                             {"last", required_argument, 0, 'n'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c;
+    long last;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': config_set(CFG_INDEX_PATH, optarg); break;
+        case 'F':
+            if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
+                log_error("--format: table or json, not \"%s\"", optarg);
+                return NZ_EXIT_USAGE;
+            }
+            o.format = strcmp(optarg, "table") == 0 ? REPORT_TABLE : REPORT_JSON;
+            break;
+        case 'n':
+            if (!runs || config_parse_long("--last", optarg, 1, 100000, &last) < 0)
+                return NZ_EXIT_USAGE;
+            o.last = (int)last;
+            break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return NZ_EXIT_USAGE;
+    }
+    return runs ? report_runs(&o) : report_status(&o);
+}
+
 int main(int argc, char **argv) {
     log_init("nz-pipeline");
     if (argc < 2) {
@@ -84,6 +128,8 @@ int main(int argc, char **argv) {
         return NZ_EXIT_OK;
     }
     if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0) return cmd_report(argc - 1, argv + 1, 0);
+    if (strcmp(argv[1], "runs") == 0) return cmd_report(argc - 1, argv + 1, 1);
     log_error("unknown command \"%s\"", argv[1]);
     usage(stderr);
     return NZ_EXIT_USAGE;

@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "chain.h"
 #include "config.h"
 #include "jsonl.h"
 #include "log.h"
 #include "nz.h"
+#include "stagelog.h"
 #include "status.h"
 
 #define RUN_MAX_ARGS 4096
@@ -81,6 +83,9 @@ typedef struct run_state {
     chain ch;
     int failed, stopped;
     buf output; /* the index build's stdout */
+    catalog *cat;
+    long long run_id;
+    stagelog *logs;
 } run_state;
 
 /* The four command lines. NZ_OK, NZ_ENOMEM, or NZ_ELIMIT (too many). */
@@ -186,7 +191,28 @@ static void run_collect_index(run_state *r) {
     if (!run_stage_ok(&r->st[RUN_INDEX])) r->failed = 1;
 }
 
-/* The one JSON summary line; returns the run's exit code. */
+/* Record the run's rejected inputs and its end in the catalog. A run that
+ * cannot record its result fails (exit 1). */
+static int run_record(run_state *r, const char *status, json_t *summary) {
+    char err[512];
+    size_t n = 0, dropped = 0;
+    const stagelog_reject *rj = stagelog_wait(r->logs, &n, &dropped);
+    int rc = NZ_OK;
+    for (size_t i = 0; rc == NZ_OK && i < n; i++)
+        rc =
+            catalog_reject(r->cat, r->run_id, rj[i].stage, rj[i].uri, rj[i].error, err, sizeof err);
+    if (dropped)
+        log_warn("run: %zu rejected inputs past the first %zu were not recorded", dropped, n);
+    const char *snapshot =
+        json_string_value(json_object_get(json_object_get(summary, "index"), "snapshot"));
+    if (rc == NZ_OK)
+        rc = catalog_run_finish(r->cat, r->run_id, status, snapshot, summary, err, sizeof err);
+    if (rc < 0) log_error("run: cannot record the run in the catalog: %s", err);
+    return rc;
+}
+
+/* The one JSON summary line, also stored in the catalog; returns the
+ * run's exit code. */
 static int run_summary(run_state *r, double t0) {
     int any_rejected = 0;
     json_t *stages = json_array();
@@ -207,14 +233,39 @@ static int run_summary(run_state *r, double t0) {
         index = json_loads(r->output.s, 0, NULL);
     }
     int exit_code = r->failed ? NZ_EXIT_FAIL : any_rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+    const char *status = r->failed ? "failed" : "published";
     json_t *summary =
-        json_pack("{s:s,s:i,s:s,s:o,s:o*,s:f}", "status", r->failed ? "failed" : "published",
-                  "exit", exit_code, "index_path", config_get(CFG_INDEX_PATH), "stages", stages,
+        json_pack("{s:s,s:i,s:I,s:s,s:o,s:o*,s:f}", "status", status, "exit", exit_code, "run",
+                  (json_int_t)r->run_id, "index_path", config_get(CFG_INDEX_PATH), "stages", stages,
                   "index", index, "seconds", (double)(long)((run_now() - t0) * 1000) / 1000);
+    if (!summary || run_record(r, status, summary) < 0) exit_code = NZ_EXIT_FAIL;
     if (!summary || jsonl_write(stdout, summary) < 0 || fflush(stdout) != 0)
         exit_code = NZ_EXIT_FAIL;
     json_decref(summary);
     return exit_code;
+}
+
+/* Open the catalog, take the writer lock and record the run as started:
+ * before any work, so a run that cannot be recorded does nothing. */
+static int run_open_catalog(run_state *r) {
+    char err[512], holder[256];
+    int crashed = 0;
+    r->cat =
+        catalog_open(config_get(CFG_DATABASE_URL), config_get(CFG_INDEX_PATH), err, sizeof err);
+    if (!r->cat) {
+        log_error("run: run catalog: %s", err);
+        return NZ_EUNAVAILABLE;
+    }
+    int rc = catalog_lock(r->cat, holder, sizeof holder, err, sizeof err);
+    if (rc == NZ_OK) rc = catalog_run_begin(r->cat, &r->run_id, &crashed, err, sizeof err);
+    if (rc < 0) {
+        log_error("run: %s", err);
+        return rc;
+    }
+    if (crashed)
+        log_warn("run: %d earlier run(s) ended without finishing; the catalog now says crashed",
+                 crashed);
+    return NZ_OK;
 }
 
 int pipeline_run(const pipeline_opts *o) {
@@ -232,6 +283,15 @@ int pipeline_run(const pipeline_opts *o) {
         log_error("out of memory");
         goto out;
     }
+    if (run_open_catalog(&r) < 0) goto out;
+    char err[512];
+    int log_fd = -1;
+    if (!(r.logs = stagelog_start(&log_fd, err, sizeof err))) {
+        log_error("run: %s", err);
+        catalog_run_finish(r.cat, r.run_id, "failed", NULL, NULL, err, sizeof err);
+        goto out;
+    }
+    setenv("NZ_LOG_FORMAT", "json", 1); /* the stages' logs are read as JSON lines */
     struct sigaction sa = {.sa_handler = run_on_signal}; /* no SA_RESTART */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -239,15 +299,21 @@ int pipeline_run(const pipeline_opts *o) {
     signal(SIGPIPE, SIG_IGN);
     for (int i = 0; i < RUN_STAGES; i++)
         r.st[i] = (chain_stage){.name = run_names[i], .argv = r.argv[i].v};
-    if (chain_start(&r.ch, r.st, RUN_STAGES) < 0) {
+    if (chain_start(&r.ch, r.st, RUN_STAGES, log_fd) < 0) {
         log_error("run: cannot start the stages: %s", strerror(errno));
+        r.failed = 1;
+        stagelog_writer_done(r.logs);
+        exit_code = run_summary(&r, t0);
         goto out;
     }
+    stagelog_writer_done(r.logs);
     run_wait_upstream(&r);
     if (!r.failed) chain_open_gate(&r.ch); /* the index build sees EOF and publishes */
     run_collect_index(&r);
     exit_code = run_summary(&r, t0);
 out:
+    stagelog_free(r.logs);
+    catalog_close(r.cat);
     buf_free(&r.output);
     for (int i = 0; i < RUN_STAGES; i++) free(r.exe[i]);
     return exit_code;

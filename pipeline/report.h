@@ -1,0 +1,23 @@
+/* report.h -- what `nz-pipeline status` and `nz-pipeline runs` print.
+ *
+ * The data engineer's morning view of the nightly job: the snapshot being
+ * served and the last run (status), or the newest runs (runs), read from
+ * the run catalog (catalog.h). On a terminal they print aligned tables for
+ * people; otherwise JSON lines (one object a line) for scripts and jq.
+ */
+#ifndef NZ_REPORT_H
+#define NZ_REPORT_H
+
+typedef enum { REPORT_AUTO, REPORT_TABLE, REPORT_JSON } report_format;
+
+typedef struct report_opts {
+    report_format format; /* AUTO: a table when stdout is a terminal */
+    int last;             /* runs: how many, newest first */
+} report_opts;
+
+/* Each returns an exit code (nz.h): 0, or 1 when the catalog cannot be
+ * read (the reason is logged, without any password). */
+int report_status(const report_opts *o);
+int report_runs(const report_opts *o);
+
+#endif

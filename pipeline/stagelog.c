@@ -1,0 +1,148 @@
+/* stagelog.c -- see stagelog.h. */
+#include "stagelog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+struct stagelog {
+    int read_fd, write_fd;
+    pthread_t thread;
+    int started, joined;
+    stagelog_reject *rejects;
+    size_t n, cap, dropped;
+};
+
+/* Keep a rejected input's stage, uri and error, if the line is one. */
+static void stagelog_keep(stagelog *l, const char *line, size_t len) {
+    if (!memchr(line, '{', len > 8 ? 8 : len)) return;
+    json_t *o = json_loadb(line, len, 0, NULL);
+    const char *level = json_string_value(json_object_get(o, "level"));
+    const char *stage = json_string_value(json_object_get(o, "stage"));
+    const char *uri = json_string_value(json_object_get(o, "uri"));
+    const char *error = json_string_value(json_object_get(o, "error"));
+    if (!level || strcmp(level, "error") != 0 || !uri || !error) goto out;
+    if (l->n == STAGELOG_MAX_REJECTS) {
+        l->dropped++;
+        goto out;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        stagelog_reject *nr = realloc(l->rejects, cap * sizeof *nr);
+        if (!nr) {
+            l->dropped++;
+            goto out;
+        }
+        l->rejects = nr;
+        l->cap = cap;
+    }
+    stagelog_reject r = {strdup(stage ? stage : "?"), strdup(uri), strdup(error)};
+    if (!r.stage || !r.uri || !r.error) {
+        free(r.stage);
+        free(r.uri);
+        free(r.error);
+        l->dropped++;
+        goto out;
+    }
+    l->rejects[l->n++] = r;
+out:
+    json_decref(o);
+}
+
+static void *stagelog_main(void *arg) {
+    stagelog *l = arg;
+    buf line;
+    buf_init(&line, STAGELOG_MAX_LINE);
+    int too_long = 0; /* in a line past the bound: pass it on, do not parse */
+    char chunk[16384];
+    for (;;) {
+        ssize_t n = read(l->read_fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        for (const char *p = chunk, *end = chunk + n; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = (size_t)((nl ? nl : end) - p);
+            if (buf_add(&line, p, take) < 0) { /* past the bound: pass it on in pieces */
+                log_relay(buf_str(&line), line.len);
+                log_relay(p, take);
+                buf_reset(&line);
+                too_long = 1;
+            }
+            p += take;
+            if (!nl) break;
+            p++;
+            if (line.len || !too_long) log_relay(buf_str(&line), line.len);
+            if (!too_long) stagelog_keep(l, buf_str(&line), line.len);
+            buf_reset(&line);
+            too_long = 0;
+        }
+    }
+    if (line.len) log_relay(line.s, line.len);
+    buf_free(&line);
+    return NULL;
+}
+
+stagelog *stagelog_start(int *write_fd, char *err, size_t errlen) {
+    stagelog *l = calloc(1, sizeof *l);
+    int fds[2] = {-1, -1};
+    if (!l) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot make a pipe for the stages' logs: %s", strerror(errno));
+        free(l);
+        return NULL;
+    }
+    l->read_fd = fds[0];
+    l->write_fd = fds[1];
+    int rc = pthread_create(&l->thread, NULL, stagelog_main, l);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the log reader: %s", strerror(rc));
+        close(fds[0]);
+        close(fds[1]);
+        free(l);
+        return NULL;
+    }
+    l->started = 1;
+    *write_fd = l->write_fd;
+    return l;
+}
+
+void stagelog_writer_done(stagelog *l) {
+    if (l->write_fd >= 0) close(l->write_fd);
+    l->write_fd = -1;
+}
+
+const stagelog_reject *stagelog_wait(stagelog *l, size_t *n, size_t *dropped) {
+    stagelog_writer_done(l);
+    if (l->started && !l->joined) {
+        pthread_join(l->thread, NULL);
+        l->joined = 1;
+    }
+    *n = l->n;
+    *dropped = l->dropped;
+    return l->rejects;
+}
+
+void stagelog_free(stagelog *l) {
+    if (!l) return;
+    size_t n, dropped;
+    stagelog_wait(l, &n, &dropped);
+    close(l->read_fd);
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rejects[i].stage);
+        free(l->rejects[i].uri);
+        free(l->rejects[i].error);
+    }
+    free(l->rejects);
+    free(l);
+}
