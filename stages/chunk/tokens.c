@@ -16,13 +16,13 @@
 
 long tokens_count(const char *text, size_t len) { return bpe_count(text, len); }
 
-/* Print one text's ids or count. NZ_OK, NZ_EINVAL (not UTF-8) or
- * NZ_ENOMEM, said in the log. */
+/* Print one text's ids or count. NZ_OK, or bpe_count's status (NZ_EINVAL:
+ * not UTF-8), said in the log. */
 static int tokens_print(const char *text, size_t len, int count_only) {
     long n = bpe_count(text, len);
     if (n < 0) {
-        log_error("text is not valid UTF-8");
-        return NZ_EINVAL;
+        log_error("%s", n == NZ_EINVAL ? "text is not valid UTF-8" : nz_strerror((int)n));
+        return (int)n;
     }
     if (count_only) {
         printf("%ld\n", n);

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-/* Tokens of text[0..len) (valid UTF-8), or -1. */
+/* Tokens of text[0..len) (valid UTF-8), or bpe_count's status. */
 long tokens_count(const char *text, size_t len);
 
 typedef struct tokens_options {

@@ -127,7 +127,7 @@ static int embed_flush(embed_ctx *cx, embed_item *items, size_t n, const char *n
 }
 
 /* One chunk record for a remote provider: NZ_OK, or remote_add's status,
- * or NZ_ECORRUPT when the tokenizer cannot be built. */
+ * or bpe_init's when the tokenizer cannot be built. */
 static int embed_record_remote(embed_ctx *cx, json_t *rec, const char *name, size_t lineno) {
     embed_item it = {.rec = rec};
     embed_prepare(&it, name, lineno);
@@ -142,11 +142,12 @@ static int embed_record_remote(embed_ctx *cx, json_t *rec, const char *name, siz
     long tokens = jsonl_int(rec, "tokens", -1);
     if (tokens < 0) { /* not from nz-chunk: count them (the tables are built once, when needed) */
         char err[256];
-        if (!cx->bpe_ready && bpe_init(err, sizeof err) < 0) {
+        int st = cx->bpe_ready ? NZ_OK : bpe_init(err, sizeof err);
+        if (st < 0) {
             log_error("tokenizer: %s", err);
             free(it.sent);
             json_decref(rec);
-            return NZ_ECORRUPT;
+            return st;
         }
         cx->bpe_ready = 1;
         tokens = bpe_count(it.sent, len);
