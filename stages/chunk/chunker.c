@@ -545,10 +545,12 @@ json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, chunker_stat
         return NULL;
     }
     if (!cd.title) cd.title = "";
+    int ok = 0;
+    snprintf(err, errlen, "out of memory"); /* unless a failure below says otherwise */
     cd.out = json_array();
     cd.seen = json_object();
     long chunks_before = st->chunks, dups_before = st->duplicates;
-    if (!cd.out || !cd.seen || chunker_context(&cd) < 0) goto oom;
+    if (!cd.out || !cd.seen || chunker_context(&cd) < 0) goto fail;
     size_t i;
     json_t *b;
     json_array_foreach(blocks, i, b) {
@@ -563,35 +565,34 @@ json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, chunker_stat
             long level = (long)jsonl_int(b, "level", 1);
             if (level < 1) level = 1;
             if (level > CHUNKER_MAX_DEPTH) level = CHUNKER_MAX_DEPTH;
-            if (chunker_section(&cd, &units) < 0) goto oom;
+            if (chunker_section(&cd, &units) < 0) goto fail;
             units_clear(&units);
             for (long l = level; l <= CHUNKER_MAX_DEPTH; l++) {
                 free(cd.heads[l]);
                 cd.heads[l] = NULL;
             }
-            if (!(cd.heads[level] = strdup(text))) goto oom;
-            if (chunker_context(&cd) < 0) goto oom;
+            if (!(cd.heads[level] = strdup(text))) goto fail;
+            if (chunker_context(&cd) < 0) goto fail;
             continue;
         }
         long room = o->max_tokens - cd.ctx_tokens;
         long ov = o->overlap < room / 2 ? o->overlap : room / 2;
         long limit = room - ov - 2; /* room for joins and the overlap */
         if (limit < 1) limit = 1;
-        if (chunker_block(&units, kind, text, page, limit, (int)i) < 0) goto oom;
+        if (chunker_block(&units, kind, text, page, limit, (int)i) < 0) goto fail;
     }
-    if (chunker_section(&cd, &units) < 0) goto oom;
+    if (chunker_section(&cd, &units) < 0) goto fail;
     if (json_array_size(cd.out) == 0 && st->duplicates == dups_before) {
         snprintf(err, errlen, "no text to chunk");
         goto fail;
     }
-    goto done;
-oom:
-    snprintf(err, errlen, "out of memory");
+    ok = 1;
 fail:
-    st->chunks = chunks_before;
-    json_decref(cd.out);
-    cd.out = NULL;
-done:
+    if (!ok) {
+        st->chunks = chunks_before;
+        json_decref(cd.out);
+        cd.out = NULL;
+    }
     units_clear(&units);
     free(units.u);
     json_decref(cd.seen);
