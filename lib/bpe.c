@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "status.h"
 #include "utf8.h"
 
 extern const unsigned char nz_cl100k_data[], nz_cl100k_end[];
@@ -23,6 +24,7 @@ typedef struct bpe_token {
 static struct {
     pthread_once_t once;
     int ok;
+    int status; /* why not ok: NZ_ECORRUPT (the rank data, the pattern) or NZ_ENOMEM */
     char err[256];
     bpe_token *tokens;
     uint32_t ntokens;
@@ -52,6 +54,7 @@ static uint32_t bpe_rank(const unsigned char *p, size_t n) {
 }
 
 static void bpe_build(void) {
+    bpe.status = NZ_ECORRUPT;
     const unsigned char *d = nz_cl100k_data, *end = nz_cl100k_end;
     uint32_t n, patlen;
     if (end - d < 16 || memcmp(d, "NZBPE1\0\0", 8) != 0) {
@@ -71,6 +74,7 @@ static void bpe_build(void) {
     bpe.table = calloc(cap, sizeof *bpe.table);
     if (!bpe.tokens || !bpe.table) {
         snprintf(bpe.err, sizeof bpe.err, "out of memory");
+        bpe.status = NZ_ENOMEM;
         return;
     }
     bpe.mask = cap - 1;
@@ -111,7 +115,7 @@ bad:
 int bpe_init(char *err, size_t errlen) {
     pthread_once(&bpe.once, bpe_build);
     if (!bpe.ok && err) snprintf(err, errlen, "%s", bpe.err);
-    return bpe.ok ? 0 : -1;
+    return bpe.ok ? NZ_OK : bpe.status;
 }
 
 const unsigned char *bpe_token_bytes(uint32_t id, size_t *len) {
@@ -178,7 +182,7 @@ static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
              *prev = malloc((n + 1) * sizeof *prev), *stamp = calloc(n + 1, sizeof *stamp);
     bpe_cand *heap = malloc((3 * n + 2) * sizeof *heap); /* n-1 pairs, then <= 2 per merge */
     size_t hn = 0;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     if (!start || !next || !prev || !stamp || !heap) goto out;
     for (uint32_t i = 0; i < n; i++) {
         start[i] = i;
@@ -238,7 +242,7 @@ static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
 #undef BPE_END
 #undef BPE_PUSH
 #undef BPE_PAIR
-    rc = 0;
+    rc = NZ_OK;
 out:
     free(start);
     free(next);
@@ -252,11 +256,11 @@ static int bpe_piece(const unsigned char *p, size_t n, bpe_out *o) {
     uint32_t r = bpe_rank(p, n);
     if (r != BPE_NONE) {
         bpe_emit(o, r);
-        return 0;
+        return NZ_OK;
     }
     if (n <= BPE_SHORT) {
         bpe_merge_short(p, n, o);
-        return 0;
+        return NZ_OK;
     }
     return bpe_merge_long(p, n, o);
 }
@@ -309,18 +313,20 @@ err:
     return NULL;
 }
 
+/* The count of tokens, or a status (see bpe.h). */
 static long bpe_run(const char *text, size_t len, bpe_out *o) {
-    if (bpe_init(NULL, 0) < 0) return -1;
+    int st = bpe_init(NULL, 0);
+    if (st < 0) return st;
     /* valid UTF-8, NUL bytes allowed (PCRE2 runs without its own check) */
     for (size_t off = 0, bad; off < len; off += bad + 1) {
         if (utf8_valid(text + off, len - off, &bad)) break;
-        if (text[off + bad] != '\0') return -1;
+        if (text[off + bad] != '\0') return NZ_EINVAL;
     }
     bpe_matcher *mt = bpe_matcher_get();
-    if (!mt) return -1;
+    if (!mt) return NZ_ENOMEM;
     pcre2_match_data *md = mt->md;
     pcre2_match_context *mc = mt->mc;
-    long rc = -1;
+    long rc = NZ_ENOMEM; /* a PCRE2 match error: its JIT stack, its heap */
     const unsigned char *s = (const unsigned char *)text;
     PCRE2_SIZE pos = 0;
     while (pos < len) {
@@ -334,7 +340,11 @@ static long bpe_run(const char *text, size_t len, bpe_out *o) {
             pos = ov[0] + 1;
             continue;
         }
-        if (bpe_piece(s + ov[0], ov[1] - ov[0], o) < 0) goto out;
+        int pst = bpe_piece(s + ov[0], ov[1] - ov[0], o);
+        if (pst < 0) {
+            rc = pst;
+            goto out;
+        }
         pos = ov[1];
     }
     rc = o->n;

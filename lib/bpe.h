@@ -23,15 +23,19 @@
 
 #define BPE_MODEL_LIMIT 8191 /* text-embedding-3-*: tokens per input */
 
-/* Build the tables. 0, or -1 with a message (corrupt rank data, PCRE2). */
+/* Build the tables (once; later calls answer at once). NZ_OK, or with a
+ * message in err: NZ_ECORRUPT (the rank data or the pattern is bad) or
+ * NZ_ENOMEM. */
 int bpe_init(char *err, size_t errlen);
 
-/* Tokens of text[0..len) (valid UTF-8), or -1 when not valid UTF-8 or the
- * tables cannot be built. */
+/* Tokens of text[0..len) (valid UTF-8, NULs allowed), or a status:
+ * NZ_EINVAL when the text is not valid UTF-8, NZ_ENOMEM, or bpe_init's
+ * status when the tables cannot be built. */
 long bpe_count(const char *text, size_t len);
 
 /* Encode into out[0..cap); returns the total number of tokens (which may be
- * more than cap: only the first cap are written), or -1. */
+ * more than cap: only the first cap are written), or a status as for
+ * bpe_count. */
 long bpe_encode(const char *text, size_t len, uint32_t *out, size_t cap);
 
 /* Bytes of token id (NULL for an unknown id). */

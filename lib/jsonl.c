@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
+#include "status.h"
 
 #define JSONL_BUF 65536
 
@@ -16,8 +18,7 @@ struct jsonl_reader {
     size_t lineno;
     char *buf; /* read buffer */
     size_t buf_pos, buf_len;
-    char *line; /* current line */
-    size_t line_len, line_cap;
+    buf line; /* the current line, capped at max_line bytes */
     int eof;
     char err[512];
 };
@@ -27,11 +28,12 @@ jsonl_reader *jsonl_open(FILE *fp, const char *name, size_t max_line) {
     if (!r) return NULL;
     r->fp = fp;
     r->max_line = max_line ? max_line : JSONL_DEFAULT_MAX_LINE;
+    buf_init(&r->line, r->max_line);
     r->name = strdup(name ? name : "-");
     r->buf = malloc(JSONL_BUF);
-    if (!r->name || !r->buf) goto err;
+    if (!r->name || !r->buf) goto fail;
     return r;
-err:
+fail:
     jsonl_close(r);
     return NULL;
 }
@@ -40,7 +42,7 @@ void jsonl_close(jsonl_reader *r) {
     if (!r) return;
     free(r->name);
     free(r->buf);
-    free(r->line);
+    buf_free(&r->line);
     free(r);
 }
 
@@ -61,25 +63,11 @@ static long jsonl_fill(jsonl_reader *r) {
     return (long)n;
 }
 
-static int jsonl_append(jsonl_reader *r, const char *p, size_t n) {
-    if (r->line_len + n + 1 > r->line_cap) {
-        size_t cap = r->line_cap ? r->line_cap : 4096;
-        while (cap < r->line_len + n + 1) cap *= 2;
-        char *nl = realloc(r->line, cap);
-        if (!nl) return -1;
-        r->line = nl;
-        r->line_cap = cap;
-    }
-    memcpy(r->line + r->line_len, p, n);
-    r->line_len += n;
-    return 0;
-}
-
 /* Read the next raw line into r->line. Returns 1 (line), 0 (EOF),
  * JSONL_BAD (too long, skipped), JSONL_IOERR. *had_newline tells whether the
  * line was terminated. */
 static int jsonl_read_line(jsonl_reader *r, int *had_newline) {
-    r->line_len = 0;
+    buf_reset(&r->line);
     int too_long = 0, any = 0;
     *had_newline = 0;
     for (;;) {
@@ -97,9 +85,10 @@ static int jsonl_read_line(jsonl_reader *r, int *had_newline) {
         char *nl = memchr(start, '\n', avail);
         size_t take = nl ? (size_t)(nl - start) : avail;
         if (!too_long) {
-            if (r->line_len + take > r->max_line) {
+            int st = buf_add(&r->line, start, take);
+            if (st == NZ_ELIMIT) { /* past max_line: skipped to its end */
                 too_long = 1;
-            } else if (jsonl_append(r, start, take) < 0) {
+            } else if (st < 0) {
                 snprintf(r->err, sizeof r->err, "%s: line %zu: out of memory", r->name,
                          r->lineno + 1);
                 return JSONL_IOERR;
@@ -118,7 +107,6 @@ static int jsonl_read_line(jsonl_reader *r, int *had_newline) {
                  r->lineno, r->max_line);
         return JSONL_BAD;
     }
-    r->line[r->line_len] = '\0';
     return 1;
 }
 
@@ -134,9 +122,9 @@ int jsonl_next(jsonl_reader *r, json_t **out) {
         int had_newline;
         int rc = jsonl_read_line(r, &had_newline);
         if (rc <= 0) return rc;
-        if (jsonl_blank(r->line, r->line_len)) continue;
+        if (jsonl_blank(buf_str(&r->line), r->line.len)) continue;
         json_error_t jerr;
-        json_t *obj = json_loadb(r->line, r->line_len, 0, &jerr);
+        json_t *obj = json_loadb(buf_str(&r->line), r->line.len, 0, &jerr);
         if (!obj) {
             snprintf(r->err, sizeof r->err, "%s: line %zu: %s JSON: %s (column %d)", r->name,
                      r->lineno, had_newline ? "invalid" : "truncated or invalid", jerr.text,
@@ -158,26 +146,27 @@ static int jsonl_each_stream(FILE *in, const char *name, size_t max_line, jsonl_
     jsonl_reader *r = jsonl_open(in, name, max_line);
     if (!r) {
         log_error("out of memory");
-        return -1;
+        return NZ_ENOMEM;
     }
-    int rc = -1;
+    int rc;
     for (;;) {
         json_t *rec;
         int st = jsonl_next(r, &rec);
         if (st == JSONL_EOF) break;
         if (st == JSONL_IOERR) {
             log_error("%s", jsonl_error(r));
-            goto out;
+            rc = NZ_EIO;
+            goto fail;
         }
         if (st == JSONL_BAD) {
             log_reject(name, "%s", jsonl_error(r));
             (*rejected)++;
             continue;
         }
-        if (fn(ctx, rec, name, jsonl_lineno(r)) < 0) goto out;
+        if ((rc = fn(ctx, rec, name, jsonl_lineno(r))) < 0) goto fail;
     }
-    rc = 0;
-out:
+    rc = NZ_OK;
+fail:
     jsonl_close(r);
     return rc;
 }
@@ -195,15 +184,15 @@ int jsonl_each(int nfiles, char *const *files, size_t max_line, jsonl_record_fn 
         }
         int rc = jsonl_each_stream(f, files[i], max_line, fn, ctx, rejected);
         if (!is_stdin) fclose(f);
-        if (rc < 0) return -1;
+        if (rc < 0) return rc;
     }
-    return 0;
+    return NZ_OK;
 }
 
 int jsonl_write(FILE *fp, const json_t *obj) {
-    if (json_dumpf(obj, fp, JSONL_DUMP_FLAGS) != 0) return -1;
-    if (fputc('\n', fp) == EOF) return -1;
-    return 0;
+    if (json_dumpf(obj, fp, JSONL_DUMP_FLAGS) != 0) return NZ_EIO;
+    if (fputc('\n', fp) == EOF) return NZ_EIO;
+    return NZ_OK;
 }
 
 const char *jsonl_str(const json_t *obj, const char *key) {

@@ -11,6 +11,13 @@
  * Errors are per line: jsonl_next() returns JSONL_BAD and the caller decides
  * (every nz stage rejects the record, goes on, and exits 3 at the end).
  * A read error of the stream itself is JSONL_IOERR and is fatal.
+ *
+ * Status codes: the reader keeps its own names, JSONL_EOF (0) and
+ * JSONL_OK (1) for the two successes, and for its failures the status.h
+ * code of the same meaning: JSONL_BAD is NZ_EINVAL (this line is refused)
+ * and JSONL_IOERR is NZ_EIO (the stream failed: a read error, or no
+ * memory for the line). The line buffer is a buf (buf.h) capped at
+ * max_line: the cap it reports (NZ_ELIMIT) is what makes a line too long.
  */
 #ifndef NZ_JSONL_H
 #define NZ_JSONL_H
@@ -18,11 +25,13 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "status.h"
+
 #define JSONL_DEFAULT_MAX_LINE ((size_t)1 << 30) /* 1 GiB: a 256 MiB doc, escaped */
 
 typedef struct jsonl_reader jsonl_reader;
 
-enum { JSONL_EOF = 0, JSONL_OK = 1, JSONL_BAD = -1, JSONL_IOERR = -2 };
+enum { JSONL_EOF = 0, JSONL_OK = 1, JSONL_BAD = NZ_EINVAL, JSONL_IOERR = NZ_EIO };
 
 /* `name` labels errors ("-" for stdin). Returns NULL when out of memory. */
 jsonl_reader *jsonl_open(FILE *fp, const char *name, size_t max_line);
@@ -40,15 +49,16 @@ const char *jsonl_name(const jsonl_reader *r);
  * 0.0040000000000000001). */
 #define JSONL_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
 
-/* Write `obj` as one compact line. 0 on success, -1 on a write error. */
+/* Write `obj` as one compact line. NZ_OK, or NZ_EIO on a write error. */
 int jsonl_write(FILE *fp, const json_t *obj);
 
 /* The read loop every stage shares. Streams each record of each named
  * input (stdin when there are none; "-" is stdin too) to fn, which takes
  * ownership of rec. A bad line or an input that cannot be opened is
  * rejected (log_reject) and counted in *rejected; the rest go on. fn
- * returns 0 to go on or -1 to stop with a fatal error. Returns 0, or -1 on
- * a fatal error (fn's, or a read error of a stream). */
+ * returns 0 to go on or a negative status to stop with a fatal error.
+ * Returns NZ_OK, or on a fatal error: fn's status, NZ_EIO (a read error
+ * of a stream, logged) or NZ_ENOMEM (logged). */
 typedef int (*jsonl_record_fn)(void *ctx, json_t *rec, const char *name, size_t lineno);
 int jsonl_each(int nfiles, char *const *files, size_t max_line, jsonl_record_fn fn, void *ctx,
                long *rejected);

@@ -76,13 +76,15 @@ typedef struct openai_payloads {
     size_t *plen, n;
 } openai_payloads;
 
+/* NZ_OK; NZ_EINVAL when a payload cannot be cut out (the caller parses
+ * the reply whole), NZ_ENOMEM. */
 static int openai_cut(const char *body, size_t len, openai_payloads *out) {
     static const char pat[] = "\"embedding\":\"";
     const size_t pl = sizeof pat - 1;
     memset(out, 0, sizeof *out);
     size_t cap = 0;
     out->skeleton = malloc(len + 1);
-    if (!out->skeleton) return -1;
+    if (!out->skeleton) return NZ_ENOMEM;
     size_t o = 0, i = 0;
     while (i < len) {
         const char *hit = memmem(body + i, len - i, pat, pl);
@@ -92,15 +94,15 @@ static int openai_cut(const char *body, size_t len, openai_payloads *out) {
         i = upto;
         if (!hit) break;
         const char *q = memchr(body + i, '"', len - i);
-        if (!q || memchr(body + i, '\\', (size_t)(q - (body + i)))) return -1;
-        if (q - (body + i) < 24) return -1; /* "#k" must never be longer than what it replaces */
+        if (!q || memchr(body + i, '\\', (size_t)(q - (body + i)))) return NZ_EINVAL;
+        if (q - (body + i) < 24) return NZ_EINVAL; /* "#k" is never longer than what it replaces */
         if (out->n == cap) {
             cap = cap ? cap * 2 : 64;
             const char **np = realloc(out->p, cap * sizeof *np);
             if (np) out->p = np;
             size_t *nl = realloc(out->plen, cap * sizeof *nl);
             if (nl) out->plen = nl;
-            if (!np || !nl) return -1;
+            if (!np || !nl) return NZ_ENOMEM;
         }
         out->p[out->n] = body + i;
         out->plen[out->n] = (size_t)(q - (body + i));
@@ -111,7 +113,7 @@ static int openai_cut(const char *body, size_t len, openai_payloads *out) {
     }
     out->skeleton[o] = '\0';
     out->len = o;
-    return 0;
+    return NZ_OK;
 }
 
 static void openai_payloads_free(openai_payloads *p) {
@@ -127,7 +129,7 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
     *tokens = 0;
     openai_payloads cut = {0};
     json_t *j = NULL;
-    if (r->status == 200 && r->body_len && openai_cut(r->body, r->body_len, &cut) == 0 && cut.n)
+    if (r->status == 200 && r->body_len && openai_cut(r->body, r->body_len, &cut) == NZ_OK && cut.n)
         j = json_loadb(cut.skeleton, cut.len, 0, NULL);
     else {
         openai_payloads_free(&cut);
@@ -224,7 +226,8 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
             if (got == (long)dim) memcpy(dst, vec, dim * sizeof *dst);
             free(vec);
             if (got != (long)dim) {
-                if (got == NZ_ENONFINITE) snprintf(msg, msglen, "malformed reply: a NaN or infinite value");
+                if (got == NZ_ENONFINITE)
+                    snprintf(msg, msglen, "malformed reply: a NaN or infinite value");
                 else if (got < 0)
                     snprintf(msg, msglen, "malformed reply: an embedding is not base64 float32");
                 else

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bpe.h"
+#include "buf.h"
 #include "jsonl.h"
 #include "segment.h"
 #include "sha.h"
@@ -18,27 +19,6 @@
 /* Fields of docs.jsonl that the chunk record replaces; all others pass. */
 static const char *const chunker_doc_fields[] = {"doc_id", "uri",   "title", "mime",   "lang",
                                                  "sha256", "bytes", "mtime", "blocks", NULL};
-
-/* A growing string. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} cbuf;
-
-static int cbuf_add(cbuf *b, const char *p, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return -1;
-        b->s = s;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 0;
-}
 
 /* A piece of a section that is never cut: a block, a sentence, a run of
  * table rows (with the header), a run of words. */
@@ -182,10 +162,10 @@ static int chunker_lines(unit_list *l, const char *t, size_t len, int table, int
     }
     long hdr_tokens = hdr ? chunker_count(hdr, hdr_len) + 1 : 0;
     int first = 1;
+    buf b = BUF_INIT; /* a part; its bytes go to the units that point into them */
     while (p < end) {
-        cbuf b = {0};
         long est = hdr_tokens;
-        if (hdr && cbuf_add(&b, hdr, hdr_len) < 0) return -1;
+        if (hdr && buf_add(&b, hdr, hdr_len) < 0) goto fail;
         const char *q = p;
         int rows = 0; /* at least one row a part, or no progress */
         while (q < end) {
@@ -194,8 +174,8 @@ static int chunker_lines(unit_list *l, const char *t, size_t len, int table, int
             long lt = chunker_count(q, (size_t)(le - q)) + 1;
             if (rows && est + lt > limit) break;
             rows++;
-            if (b.len && cbuf_add(&b, "\n", 1) < 0) goto oom;
-            if (cbuf_add(&b, q, (size_t)(le - q)) < 0) goto oom;
+            if (b.len && buf_addc(&b, '\n') < 0) goto fail;
+            if (buf_add(&b, q, (size_t)(le - q)) < 0) goto fail;
             est += lt;
             q = nl ? nl + 1 : end;
         }
@@ -203,27 +183,27 @@ static int chunker_lines(unit_list *l, const char *t, size_t len, int table, int
         if (chunker_count(b.s, b.len) > limit) {
             size_t from = l->n;
             int rc = chunker_cut(l, b.s, b.len, first ? "\n\n" : "\n", first ? 2 : 1, page, limit);
-            /* the pieces point into b.s: keep it alive with the last unit */
-            if (rc < 0 || l->n == from) goto oom;
-            l->u[l->n - 1].owned = b.s;
+            if (rc < 0 || l->n == from) goto fail;
             unit *p0 = &l->u[from]; /* a repeated header opens the first piece */
             if (!first && hdr && p0->len > hdr_len + 1 && p0->text[hdr_len] == '\n' &&
                 memcmp(p0->text, hdr, hdr_len) == 0)
                 p0->hdr_len = hdr_len + 1;
+            /* the pieces point into b.s: the last unit keeps it alive */
+            l->u[l->n - 1].owned = buf_detach(&b, NULL);
         } else {
             unit u = {b.s, b.len, first ? "\n\n" : "\n", first ? 2 : 1, b.s, 0, page, 0, 0};
             u.tokens = chunker_count(b.s, b.len);
             if (!first && hdr && b.len > hdr_len) u.hdr_len = hdr_len + 1;
-            if (units_push(l, u) < 0) goto oom;
+            if (units_push(l, u) < 0) goto fail;
+            buf_detach(&b, NULL); /* the unit owns the bytes now */
         }
         first = 0;
         p = q;
-        continue;
-    oom:
-        free(b.s);
-        return -1;
     }
     return 0;
+fail:
+    buf_free(&b);
+    return -1;
 }
 
 static int chunker_block_units(unit_list *l, const char *kind, const char *t, int page, long limit);
@@ -284,59 +264,58 @@ typedef struct chunker_doc {
     json_t *seen; /* chunk ids already emitted */
     const char *doc_id, *title;
     char *heads[CHUNKER_MAX_DEPTH + 1];
-    cbuf heading, context;
+    buf heading, context;
     long ctx_tokens; /* of context + "\n\n" */
     long ord;
 } chunker_doc;
 
 static int chunker_context(chunker_doc *cd) {
-    cd->heading.len = cd->context.len = 0;
-    if (cbuf_add(&cd->heading, "", 0) < 0 || cbuf_add(&cd->context, "", 0) < 0) return -1;
+    buf_reset(&cd->heading);
+    buf_reset(&cd->context);
+    if (buf_add(&cd->heading, "", 0) < 0 || buf_add(&cd->context, "", 0) < 0) return -1;
     for (int l = 1; l <= CHUNKER_MAX_DEPTH; l++) {
         if (!cd->heads[l]) continue;
         if (cd->heading.len == 0 && strcmp(cd->heads[l], cd->title) == 0)
             continue; /* the top heading that is also the title is said once */
-        if (cd->heading.len && cbuf_add(&cd->heading, " > ", 3) < 0) return -1;
-        if (cbuf_add(&cd->heading, cd->heads[l], strlen(cd->heads[l])) < 0) return -1;
+        if (cd->heading.len && buf_add(&cd->heading, " > ", 3) < 0) return -1;
+        if (buf_add(&cd->heading, cd->heads[l], strlen(cd->heads[l])) < 0) return -1;
     }
-    if (cbuf_add(&cd->context, cd->title, strlen(cd->title)) < 0) return -1;
+    if (buf_add(&cd->context, cd->title, strlen(cd->title)) < 0) return -1;
     if (cd->heading.len) {
-        if (cd->context.len && cbuf_add(&cd->context, " > ", 3) < 0) return -1;
-        if (cbuf_add(&cd->context, cd->heading.s, cd->heading.len) < 0) return -1;
+        if (cd->context.len && buf_add(&cd->context, " > ", 3) < 0) return -1;
+        if (buf_add(&cd->context, cd->heading.s, cd->heading.len) < 0) return -1;
     }
     /* A context may take at most a quarter of a chunk: cut deep paths. */
     long limit = cd->o->max_tokens / 4;
     if (chunker_count(cd->context.s, cd->context.len) > limit) {
         size_t end = chunker_fit(cd->context.s, 0, cd->context.len, limit - 1);
-        cd->context.len = end;
-        cd->context.s[end] = '\0';
+        buf_truncate(&cd->context, end);
     }
-    if (cd->context.len && cbuf_add(&cd->context, "\n\n", 2) < 0) return -1;
+    if (cd->context.len && buf_add(&cd->context, "\n\n", 2) < 0) return -1;
     cd->ctx_tokens = chunker_count(cd->context.s, cd->context.len);
-    cd->context.len -= cd->context.len ? 2 : 0;
-    cd->context.s[cd->context.len] = '\0';
+    if (cd->context.len) buf_truncate(&cd->context, cd->context.len - 2);
     return 0;
 }
 
 /* The text of units [a, b), joined. */
-static int chunker_join(const unit_list *l, size_t a, size_t b, cbuf *out) {
-    out->len = 0;
-    if (cbuf_add(out, "", 0) < 0) return -1;
+static int chunker_join(const unit_list *l, size_t a, size_t b, buf *out) {
+    buf_reset(out);
+    if (buf_add(out, "", 0) < 0) return -1;
     for (size_t i = a; i < b; i++) {
         size_t skip = i > a && l->u[i].block == l->u[i - 1].block ? l->u[i].hdr_len : 0;
-        if (i > a && cbuf_add(out, l->u[i].sep, l->u[i].sep_len) < 0) return -1;
-        if (cbuf_add(out, l->u[i].text + skip, l->u[i].len - skip) < 0) return -1;
+        if (i > a && buf_add(out, l->u[i].sep, l->u[i].sep_len) < 0) return -1;
+        if (buf_add(out, l->u[i].text + skip, l->u[i].len - skip) < 0) return -1;
     }
     return 0;
 }
 
 /* Tokens of what the embedder is sent: context, blank line, text. */
-static long chunker_sent_tokens(chunker_doc *cd, const char *text, size_t len, cbuf *scratch) {
-    scratch->len = 0;
+static long chunker_sent_tokens(chunker_doc *cd, const char *text, size_t len, buf *scratch) {
+    buf_reset(scratch);
     if (cd->context.len &&
-        (cbuf_add(scratch, cd->context.s, cd->context.len) < 0 || cbuf_add(scratch, "\n\n", 2) < 0))
+        (buf_add(scratch, cd->context.s, cd->context.len) < 0 || buf_add(scratch, "\n\n", 2) < 0))
         return -1;
-    if (cbuf_add(scratch, text, len) < 0) return -1;
+    if (buf_add(scratch, text, len) < 0) return -1;
     return chunker_count(scratch->s, scratch->len);
 }
 
@@ -389,7 +368,7 @@ out:
  * join that tokenizes differently than its parts): the hard limit holds
  * whatever the estimates said. */
 static int chunker_emit_checked(chunker_doc *cd, const char *text, size_t len, size_t ob, int page,
-                                cbuf *scratch) {
+                                buf *scratch) {
     long t = chunker_sent_tokens(cd, text, len, scratch);
     if (t < 0) return -1;
     if (t <= cd->o->max_tokens) return chunker_emit(cd, text, len, ob, page, t);
@@ -411,7 +390,7 @@ static int chunker_emit_checked(chunker_doc *cd, const char *text, size_t len, s
 
 /* The overlap: the last words of `prev` worth at most `limit` tokens.
  * Returns the offset in prev where it starts (prev->len: none). */
-static size_t chunker_overlap_start(const cbuf *prev, long limit) {
+static size_t chunker_overlap_start(const buf *prev, long limit) {
     if (limit <= 0 || !prev->len) return prev->len;
     /* binary search over word starts from the end */
     size_t lo = 0, hi = prev->len, best = prev->len;
@@ -445,7 +424,7 @@ static int chunker_section(chunker_doc *cd, unit_list *l) {
     long room = o->max_tokens - cd->ctx_tokens; /* tokens left for text */
     long ov = o->overlap < room / 2 ? o->overlap : room / 2;
     chunk_range *r = malloc((l->n + 1) * sizeof *r);
-    cbuf text = {0}, scratch = {0}, prev = {0}, full = {0};
+    buf text = BUF_INIT, scratch = BUF_INIT, prev = BUF_INIT, full = BUF_INIT;
     size_t nr = 0;
     int rc = -1;
     if (!r) return -1;
@@ -502,24 +481,24 @@ static int chunker_section(chunker_doc *cd, unit_list *l) {
     for (size_t k = 0; k < nr; k++) {
         if (chunker_join(l, r[k].a, r[k].b, &text) < 0) goto out;
         size_t ob = 0;
-        full.len = 0;
+        buf_reset(&full);
         const unit *u0 = &l->u[r[k].a];
         if (u0->hdr_len && u0->hdr_len < u0->len) {
             /* a table part: its repeated header row is the overlap */
             ob = u0->hdr_len;
-            if (cbuf_add(&full, text.s, text.len) < 0) goto out;
+            if (buf_add(&full, text.s, text.len) < 0) goto out;
         } else if (k > 0 && ov > 0) {
             size_t s = chunker_overlap_start(&prev, ov);
             for (;;) {
-                full.len = 0;
+                buf_reset(&full);
                 ob = 0;
                 if (s < prev.len) {
-                    if (cbuf_add(&full, prev.s + s, prev.len - s) < 0 ||
-                        cbuf_add(&full, l->u[r[k].a].sep, l->u[r[k].a].sep_len) < 0)
+                    if (buf_add(&full, prev.s + s, prev.len - s) < 0 ||
+                        buf_add(&full, l->u[r[k].a].sep, l->u[r[k].a].sep_len) < 0)
                         goto out;
                     ob = full.len;
                 }
-                if (cbuf_add(&full, text.s, text.len) < 0) goto out;
+                if (buf_add(&full, text.s, text.len) < 0) goto out;
                 long t = chunker_sent_tokens(cd, full.s, full.len, &scratch);
                 if (t < 0) goto out;
                 if (t <= o->max_tokens || s >= prev.len) break;
@@ -527,21 +506,21 @@ static int chunker_section(chunker_doc *cd, unit_list *l) {
                 while (s < prev.len && !chunker_space(prev.s[s])) s++;
                 while (s < prev.len && chunker_space(prev.s[s])) s++;
             }
-        } else if (cbuf_add(&full, text.s, text.len) < 0) {
+        } else if (buf_add(&full, text.s, text.len) < 0) {
             goto out;
         }
         if (chunker_emit_checked(cd, full.s, full.len, ob, l->u[r[k].a].page, &scratch) < 0)
             goto out;
-        prev.len = 0;
-        if (cbuf_add(&prev, text.s, text.len) < 0) goto out;
+        buf_reset(&prev);
+        if (buf_add(&prev, text.s, text.len) < 0) goto out;
     }
     rc = 0;
 out:
     free(r);
-    free(text.s);
-    free(scratch.s);
-    free(prev.s);
-    free(full.s);
+    buf_free(&text);
+    buf_free(&scratch);
+    buf_free(&prev);
+    buf_free(&full);
     return rc;
 }
 
@@ -566,10 +545,12 @@ json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, chunker_stat
         return NULL;
     }
     if (!cd.title) cd.title = "";
+    int ok = 0;
+    snprintf(err, errlen, "out of memory"); /* unless a failure below says otherwise */
     cd.out = json_array();
     cd.seen = json_object();
     long chunks_before = st->chunks, dups_before = st->duplicates;
-    if (!cd.out || !cd.seen || chunker_context(&cd) < 0) goto oom;
+    if (!cd.out || !cd.seen || chunker_context(&cd) < 0) goto fail;
     size_t i;
     json_t *b;
     json_array_foreach(blocks, i, b) {
@@ -584,40 +565,39 @@ json_t *chunker_chunk_doc(const json_t *doc, const chunker_opts *o, chunker_stat
             long level = (long)jsonl_int(b, "level", 1);
             if (level < 1) level = 1;
             if (level > CHUNKER_MAX_DEPTH) level = CHUNKER_MAX_DEPTH;
-            if (chunker_section(&cd, &units) < 0) goto oom;
+            if (chunker_section(&cd, &units) < 0) goto fail;
             units_clear(&units);
             for (long l = level; l <= CHUNKER_MAX_DEPTH; l++) {
                 free(cd.heads[l]);
                 cd.heads[l] = NULL;
             }
-            if (!(cd.heads[level] = strdup(text))) goto oom;
-            if (chunker_context(&cd) < 0) goto oom;
+            if (!(cd.heads[level] = strdup(text))) goto fail;
+            if (chunker_context(&cd) < 0) goto fail;
             continue;
         }
         long room = o->max_tokens - cd.ctx_tokens;
         long ov = o->overlap < room / 2 ? o->overlap : room / 2;
         long limit = room - ov - 2; /* room for joins and the overlap */
         if (limit < 1) limit = 1;
-        if (chunker_block(&units, kind, text, page, limit, (int)i) < 0) goto oom;
+        if (chunker_block(&units, kind, text, page, limit, (int)i) < 0) goto fail;
     }
-    if (chunker_section(&cd, &units) < 0) goto oom;
+    if (chunker_section(&cd, &units) < 0) goto fail;
     if (json_array_size(cd.out) == 0 && st->duplicates == dups_before) {
         snprintf(err, errlen, "no text to chunk");
         goto fail;
     }
-    goto done;
-oom:
-    snprintf(err, errlen, "out of memory");
+    ok = 1;
 fail:
-    st->chunks = chunks_before;
-    json_decref(cd.out);
-    cd.out = NULL;
-done:
+    if (!ok) {
+        st->chunks = chunks_before;
+        json_decref(cd.out);
+        cd.out = NULL;
+    }
     units_clear(&units);
     free(units.u);
     json_decref(cd.seen);
     for (int l = 0; l <= CHUNKER_MAX_DEPTH; l++) free(cd.heads[l]);
-    free(cd.heading.s);
-    free(cd.context.s);
+    buf_free(&cd.heading);
+    buf_free(&cd.context);
     return cd.out;
 }

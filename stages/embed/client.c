@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "status.h"
+
 #define CLIENT_BACKOFF_BASE 0.5
 #define CLIENT_BACKOFF_CAP 30.0
 #define CLIENT_MAX_SERVER_WAIT 120.0
@@ -18,8 +21,7 @@
 typedef struct slot {
     CURL *h;
     embed_batch *b; /* NULL when idle */
-    char *body;
-    size_t len, cap;
+    buf body;       /* the answer, capped at CLIENT_MAX_BODY */
     int too_big;
     char retry_after_ms[32], retry_after[64], should_retry[16];
     long rem_requests, rem_tokens; /* -1 unknown */
@@ -30,8 +32,7 @@ typedef struct landed {
     embed_batch *b;
     CURLcode cc;
     long status;
-    char *body;
-    size_t len;
+    buf body; /* the slot's, handed over */
     int too_big;
     char retry_after_ms[32], retry_after[64], should_retry[16];
 } landed;
@@ -71,22 +72,10 @@ static double client_rand(client *c) {
 static size_t client_write(char *p, size_t size, size_t n, void *ud) {
     slot *s = ud;
     size_t add = size * n;
-    if (s->len + add > CLIENT_MAX_BODY) {
-        s->too_big = 1;
-        return 0;
-    }
-    if (s->len + add + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1 << 20;
-        while (cap < s->len + add + 1) cap *= 2;
-        char *nb = realloc(s->body, cap);
-        if (!nb) return 0;
-        s->body = nb;
-        s->cap = cap;
-    }
-    memcpy(s->body + s->len, p, add);
-    s->len += add;
-    s->body[s->len] = '\0';
-    return add;
+    if (!s->body.cap && add && buf_grow(&s->body, (1 << 20) - 1) < 0) return 0; /* 1 MiB first */
+    int st = buf_add(&s->body, p, add);
+    if (st == NZ_ELIMIT) s->too_big = 1;
+    return st < 0 ? 0 : add; /* 0: libcurl stops the transfer */
 }
 
 static void client_header_value(const char *line, size_t len, const char *name, char *out,
@@ -117,7 +106,7 @@ static size_t client_header(char *p, size_t size, size_t n, void *ud) {
 
 client *client_new(const client_opts *o, char *err, size_t errlen) {
     client *c = calloc(1, sizeof *c);
-    if (!c) goto oom;
+    if (!c) goto fail;
     c->o = *o;
     if (c->o.concurrency < 1) c->o.concurrency = 1;
     c->rng = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
@@ -127,7 +116,7 @@ client *client_new(const client_opts *o, char *err, size_t errlen) {
     c->token_time = client_now();
     c->m = curl_multi_init();
     c->slots = calloc((size_t)c->o.concurrency, sizeof *c->slots);
-    if (!c->m || !c->slots) goto oom;
+    if (!c->m || !c->slots) goto fail;
     curl_multi_setopt(c->m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(c->m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->o.concurrency);
     char h[4200];
@@ -144,11 +133,13 @@ client *client_new(const client_opts *o, char *err, size_t errlen) {
         c->headers = curl_slist_append(c->headers, h);
     }
     memset(h, 0, sizeof h); /* the key does not linger on the stack */
-    if (!c->headers) goto oom;
-    for (int i = 0; i < c->o.concurrency; i++)
-        if (!(c->slots[i].h = curl_easy_init())) goto oom;
+    if (!c->headers) goto fail;
+    for (int i = 0; i < c->o.concurrency; i++) {
+        buf_init(&c->slots[i].body, CLIENT_MAX_BODY);
+        if (!(c->slots[i].h = curl_easy_init())) goto fail;
+    }
     return c;
-oom:
+fail:
     snprintf(err, errlen, "out of memory setting up libcurl");
     client_free(c);
     return NULL;
@@ -161,10 +152,10 @@ void client_free(client *c) {
             if (c->slots[i].b) curl_multi_remove_handle(c->m, c->slots[i].h);
             curl_easy_cleanup(c->slots[i].h);
         }
-        free(c->slots[i].body);
+        buf_free(&c->slots[i].body);
     }
     free(c->slots);
-    for (size_t i = 0; i < c->nlanded; i++) free(c->landed[i].body);
+    for (size_t i = 0; i < c->nlanded; i++) buf_free(&c->landed[i].body);
     free(c->landed);
     if (c->m) curl_multi_cleanup(c->m);
     curl_slist_free_all(c->headers); /* holds the key: freed, and so gone */
@@ -176,11 +167,11 @@ int client_submit(client *c, embed_batch *b) {
     /* the body is built now, off the path between one answer and the next
      * request */
     if (!b->req && !(b->req = openai_request(c->o.model, c->o.dim, b->texts, b->lens, b->n)))
-        return -1;
+        return NZ_ENOMEM;
     if (c->qn == c->qcap) {
         size_t cap = c->qcap ? c->qcap * 2 : 64;
         embed_batch **nq = realloc(c->queue, cap * sizeof *nq);
-        if (!nq) return -1;
+        if (!nq) return NZ_ENOMEM;
         c->queue = nq;
         c->qcap = cap;
     }
@@ -189,12 +180,12 @@ int client_submit(client *c, embed_batch *b) {
     if (need > c->landed_cap) {
         size_t cap = need * 2;
         landed *nl = realloc(c->landed, cap * sizeof *nl);
-        if (!nl) return -1;
+        if (!nl) return NZ_ENOMEM;
         c->landed = nl;
         c->landed_cap = cap;
     }
     c->queue[c->qn++] = b;
-    return 0;
+    return NZ_OK;
 }
 
 size_t client_pending(const client *c) { return c->qn + c->inflight + c->nlanded; }
@@ -241,7 +232,7 @@ static void client_spend(client *c, long tokens, double now) {
 }
 
 static int client_start(client *c, slot *s, embed_batch *b) {
-    s->len = 0;
+    buf_reset(&s->body);
     s->too_big = 0;
     s->retry_after_ms[0] = s->retry_after[0] = s->should_retry[0] = '\0';
     s->rem_requests = s->rem_tokens = -1;
@@ -271,7 +262,7 @@ static int client_start(client *c, slot *s, embed_batch *b) {
     b->attempts++;
     c->stats.requests++;
     c->inflight++;
-    return curl_multi_add_handle(c->m, h) == CURLM_OK ? 0 : -1;
+    return curl_multi_add_handle(c->m, h) == CURLM_OK ? NZ_OK : NZ_ENOMEM;
 }
 
 static double client_start_ready(client *c, double next_wake);
@@ -294,8 +285,7 @@ static void client_harvest(client *c) {
         if (!s || !s->b) continue;
         landed l = {.b = s->b,
                     .cc = msg->data.result,
-                    .body = s->body,
-                    .len = s->len,
+                    .body = s->body, /* the bytes go with the answer */
                     .too_big = s->too_big};
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &l.status);
         memcpy(l.retry_after_ms, s->retry_after_ms, sizeof l.retry_after_ms);
@@ -308,8 +298,7 @@ static void client_harvest(client *c) {
             c->rem_tokens = s->rem_tokens;
             c->rem_seen = client_now();
         }
-        s->body = NULL;
-        s->len = s->cap = 0;
+        buf_init(&s->body, CLIENT_MAX_BODY);
         s->b = NULL;
         c->inflight--;
         freed++;
@@ -332,16 +321,15 @@ static void client_classify(client *c, landed *l, void (*done)(embed_batch *, vo
                  l->too_big ? " (reply larger than 1 GiB)" : "");
     } else {
         openai_reply r = {l->status,
-                          l->body,
-                          l->len,
+                          l->body.s,
+                          l->body.len,
                           l->retry_after_ms[0] ? l->retry_after_ms : NULL,
                           l->retry_after[0] ? l->retry_after : NULL,
                           l->should_retry[0] ? l->should_retry : NULL};
         v = openai_parse(&r, b->n, c->o.dim, b->vectors, &b->usage, &cause, &after, c->o.api_key,
                          b->error, sizeof b->error);
     }
-    free(l->body);
-    l->body = NULL;
+    buf_free(&l->body);
     if (v == OPENAI_OK) {
         b->ok = 1;
         done(b, ctx);
@@ -370,7 +358,7 @@ static void client_classify(client *c, landed *l, void (*done)(embed_batch *, vo
     }
     b->not_before = now + wait;
     /* back at the front: the earliest batches hold up the output */
-    if (client_submit(c, b) == 0) {
+    if (client_submit(c, b) == NZ_OK) {
         memmove(c->queue + 1, c->queue, (c->qn - 1) * sizeof *c->queue);
         c->queue[0] = b;
     } else {
@@ -406,7 +394,7 @@ static double client_start_ready(client *c, double next_wake) {
         if (client_start(c, s, b) < 0) { /* out of memory in libcurl: an attempt that failed */
             if (s->b == b) c->inflight--;
             s->b = NULL;
-            s->len = 0;
+            buf_reset(&s->body);
             client_land(c, &(landed){.b = b, .cc = CURLE_OUT_OF_MEMORY});
             break;
         }
@@ -424,7 +412,7 @@ int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void
     for (;;) {
         double now, next_wake = client_start_ready(c, deadline);
         int running = 0;
-        if (curl_multi_perform(c->m, &running) != CURLM_OK) return -1;
+        if (curl_multi_perform(c->m, &running) != CURLM_OK) return NZ_EIO;
         client_harvest(c);
         if (c->nlanded) {
             /* oldest first; between two answers, slots freed meanwhile
@@ -436,16 +424,16 @@ int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void
                 client_progress(c);
             }
             client_start_ready(c, deadline); /* retries due now; it also sends */
-            return 0;
+            return NZ_OK;
         }
         now = client_now();
-        if (now >= deadline) return 0;
-        if (!c->inflight && !c->qn) return 0;
+        if (now >= deadline) return NZ_OK;
+        if (!c->inflight && !c->qn) return NZ_OK;
         double until = (next_wake < deadline ? next_wake : deadline) - now;
         int ms = until <= 0 ? 0 : (int)(until * 1000) + 1;
         if (ms > 1000) ms = 1000;
         if (c->inflight) {
-            if (curl_multi_poll(c->m, NULL, 0, ms, NULL) != CURLM_OK) return -1;
+            if (curl_multi_poll(c->m, NULL, 0, ms, NULL) != CURLM_OK) return NZ_EIO;
         } else if (ms > 0) {
             c->stats.waited_seconds += ms / 1000.0;
             usleep((useconds_t)ms * 1000);

@@ -13,6 +13,9 @@
  * backoff and full jitter: a random wait in [0, min(cap, base * 2^n)].
  * After max_retries, or at the first failure that can never succeed, the
  * batch is handed back as failed.
+ *
+ * Each slot's answer is a buf (buf.h) capped at 1 GiB: a bigger reply is
+ * cut off and fails its attempt. Returns are status.h codes, named below.
  */
 #ifndef NZ_CLIENT_H
 #define NZ_CLIENT_H
@@ -53,12 +56,14 @@ typedef struct client_stats {
 
 typedef struct client client;
 
+/* NULL with err when out of memory. */
 client *client_new(const client_opts *o, char *err, size_t errlen);
 void client_free(client *c);
+/* Queue a batch (its request body is built now). NZ_OK, or NZ_ENOMEM. */
 int client_submit(client *c, embed_batch *b);
 /* Run transfers for up to `wait` seconds or until a batch finishes; each
- * finished batch (ok or failed) goes to done(). -1 on a fatal libcurl
- * error. */
+ * finished batch (ok or failed) goes to done(). NZ_OK, or NZ_EIO when
+ * libcurl's multi interface fails (a fatal socket or poll error): stop. */
 int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx);
 size_t client_pending(const client *c); /* queued and in flight */
 /* Move bytes of the transfers in flight, and take finished ones off their

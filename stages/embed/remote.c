@@ -9,6 +9,7 @@
 #include "jsonl.h"
 #include "log.h"
 #include "sha.h"
+#include "status.h"
 #include "vecb64.h"
 
 enum { R_WAIT, R_READY, R_REJECT };
@@ -38,7 +39,7 @@ struct remote {
     size_t next_batch_id;
     unsigned since_pump; /* records added since the last pump */
     size_t window;
-    int failed;
+    int failed; /* the first fatal status of a batch's answer, or NZ_OK */
     remote_stats stats;
 };
 
@@ -50,7 +51,7 @@ static void remote_key_hex(const unsigned char *key, char *hex) {
 
 remote *remote_new(const remote_opts *o, FILE *out, char *err, size_t errlen) {
     remote *r = calloc(1, sizeof *r);
-    if (!r) goto oom;
+    if (!r) goto fail;
     r->o = *o;
     r->out = out;
     r->window = o->batch * (size_t)(o->co.concurrency > 0 ? o->co.concurrency : 1) * 2;
@@ -58,9 +59,9 @@ remote *remote_new(const remote_opts *o, FILE *out, char *err, size_t errlen) {
     r->cap = r->window + 1;
     r->items = calloc(r->cap, sizeof *r->items);
     r->waiting = json_object();
-    if (!r->items || !r->waiting) goto oom;
+    if (!r->items || !r->waiting) goto fail;
     return r;
-oom:
+fail:
     snprintf(err, errlen, "out of memory");
     remote_free(r);
     return NULL;
@@ -107,24 +108,29 @@ static int remote_write(remote *r, ritem *it) {
     json_object_set_new(it->rec, "dim", json_integer(r->o.dim));
     json_object_del(it->rec, "embedding");
     char *head = b64 ? json_dumps(it->rec, JSONL_DUMP_FLAGS) : NULL;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     if (head) {
         size_t hl = strlen(head);
         /* {...} -> {...,"embedding":"<b64>"} */
         if (hl >= 2 && head[hl - 1] == '}' && fwrite(head, 1, hl - 1, r->out) == hl - 1 &&
             fputs(hl > 2 ? ",\"embedding\":\"" : "\"embedding\":\"", r->out) != EOF &&
             fputs(b64, r->out) != EOF && fputs("\"}\n", r->out) != EOF)
-            rc = 0;
-        else log_error("write error: %s", strerror(errno));
+            rc = NZ_OK;
+        else {
+            log_error("write error: %s", strerror(errno));
+            rc = NZ_EIO;
+        }
     }
     free(head);
     free(b64);
     return rc;
 }
 
-/* Write out the records at the head of the window that are settled. */
+/* Write out the records at the head of the window that are settled.
+ * NZ_OK, or remote_write's status. */
 static int remote_emit(remote *r) {
     unsigned k = 0;
+    int rc;
     while (r->n) {
         if (r->cl && ++k % 16 == 0) client_progress(r->cl);
         ritem *it = remote_item(r, r->base);
@@ -133,8 +139,8 @@ static int remote_emit(remote *r) {
             const char *uri = jsonl_str(it->rec, "uri");
             log_reject(uri ? uri : "-", "%s", it->error ? it->error : "rejected");
             r->stats.rejected++;
-        } else if (remote_write(r, it) < 0) {
-            return -1;
+        } else if ((rc = remote_write(r, it)) < 0) {
+            return rc;
         } else {
             r->stats.embedded++;
         }
@@ -142,7 +148,12 @@ static int remote_emit(remote *r) {
         r->base++;
         r->n--;
     }
-    return 0;
+    return NZ_OK;
+}
+
+/* Remember the first fatal status of an answer. */
+static void remote_fail(remote *r, int status) {
+    if (!r->failed) r->failed = status;
 }
 
 /* A batch came back. */
@@ -151,14 +162,14 @@ static void remote_done(embed_batch *b, void *ctx) {
     size_t *seqs = b->user;
     if (b->ok < 0) {
         if (!r->failed) log_error("embedding request failed: %s", b->error);
-        r->failed = 1;
+        remote_fail(r, NZ_EUNAVAILABLE);
     } else {
         r->stats.usage_tokens += b->usage;
         for (size_t i = 0; i < b->n; i++) {
             ritem *it = remote_item(r, seqs[i]);
             it->vec = malloc(r->o.dim * sizeof *it->vec);
             if (!it->vec) {
-                r->failed = 1;
+                remote_fail(r, NZ_ENOMEM);
                 break;
             }
             memcpy(it->vec, b->vectors + i * r->o.dim, r->o.dim * sizeof *it->vec);
@@ -169,13 +180,13 @@ static void remote_done(embed_batch *b, void *ctx) {
             if (r->o.cache && vcache_put(r->o.cache, it->key, r->o.dim, it->vec) < 0 &&
                 !r->failed) {
                 log_error("embedding cache: write failed: %s", strerror(errno));
-                r->failed = 1;
+                remote_fail(r, NZ_EIO);
             }
             for (size_t t = 0; t < it->ntwins; t++) {
                 ritem *tw = remote_item(r, it->twins[t]);
                 tw->vec = malloc(r->o.dim * sizeof *tw->vec);
                 if (!tw->vec) {
-                    r->failed = 1;
+                    remote_fail(r, NZ_ENOMEM);
                     break;
                 }
                 memcpy(tw->vec, it->vec, r->o.dim * sizeof *tw->vec);
@@ -191,51 +202,89 @@ static void remote_done(embed_batch *b, void *ctx) {
     free(b);
 }
 
+/* Send the open batch. NZ_OK, or NZ_ENOMEM (logged when libcurl's). */
 static int remote_seal(remote *r) {
     embed_batch *b = r->open;
-    if (!b || !b->n) return 0;
+    if (!b || !b->n) return NZ_OK;
     r->open = NULL;
     b->user = r->open_seq; /* remote_done finds the records here */
     r->open_seq = NULL;
     b->vectors = malloc(b->n * r->o.dim * sizeof *b->vectors);
-    if (!b->vectors) return -1;
+    if (!b->vectors) return NZ_ENOMEM;
     r->stats.sent += (long)b->n;
     r->since_pump = 16; /* it goes out at the next chance */
     if (!r->cl) {
         char err[256];
         if (!(r->cl = client_new(&r->o.co, err, sizeof err))) {
             log_error("%s", err);
-            return -1;
+            return NZ_ENOMEM;
         }
     }
     return client_submit(r->cl, b);
 }
 
+/* Let the client run for up to `wait` seconds. NZ_OK, client_run's
+ * status, or the first fatal status of an answer (r->failed). */
 static int remote_pump(remote *r, double wait) {
-    if (!r->cl) return 0;
-    if (client_run(r->cl, wait, remote_done, r) < 0) {
+    if (!r->cl) return NZ_OK;
+    int rc = client_run(r->cl, wait, remote_done, r);
+    if (rc < 0) {
         log_error("libcurl failed");
-        return -1;
+        return rc;
     }
-    return r->failed ? -1 : 0;
+    return r->failed;
 }
 
-int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens,
-               const char *name) {
-    (void)name;
-    /* room in the window: drive the requests until the head moves */
+/* Room in the window for one more record: drive the requests until the
+ * head moves. NZ_OK, or the status that stops the run. */
+static int remote_room(remote *r) {
+    int rc;
     while (r->n + 1 >= r->cap) {
-        if (remote_emit(r) < 0) return -1;
+        if ((rc = remote_emit(r)) < 0) return rc;
         if (r->n + 1 < r->cap) break;
         /* While requests are out, one of them holds the head: wait for it
          * and keep filling the open batch afterwards. Sealing it here would
          * send a part-filled batch each time an answer overtakes the head's,
          * and every extra request costs a round trip. */
         int idle = !r->cl || !client_pending(r->cl);
-        if ((idle && remote_seal(r) < 0) || remote_pump(r, 1.0) < 0) {
-            json_decref(rec);
-            return -1;
-        }
+        if (idle && (rc = remote_seal(r)) < 0) return rc;
+        if ((rc = remote_pump(r, 1.0)) < 0) return rc;
+    }
+    return NZ_OK;
+}
+
+/* Put record `seq`'s text in the open batch, sealing a full one. NZ_OK,
+ * NZ_ENOMEM, or remote_seal's status. */
+static int remote_batch_add(remote *r, const ritem *it, size_t seq) {
+    int rc;
+    if (r->open &&
+        (r->open->n + 1 > r->o.batch || r->open->tokens + it->tokens > r->o.batch_tokens))
+        if ((rc = remote_seal(r)) < 0) return rc;
+    if (!r->open) {
+        r->open = calloc(1, sizeof *r->open);
+        if (!r->open) return NZ_ENOMEM;
+        r->open->id = r->next_batch_id++;
+        r->open->texts = calloc(r->o.batch, sizeof *r->open->texts);
+        r->open->lens = calloc(r->o.batch, sizeof *r->open->lens);
+        r->open_seq = calloc(r->o.batch, sizeof *r->open_seq);
+        if (!r->open->texts || !r->open->lens || !r->open_seq) return NZ_ENOMEM;
+    }
+    embed_batch *b = r->open;
+    b->texts[b->n] = it->sent;
+    b->lens[b->n] = it->len;
+    r->open_seq[b->n] = seq;
+    b->n++;
+    b->tokens += it->tokens;
+    return b->n == r->o.batch ? remote_seal(r) : NZ_OK;
+}
+
+int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens,
+               const char *name) {
+    (void)name;
+    int rc = remote_room(r);
+    if (rc < 0) {
+        json_decref(rec);
+        return rc;
     }
     size_t seq = r->base + r->n;
     ritem *it = remote_item(r, seq);
@@ -252,19 +301,18 @@ int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens
     it->sent = strndup(sent, len);
     it->len = len;
     it->tokens = tokens;
-    if (!it->sent) return -1;
+    if (!it->sent) return NZ_ENOMEM;
     vcache_key(r->o.provider, r->o.model, r->o.dim, sent, len, it->key);
     if (r->o.cache) {
         float *v = malloc(r->o.dim * sizeof *v);
-        if (!v) return -1;
-        int hit = vcache_get(r->o.cache, it->key, r->o.dim, v);
-        if (hit == 1) {
+        if (!v) return NZ_ENOMEM;
+        if (vcache_get(r->o.cache, it->key, r->o.dim, v) == 1) {
             it->vec = v;
             it->state = R_READY;
             r->stats.cache_hits++;
             return remote_emit(r);
         }
-        free(v);
+        free(v); /* not there (or unreadable): it is sent */
     }
     char hex[2 * VCACHE_KEY_LEN + 1];
     remote_key_hex(it->key, hex);
@@ -272,47 +320,31 @@ int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens
     if (w) { /* the same text is already on its way */
         ritem *orig = remote_item(r, (size_t)json_integer_value(w));
         size_t *nt = realloc(orig->twins, (orig->ntwins + 1) * sizeof *nt);
-        if (!nt) return -1;
+        if (!nt) return NZ_ENOMEM;
         orig->twins = nt;
         orig->twins[orig->ntwins++] = seq;
-        return 0;
+        return NZ_OK;
     }
     json_object_set_new(r->waiting, hex, json_integer((json_int_t)seq));
-    if (r->open && (r->open->n + 1 > r->o.batch || r->open->tokens + tokens > r->o.batch_tokens))
-        if (remote_seal(r) < 0) return -1;
-    if (!r->open) {
-        r->open = calloc(1, sizeof *r->open);
-        if (!r->open) return -1;
-        r->open->id = r->next_batch_id++;
-        r->open->texts = calloc(r->o.batch, sizeof *r->open->texts);
-        r->open->lens = calloc(r->o.batch, sizeof *r->open->lens);
-        r->open_seq = calloc(r->o.batch, sizeof *r->open_seq);
-        if (!r->open->texts || !r->open->lens || !r->open_seq) return -1;
-    }
-    embed_batch *b = r->open;
-    b->texts[b->n] = it->sent;
-    b->lens[b->n] = it->len;
-    r->open_seq[b->n] = seq;
-    b->n++;
-    b->tokens += tokens;
-    if (b->n == r->o.batch && remote_seal(r) < 0) return -1;
+    if ((rc = remote_batch_add(r, it, seq)) < 0) return rc;
     /* keep the pipe full without blocking: let finished requests land.
      * Right after a batch is sealed (it goes out now), else every 16th
      * record: a pump is a libcurl round of system calls, and a record
      * takes a few microseconds. */
     if (r->cl && client_pending(r->cl) && ++r->since_pump >= 16) {
         r->since_pump = 0;
-        if (remote_pump(r, 0) < 0) return -1;
+        if ((rc = remote_pump(r, 0)) < 0) return rc;
     }
     return remote_emit(r);
 }
 
 int remote_finish(remote *r) {
-    if (remote_seal(r) < 0) return -1;
+    int rc = remote_seal(r);
+    if (rc < 0) return rc;
     while (r->cl && client_pending(r->cl)) {
-        if (remote_pump(r, 1.0) < 0) return -1;
-        if (remote_emit(r) < 0) return -1;
+        if ((rc = remote_pump(r, 1.0)) < 0) return rc;
+        if ((rc = remote_emit(r)) < 0) return rc;
     }
-    if (r->failed) return -1;
+    if (r->failed) return r->failed;
     return remote_emit(r);
 }

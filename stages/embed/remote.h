@@ -35,11 +35,19 @@ typedef struct remote_stats {
 
 typedef struct remote remote;
 
+/* NULL with err when out of memory. */
 remote *remote_new(const remote_opts *o, FILE *out, char *err, size_t errlen);
 /* Queue one record (taken); `sent` is what to embed, `tokens` its count.
- * -1 on a fatal error (logged): stop reading. */
+ * A record over BPE_MODEL_LIMIT tokens is rejected (logged, counted) and
+ * is no error. NZ_OK, or a fatal status -- stop reading:
+ *   NZ_ENOMEM        out of memory (logged when libcurl's);
+ *   NZ_EIO           the output could not be written, the cache could not
+ *                    be appended to, or libcurl's event loop failed (logged);
+ *   NZ_EUNAVAILABLE  a batch failed for good: a fatal answer, or the
+ *                    retries ran out (logged with the server's message). */
 int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens, const char *name);
-/* Send what is left and write everything out. -1 on a fatal error. */
+/* Send what is left and write everything out. NZ_OK, or a fatal status as
+ * for remote_add. */
 int remote_finish(remote *r);
 void remote_free(remote *r);
 const remote_stats *remote_get_stats(const remote *r);

@@ -14,6 +14,7 @@
 
 #include "atomicio.h"
 #include "sha.h"
+#include "status.h"
 
 #define VCACHE_MAGIC 0x31435a4eu /* "NZC1" read little-endian */
 #define VCACHE_HDR (4 + 4 + VCACHE_KEY_LEN + 4)
@@ -45,7 +46,7 @@ static int vcache_insert(vcache *c, const unsigned char *key, uint64_t off, uint
     if ((c->n + 1) * 2 > c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 4096;
         vcache_slot *ns = calloc(cap, sizeof *ns);
-        if (!ns) return -1;
+        if (!ns) return NZ_ENOMEM;
         for (size_t i = 0; i < c->cap; i++) {
             if (!c->slots[i].off) continue;
             size_t j = vcache_hash(c->slots[i].key) & (cap - 1);
@@ -61,7 +62,7 @@ static int vcache_insert(vcache *c, const unsigned char *key, uint64_t off, uint
         if (!memcmp(c->slots[j].key, key, VCACHE_KEY_LEN)) { /* a later copy: same bytes */
             c->slots[j].off = off;
             c->slots[j].dim = dim;
-            return 0;
+            return NZ_OK;
         }
         j = (j + 1) & (c->cap - 1);
     }
@@ -69,7 +70,7 @@ static int vcache_insert(vcache *c, const unsigned char *key, uint64_t off, uint
     c->slots[j].off = off;
     c->slots[j].dim = dim;
     c->n++;
-    return 0;
+    return NZ_OK;
 }
 
 static const vcache_slot *vcache_find(const vcache *c, const unsigned char *key) {
@@ -87,11 +88,14 @@ static uint32_t vcache_crc(const unsigned char *rest, size_t n) {
     return (uint32_t)crc32(crc, rest, (uInt)n);
 }
 
-/* Scan the log; stop at the first record that is short or fails its CRC. */
+/* Scan the log; stop at the first record that is short or fails its CRC.
+ * NZ_OK, NZ_ENOMEM, or NZ_EIO (errno says why) when the torn tail cannot
+ * be cut off. */
 static int vcache_scan(vcache *c) {
     unsigned char hdr[VCACHE_HDR];
     unsigned char *buf = malloc((size_t)VCACHE_MAX_DIM * 4 + VCACHE_HDR);
-    if (!buf) return -1;
+    int rc = NZ_ENOMEM;
+    if (!buf) return NZ_ENOMEM;
     uint64_t off = 0;
     for (;;) {
         ssize_t r = pread(c->fd, hdr, VCACHE_HDR, (off_t)off);
@@ -106,27 +110,28 @@ static int vcache_scan(vcache *c) {
         if (pread(c->fd, buf + VCACHE_HDR - 8, body, (off_t)(off + VCACHE_HDR)) != (ssize_t)body)
             break;
         if (vcache_crc(buf, VCACHE_HDR - 8 + body) != crc) break;
-        if (vcache_insert(c, hdr + 8, off + VCACHE_HDR, dim) < 0) {
-            free(buf);
-            return -1;
-        }
+        if (vcache_insert(c, hdr + 8, off + VCACHE_HDR, dim) < 0) goto fail;
         off += VCACHE_HDR + body;
     }
-    free(buf);
+    rc = NZ_EIO;
     struct stat st;
-    if (fstat(c->fd, &st) < 0) return -1;
+    if (fstat(c->fd, &st) < 0) goto fail;
     if ((uint64_t)st.st_size > off) { /* a torn tail: never trusted, cut off */
         c->recovered = (uint64_t)st.st_size - off;
-        if (ftruncate(c->fd, (off_t)off) < 0 || fsync(c->fd) < 0) return -1;
+        if (ftruncate(c->fd, (off_t)off) < 0 || fsync(c->fd) < 0) goto fail;
     }
     c->size = off;
-    return 0;
+    rc = NZ_OK;
+fail:
+    free(buf);
+    return rc;
 }
 
 vcache *vcache_open(const char *dir, char *err, size_t errlen) {
     vcache *c = calloc(1, sizeof *c);
     char *p = NULL;
-    if (!c) goto oom;
+    snprintf(err, errlen, "out of memory"); /* unless a failure below says otherwise */
+    if (!c) goto fail;
     c->fd = c->lock_fd = -1;
     if (mkdir_p(dir, 0755) < 0) {
         snprintf(err, errlen, "embedding cache %s: %s", dir, strerror(errno));
@@ -134,7 +139,7 @@ vcache *vcache_open(const char *dir, char *err, size_t errlen) {
     }
     if (asprintf(&p, "%s/.lock", dir) < 0) {
         p = NULL;
-        goto oom;
+        goto fail;
     }
     c->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX) < 0) {
@@ -144,22 +149,21 @@ vcache *vcache_open(const char *dir, char *err, size_t errlen) {
     free(p);
     if (asprintf(&p, "%s/vectors.log", dir) < 0) {
         p = NULL;
-        goto oom;
+        goto fail;
     }
     c->fd = open(p, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (c->fd < 0) {
         snprintf(err, errlen, "embedding cache %s: %s", p, strerror(errno));
         goto fail;
     }
-    if (vcache_scan(c) < 0) {
-        snprintf(err, errlen, "embedding cache %s: %s", p, strerror(errno ? errno : ENOMEM));
+    int st = vcache_scan(c);
+    if (st < 0) {
+        snprintf(err, errlen, "embedding cache %s: %s", p, strerror(st == NZ_EIO ? errno : ENOMEM));
         goto fail;
     }
     c->last_sync = time(NULL);
     free(p);
     return c;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
     free(p);
     vcache_close(c);
@@ -197,16 +201,16 @@ void vcache_key(const char *provider, const char *model, uint32_t dim, const cha
 int vcache_get(vcache *c, const unsigned char key[VCACHE_KEY_LEN], uint32_t dim, float *out) {
     const vcache_slot *s = vcache_find(c, key);
     if (!s) return 0;
-    if (s->dim != dim) return -1;
+    if (s->dim != dim) return NZ_EDIM;
     size_t n = (size_t)dim * 4;
-    return pread(c->fd, out, n, (off_t)s->off) == (ssize_t)n ? 1 : -1;
+    return pread(c->fd, out, n, (off_t)s->off) == (ssize_t)n ? 1 : NZ_EIO;
 }
 
 int vcache_put(vcache *c, const unsigned char key[VCACHE_KEY_LEN], uint32_t dim, const float *v) {
-    if (dim == 0 || dim > VCACHE_MAX_DIM) return -1;
+    if (dim == 0 || dim > VCACHE_MAX_DIM) return NZ_EDIM;
     size_t body = (size_t)dim * 4, n = VCACHE_HDR + body;
     unsigned char *rec = malloc(n);
-    if (!rec) return -1;
+    if (!rec) return NZ_ENOMEM;
     uint32_t magic = VCACHE_MAGIC;
     memcpy(rec, &magic, 4);
     memcpy(rec + 8, key, VCACHE_KEY_LEN);
@@ -219,7 +223,7 @@ int vcache_put(vcache *c, const unsigned char key[VCACHE_KEY_LEN], uint32_t dim,
     if (w != (ssize_t)n) {
         if (w > 0 && ftruncate(c->fd, (off_t)c->size) < 0) { /* undo a short write */
         }
-        return -1;
+        return NZ_EIO;
     }
     uint64_t off = c->size + VCACHE_HDR;
     c->size += n;

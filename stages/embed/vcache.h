@@ -23,7 +23,8 @@ typedef struct vcache vcache;
 
 #define VCACHE_KEY_LEN 32
 
-/* Open (creating) DIR. NULL with err on failure. */
+/* Open (creating) DIR. NULL with err on failure (the directory, the lock,
+ * the log, or out of memory). */
 vcache *vcache_open(const char *dir, char *err, size_t errlen);
 void vcache_close(vcache *c);
 
@@ -31,10 +32,12 @@ void vcache_close(vcache *c);
 void vcache_key(const char *provider, const char *model, uint32_t dim, const char *text, size_t len,
                 unsigned char key[VCACHE_KEY_LEN]);
 
-/* Copy a cached vector of `dim` floats into out: 1 found, 0 not, -1 on a
- * read error or a dimension that disagrees. */
+/* Copy a cached vector of `dim` floats into out: 1 found, 0 not there,
+ * NZ_EDIM when the cached vector has another dimension, NZ_EIO on a read
+ * error. */
 int vcache_get(vcache *c, const unsigned char key[VCACHE_KEY_LEN], uint32_t dim, float *out);
-/* Append; 0, or -1 on a write error. */
+/* Append. NZ_OK; NZ_EIO on a write error (errno says why; a short write
+ * is cut off again), NZ_EDIM for a dim of 0 or over 65,536, NZ_ENOMEM. */
 int vcache_put(vcache *c, const unsigned char key[VCACHE_KEY_LEN], uint32_t dim, const float *v);
 
 size_t vcache_count(const vcache *c);

@@ -1,10 +1,13 @@
 /* test_chunk.c -- unit tests of the tokenizer, the segmenter and the chunker. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bpe.h"
 #include "chunker.h"
+#include "jsonl.h"
 #include "segment.h"
+#include "status.h"
 #include "unit.h"
 
 UNIT_TEST(bpe_known_vectors) {
@@ -290,4 +293,24 @@ UNIT_TEST(bad_records_are_explained) {
     CHECK(chunker_chunk_doc(doc, &o, &st, err, sizeof err) == NULL);
     CHECK(strstr(err, "no text") != NULL);
     json_decref(doc);
+}
+
+/* The line bound is exact: a line of max_line bytes is read, one byte more
+ * is refused by number and skipped to its end, and the next line reads. */
+UNIT_TEST(jsonl_max_line_bound_is_exact) {
+    char in[256];
+    /* {"a":"..."} of exactly 40 bytes, then 41, then 40 with no newline */
+    snprintf(in, sizeof in, "{\"a\":\"%032d\"}\n{\"a\":\"%033d\"}\n{\"b\":\"%032d\"}", 0, 0, 0);
+    FILE *f = fmemopen(in, strlen(in), "r");
+    jsonl_reader *r = jsonl_open(f, "t", 40);
+    json_t *o = NULL;
+    CHECK(jsonl_next(r, &o) == JSONL_OK && o);
+    json_decref(o);
+    CHECK(jsonl_next(r, &o) == JSONL_BAD && JSONL_BAD == NZ_EINVAL);
+    CHECK_STR(jsonl_error(r), "t: line 2: longer than the limit of 40 bytes");
+    CHECK(jsonl_next(r, &o) == JSONL_OK && json_object_get(o, "b"));
+    json_decref(o);
+    CHECK(jsonl_next(r, &o) == JSONL_EOF && jsonl_lineno(r) == 3);
+    jsonl_close(r);
+    fclose(f);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "openai.h"
+#include "status.h"
 #include "unit.h"
 #include "vcache.h"
 #include "vecb64.h"
@@ -102,7 +103,7 @@ UNIT_TEST(vcache_roundtrip_and_torn_tail) {
     CHECK(vcache_get(c, k1, 4, out) == 0);
     CHECK(vcache_put(c, k1, 4, a) == 0 && vcache_put(c, k2, 4, b) == 0);
     CHECK(vcache_get(c, k1, 4, out) == 1 && out[3] == 4);
-    CHECK(vcache_get(c, k1, 5, out) == -1); /* another dimension is not a hit */
+    CHECK(vcache_get(c, k1, 5, out) == NZ_EDIM); /* another dimension is not a hit */
     vcache_close(c);
     /* a torn last record: the reopened cache keeps what came before it */
     char path[4200];
