@@ -108,10 +108,10 @@ $(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/nz-mockembed: $(call obj,fixtures/mockembed.c) $(LIBNZ)
+$(BUILD)/nz-mockembed: $(call obj,fixtures/mockembed.c fixtures/fixture.c) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-testweb: $(call obj,fixtures/testweb.c)
+$(BUILD)/nz-testweb: $(call obj,fixtures/testweb.c fixtures/fixture.c) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
