@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "blocks.h"
+#include "buf.h"
 #include "lang.h"
 #include "textclean.h"
 
@@ -86,30 +87,9 @@ static int htmldoc_boilerplate(const xmlNode *n) {
     return drop;
 }
 
-/* The block being filled. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} hbuf;
-
-static int hbuf_add(hbuf *b, const char *p, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return -1;
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 0;
-}
-
 typedef struct {
     json_t *blocks;
-    hbuf text;
+    buf text;        /* the block being filled */
     block_kind kind; /* of the innermost open block element */
     int level;
     int in_pre;
@@ -129,22 +109,22 @@ static int htmldoc_flush(hwalk *w) {
     rc = blocks_add(w->blocks, w->kind, w->level, 0, clean, n);
 out:
     free(clean);
-    w->text.len = 0;
+    buf_reset(&w->text);
     return rc;
 }
 
 /* Text of a subtree (for table cells), iteratively, skipping dropped parts. */
-static int htmldoc_subtree_text(const xmlNode *root, hbuf *out) {
+static int htmldoc_subtree_text(const xmlNode *root, buf *out) {
     const xmlNode *n = root->children;
     while (n && n != root) {
         int level, descend = 0;
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
             const char *t = (const char *)n->content;
-            if (t && hbuf_add(out, t, strlen(t)) < 0) return -1;
+            if (t && buf_add(out, t, strlen(t)) < 0) return -1;
         } else if (n->type == XML_ELEMENT_NODE) {
             el_role r = htmldoc_role(n, &level);
             if (r == EL_BREAK || r == EL_BLOCK || r == EL_PARA || r == EL_LIST) {
-                if (hbuf_add(out, " ", 1) < 0) return -1;
+                if (buf_add(out, " ", 1) < 0) return -1;
             }
             descend = r != EL_DROP && !htmldoc_boilerplate(n) && n->children;
         }
@@ -160,7 +140,7 @@ static int htmldoc_subtree_text(const xmlNode *root, hbuf *out) {
 }
 
 static int htmldoc_table(hwalk *w, const xmlNode *table) {
-    hbuf rows = {0}, cell = {0};
+    buf rows = BUF_INIT, cell = BUF_INIT;
     int rc = -1;
     /* rows: tr elements whose nearest table ancestor is this table */
     const xmlNode *n = table->children;
@@ -170,25 +150,25 @@ static int htmldoc_table(hwalk *w, const xmlNode *table) {
             const char *name = (const char *)n->name;
             if (!strcasecmp(name, "tr")) {
                 int first = 1;
-                if (rows.len && hbuf_add(&rows, "\n", 1) < 0) goto out;
+                if (rows.len && buf_add(&rows, "\n", 1) < 0) goto out;
                 for (const xmlNode *c = n->children; c; c = c->next) {
                     if (c->type != XML_ELEMENT_NODE || (strcasecmp((const char *)c->name, "td") &&
                                                         strcasecmp((const char *)c->name, "th")))
                         continue;
-                    cell.len = 0;
+                    buf_reset(&cell);
                     if (htmldoc_subtree_text(c, &cell) < 0) goto out;
                     size_t cn = cell.len;
                     if (cell.s) cn = textclean_collapse(cell.s, cn);
-                    if (!first && hbuf_add(&rows, " | ", 3) < 0) goto out;
-                    if (cn && hbuf_add(&rows, cell.s, cn) < 0) goto out;
+                    if (!first && buf_add(&rows, " | ", 3) < 0) goto out;
+                    if (cn && buf_add(&rows, cell.s, cn) < 0) goto out;
                     first = 0;
                 }
             } else if (!strcasecmp(name, "caption")) {
-                cell.len = 0;
+                buf_reset(&cell);
                 if (htmldoc_subtree_text(n, &cell) < 0) goto out;
                 if (cell.len) {
                     size_t cn = textclean_collapse(cell.s, cell.len);
-                    if (hbuf_add(&rows, cell.s, cn) < 0 || hbuf_add(&rows, "\n", 1) < 0) goto out;
+                    if (buf_add(&rows, cell.s, cn) < 0 || buf_add(&rows, "\n", 1) < 0) goto out;
                 }
             } else if (strcasecmp(name, "table")) {
                 descend = n->children != NULL; /* thead, tbody, tfoot */
@@ -212,8 +192,8 @@ static int htmldoc_table(hwalk *w, const xmlNode *table) {
         rc = 0;
     }
 out:
-    free(rows.s);
-    free(cell.s);
+    buf_free(&rows);
+    buf_free(&cell);
     return rc;
 }
 
@@ -234,13 +214,13 @@ static int htmldoc_walk(hwalk *w, xmlNode *root) {
         int descend = 0, level = 0;
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
             const char *t = (const char *)n->content;
-            if (t && hbuf_add(&w->text, t, strlen(t)) < 0) goto out;
+            if (t && buf_add(&w->text, t, strlen(t)) < 0) goto out;
         } else if (n->type == XML_ELEMENT_NODE) {
             el_role r = htmldoc_role(n, &level);
             if (r == EL_DROP || htmldoc_boilerplate(n)) {
                 /* skip the subtree */
             } else if (r == EL_BREAK) {
-                if (hbuf_add(&w->text, w->in_pre ? "\n" : " ", 1) < 0) goto out;
+                if (buf_add(&w->text, w->in_pre ? "\n" : " ", 1) < 0) goto out;
             } else if (r == EL_TABLE) {
                 if (htmldoc_flush(w) < 0 || htmldoc_table(w, n) < 0) goto out;
             } else if (r == EL_INLINE) {
@@ -366,7 +346,7 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
     }
     rc = 0;
 out:
-    free(w.text.s);
+    buf_free(&w.text);
     free(w.first_h1);
     if (doc) xmlFreeDoc(doc);
     htmlFreeParserCtxt(ctxt);

@@ -48,7 +48,7 @@ static int pdf_page_lines(pdf_lines *st, int page, const char *text, const Poppl
                 l.y2 = l.y1 + 10;                                                               \
             }                                                                                   \
             l.len = (uint32_t)(len_ > UINT32_MAX ? UINT32_MAX : len_);                          \
-            l.off = (uint64_t)(l.s - st->text);                                                 \
+            l.off = (uint64_t)(l.s - st->text.s);                                               \
             if (pdf_lines_push(st, &l) < 0) return -1;                                          \
             lineno++;                                                                           \
         }                                                                                       \
@@ -86,7 +86,7 @@ static int pdf_page_lines(pdf_lines *st, int page, const char *text, const Poppl
     }
     PDF_EMIT_LINE();
 #undef PDF_EMIT_LINE
-    st->text_len = (size_t)(o - st->text);
+    pdf_lines_commit(st, o);
     /* header/footer zone keys for the first and last lines of the page */
     size_t n = st->n - first;
     for (size_t i = 0; i < n; i++) {
