@@ -113,6 +113,14 @@ out:
     return rc;
 }
 
+/* The node after n in document order below root (into n's children when
+ * descend), or NULL at the end of the subtree. */
+static const xmlNode *htmldoc_next(const xmlNode *n, const xmlNode *root, int descend) {
+    if (descend) return n->children;
+    while (n != root && !n->next) n = n->parent;
+    return n == root ? NULL : n->next;
+}
+
 /* Text of a subtree (for table cells), iteratively, skipping dropped parts. */
 static int htmldoc_subtree_text(const xmlNode *root, buf *out) {
     const xmlNode *n = root->children;
@@ -128,13 +136,7 @@ static int htmldoc_subtree_text(const xmlNode *root, buf *out) {
             }
             descend = r != EL_DROP && !htmldoc_boilerplate(n) && n->children;
         }
-        if (descend) {
-            n = n->children;
-            continue;
-        }
-        while (n != root && !n->next) n = n->parent;
-        if (n == root) break;
-        n = n->next;
+        n = htmldoc_next(n, root, descend);
     }
     return 0;
 }
@@ -174,13 +176,7 @@ static int htmldoc_table(hwalk *w, const xmlNode *table) {
                 descend = n->children != NULL; /* thead, tbody, tfoot */
             }
         }
-        if (descend) {
-            n = n->children;
-            continue;
-        }
-        while (n != table && !n->next) n = n->parent;
-        if (n == table) break;
-        n = n->next;
+        n = htmldoc_next(n, table, descend);
     }
     if (rows.len) {
         size_t cn = rows.len;

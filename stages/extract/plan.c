@@ -168,11 +168,7 @@ void plan_part_work(const char *name, const plan_task *t, const extract_opts *eo
         plan_reject(out, name, "cannot resolve the path");
         return;
     }
-    if (plan_doc_get(name, eo, err, sizeof err) < 0) {
-        plan_reject(out, uri, err);
-        free(uri);
-        return;
-    }
+    if (plan_doc_get(name, eo, err, sizeof err) < 0) goto fail;
     extract_source src = {.name = name,
                           .uri = uri,
                           .data = plan_doc.data,
@@ -180,8 +176,12 @@ void plan_part_work(const char *name, const plan_task *t, const extract_opts *eo
                           .mtime = plan_doc.mtime};
     if (extract_pdf_part(&src, plan_doc.doc, t->first, t->last, t->part == 0, &out->payload,
                          &out->len, err, sizeof err) < 0)
-        plan_reject(out, uri, err);
-    else out->kind = PLAN_PART;
+        goto fail;
+    out->kind = PLAN_PART;
+    free(uri);
+    return;
+fail:
+    plan_reject(out, uri, err);
     free(uri);
 }
 
