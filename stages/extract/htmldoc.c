@@ -9,6 +9,7 @@
 
 #include "blocks.h"
 #include "buf.h"
+#include "status.h"
 #include "lang.h"
 #include "textclean.h"
 
@@ -101,7 +102,7 @@ static int htmldoc_flush(hwalk *w) {
     if (!w->text.len) return 0;
     size_t n = w->text.len;
     char *clean = textclean_chars(w->text.s, n, &n);
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     if (!clean) goto out;
     if (w->kind != BLOCK_CODE) n = textclean_collapse(clean, n);
     if (w->kind == BLOCK_HEADING && w->level == 1 && !w->first_h1 && n)
@@ -128,11 +129,11 @@ static int htmldoc_subtree_text(const xmlNode *root, buf *out) {
         int level, descend = 0;
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
             const char *t = (const char *)n->content;
-            if (t && buf_add(out, t, strlen(t)) < 0) return -1;
+            if (t && buf_add(out, t, strlen(t)) < 0) return NZ_ENOMEM;
         } else if (n->type == XML_ELEMENT_NODE) {
             el_role r = htmldoc_role(n, &level);
             if (r == EL_BREAK || r == EL_BLOCK || r == EL_PARA || r == EL_LIST) {
-                if (buf_add(out, " ", 1) < 0) return -1;
+                if (buf_add(out, " ", 1) < 0) return NZ_ENOMEM;
             }
             descend = r != EL_DROP && !htmldoc_boilerplate(n) && n->children;
         }
@@ -143,7 +144,7 @@ static int htmldoc_subtree_text(const xmlNode *root, buf *out) {
 
 static int htmldoc_table(hwalk *w, const xmlNode *table) {
     buf rows = BUF_INIT, cell = BUF_INIT;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     /* rows: tr elements whose nearest table ancestor is this table */
     const xmlNode *n = table->children;
     while (n && n != table) {
@@ -203,8 +204,8 @@ typedef struct {
 static int htmldoc_walk(hwalk *w, xmlNode *root) {
     size_t cap = 64, depth = 0;
     hframe *stack = malloc(cap * sizeof *stack);
-    if (!stack) return -1;
-    int rc = -1;
+    if (!stack) return NZ_ENOMEM;
+    int rc = NZ_ENOMEM;
     xmlNode *n = root;
     for (;;) {
         int descend = 0, level = 0;
@@ -302,24 +303,25 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
     memset(info, 0, sizeof *info);
     if (len > INT32_MAX) {
         snprintf(err, errlen, "HTML larger than 2 GiB");
-        return -1;
+        return NZ_ELIMIT;
     }
     htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
     if (!ctxt) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NZ_ENOMEM;
     }
     htmlDocPtr doc =
         htmlCtxtReadMemory(ctxt, utf8, (int)len, NULL, "UTF-8",
                            HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                HTML_PARSE_NONET | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC);
-    int rc = -1;
+    int rc = NZ_ELIMIT;
     hwalk w = {.blocks = blocks, .kind = BLOCK_PARA};
     const xmlError *xe = &ctxt->lastError;
     if (xe->message && strstr(xe->message, "Excessive depth")) {
         snprintf(err, errlen, "HTML nested deeper than libxml2's limit of 256 levels");
         goto out;
     }
+    rc = NZ_EINVAL;
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (!root) {
         snprintf(err, errlen, "HTML has no document element");
@@ -332,7 +334,7 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
         xmlFree(lang);
     }
     info->title = htmldoc_title(root);
-    if (htmldoc_walk(&w, root) < 0) {
+    if ((rc = htmldoc_walk(&w, root)) < 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -340,7 +342,7 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
         info->title = w.first_h1;
         w.first_h1 = NULL;
     }
-    rc = 0;
+    rc = NZ_OK;
 out:
     buf_free(&w.text);
     free(w.first_h1);

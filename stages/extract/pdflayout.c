@@ -71,7 +71,7 @@ static int pdf_cmp_keypage(const void *a, const void *b) {
 static int pdf_mark_headers(pdf_state *st) {
     if (st->npages < 2) return 0;
     pdf_keypage *kp = malloc((st->n + 1) * sizeof *kp);
-    if (!kp) return -1;
+    if (!kp) return NZ_ENOMEM;
     size_t nk = 0;
     for (size_t i = 0; i < st->n; i++)
         if (st->lines[i].key) kp[nk++] = (pdf_keypage){st->lines[i].key, st->lines[i].page};
@@ -118,7 +118,7 @@ static int pdf_cmp_float(const void *a, const void *b) {
 /* Body font size (median line height) and the usual gap between lines. */
 static int pdf_measure(pdf_state *st) {
     float *v = malloc((st->n + 1) * sizeof *v);
-    if (!v) return -1;
+    if (!v) return NZ_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < st->n; i++)
         if (!st->lines[i].drop) v[k++] = st->lines[i].y2 - st->lines[i].y1;
@@ -259,7 +259,7 @@ static int pdf_emit(json_t *blocks, pdf_block *b, const pdf_state *st, const pdf
     }
     size_t n;
     char *clean = textclean_chars(b->text.s, b->text.len, &n);
-    if (!clean) return -1;
+    if (!clean) return NZ_ENOMEM;
     n = textclean_collapse(clean, n);
     int rc = blocks_add(blocks, kind, level, b->page, clean, n);
     free(clean);
@@ -295,7 +295,7 @@ static int pdf_paragraphs(pdf_state *st, json_t *blocks) {
     pdf_block b = {.text = BUF_INIT};
     const pdf_line *prev = NULL;
     float bh = st->body_h;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     for (size_t i = 0; i < st->n; i++) {
         const pdf_line *l = &st->lines[i];
         if (l->drop) continue;
@@ -334,6 +334,6 @@ out:
 int pdflayout_blocks(pdf_lines *pl, json_t *blocks) {
     pdf_lines_resolve(pl);
     pdf_state st = {.lines = pl->lines, .n = pl->n, .npages = pl->npages};
-    if (pdf_mark_headers(&st) < 0 || pdf_measure(&st) < 0) return -1;
+    if (pdf_mark_headers(&st) < 0 || pdf_measure(&st) < 0) return NZ_ENOMEM;
     return pdf_paragraphs(&st, blocks);
 }

@@ -127,7 +127,7 @@ static int textdoc_table_add(textdoc_acc *a, textdoc_line l) {
     if (p < end && *p == '|') p++;
     if (end > p && end[-1] == '|') end--;
     int first = 1;
-    if (a->text.len && textdoc_acc_add(a, "", 0, '\n') < 0) return -1;
+    if (a->text.len && textdoc_acc_add(a, "", 0, '\n') < 0) return NZ_ENOMEM;
     while (p <= end) {
         const char *bar = memchr(p, '|', (size_t)(end - p));
         const char *ce = bar ? bar : end;
@@ -135,8 +135,8 @@ static int textdoc_table_add(textdoc_acc *a, textdoc_line l) {
         while (cs < ce && isspace((unsigned char)*cs)) cs++;
         const char *cend = ce;
         while (cend > cs && isspace((unsigned char)cend[-1])) cend--;
-        if (!first && textdoc_acc_add(a, " | ", 3, 0) < 0) return -1;
-        if (textdoc_acc_add(a, cs, (size_t)(cend - cs), 0) < 0) return -1;
+        if (!first && textdoc_acc_add(a, " | ", 3, 0) < 0) return NZ_ENOMEM;
+        if (textdoc_acc_add(a, cs, (size_t)(cend - cs), 0) < 0) return NZ_ENOMEM;
         first = 0;
         if (!bar) break;
         p = bar + 1;
@@ -185,11 +185,11 @@ int textdoc_parse(const char *s, size_t len, int markdown, json_t *blocks) {
     if (!markdown) {
         size_t t = textdoc_title_line(s, len);
         if (t > 0) {
-            if (blocks_add(blocks, BLOCK_HEADING, 1, 0, s, t) < 0) return -1;
+            if (blocks_add(blocks, BLOCK_HEADING, 1, 0, s, t) < 0) return NZ_ENOMEM;
             p = s + t;
         }
     }
-    int in_fence = 0, rc = -1;
+    int in_fence = 0, rc = NZ_ENOMEM;
     char fence_c = 0;
     size_t fence_n = 0;
 

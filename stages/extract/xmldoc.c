@@ -9,6 +9,7 @@
 
 #include "blocks.h"
 #include "lang.h"
+#include "status.h"
 #include "textclean.h"
 
 static int xmldoc_is_heading(const xmlNode *n) {
@@ -35,7 +36,7 @@ static int xmldoc_add(json_t *blocks, const xmlNode *n, block_kind kind, int lev
     size_t len = strlen((const char *)t), cn;
     char *clean = textclean_chars((const char *)t, len, &cn);
     xmlFree(t);
-    if (!clean) return -1;
+    if (!clean) return NZ_ENOMEM;
     cn = textclean_collapse(clean, cn);
     int rc = blocks_add(blocks, kind, level, 0, clean, cn);
     if (kind == BLOCK_HEADING && first && !*first && cn) *first = strndup(clean, cn);
@@ -48,16 +49,16 @@ int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *in
     memset(info, 0, sizeof *info);
     if (len > INT32_MAX) {
         snprintf(err, errlen, "XML larger than 2 GiB");
-        return -1;
+        return NZ_ELIMIT;
     }
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NZ_ENOMEM;
     }
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    int rc = -1;
+    int rc = NZ_EINVAL;
     if (!doc) {
         const xmlError *xe = &ctxt->lastError;
         snprintf(err, errlen, "malformed XML: line %d: %s", xe->line,
@@ -103,10 +104,11 @@ int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *in
         if (n == root) break;
         n = n->next;
     }
-    rc = 0;
+    rc = NZ_OK;
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
+    rc = NZ_ENOMEM;
 out:
     if (doc) xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
