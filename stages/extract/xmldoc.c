@@ -32,7 +32,7 @@ static int xmldoc_has_own_text(const xmlNode *n) {
 
 static int xmldoc_add(json_t *blocks, const xmlNode *n, block_kind kind, int level, char **first) {
     xmlChar *t = xmlNodeGetContent(n);
-    if (!t) return 0;
+    if (!t) return NZ_OK;
     size_t len = strlen((const char *)t), cn;
     char *clean = textclean_chars((const char *)t, len, &cn);
     xmlFree(t);
@@ -80,16 +80,21 @@ int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *in
     /* iterative pre-order walk with depth tracking */
     xmlNode *n = root;
     int depth = 1;
+    rc = NZ_OK;
     for (;;) {
         int descend = 0;
         if (n->type == XML_ELEMENT_NODE) {
             if (xmldoc_is_heading(n)) {
                 int level = depth - 1 < 1 ? 1 : depth - 1 > 6 ? 6 : depth - 1;
-                if (xmldoc_add(blocks, n, BLOCK_HEADING, level, &info->title) < 0) goto oom;
+                rc = xmldoc_add(blocks, n, BLOCK_HEADING, level, &info->title);
             } else if (xmldoc_has_own_text(n)) {
-                if (xmldoc_add(blocks, n, BLOCK_PARA, 0, NULL) < 0) goto oom;
+                rc = xmldoc_add(blocks, n, BLOCK_PARA, 0, NULL);
             } else {
                 descend = n->children != NULL;
+            }
+            if (rc < 0) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
             }
         }
         if (descend) {
@@ -104,11 +109,6 @@ int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *in
         if (n == root) break;
         n = n->next;
     }
-    rc = NZ_OK;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
-    rc = NZ_ENOMEM;
 out:
     if (doc) xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
