@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "status.h"
 
 #define POOL_MAX_PAYLOAD ((uint64_t)4 << 30)
 
@@ -105,22 +106,11 @@ static void pool_worker_main(int task_fd, int res_fd, const pool_opts *o, pool_w
 
 static int pool_spawn(pool_worker *ws, int nw, int i, const pool_opts *o, pool_work_fn work,
                       void *wctx) {
-    int t[2], r[2];
-    if (pipe2(t, O_CLOEXEC) < 0) return -1;
-    if (pipe2(r, O_CLOEXEC) < 0) {
-        close(t[0]);
-        close(t[1]);
-        return -1;
-    }
+    int t[2] = {-1, -1}, r[2] = {-1, -1};
+    if (pipe2(t, O_CLOEXEC) < 0 || pipe2(r, O_CLOEXEC) < 0) goto fail;
     fflush(NULL); /* no buffered output may be written twice */
     pid_t pid = fork();
-    if (pid < 0) {
-        close(t[0]);
-        close(t[1]);
-        close(r[0]);
-        close(r[1]);
-        return -1;
-    }
+    if (pid < 0) goto fail;
     if (pid == 0) {
         /* keep only our own ends: the others' EOFs must not depend on us */
         for (int k = 0; k < nw; k++) {
@@ -138,7 +128,13 @@ static int pool_spawn(pool_worker *ws, int nw, int i, const pool_opts *o, pool_w
     close(r[1]);
     fcntl(r[0], F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups for big documents */
     ws[i] = (pool_worker){.pid = pid, .task_fd = t[1], .res_fd = r[0]};
-    return 0;
+    return NZ_OK;
+fail:
+    for (int k = 0; k < 2; k++) {
+        if (t[k] >= 0) close(t[k]);
+        if (r[k] >= 0) close(r[k]);
+    }
+    return NZ_EIO;
 }
 
 static void pool_reap(pool_worker *w, int sig) {
@@ -152,18 +148,20 @@ static void pool_reap(pool_worker *w, int sig) {
     w->pid = -1;
 }
 
+static const char *pool_what(const pool_opts *o) { return o->what ? o->what : "worker"; }
+
 /* Why a worker died, as the rejection of its task. */
-static char *pool_death(pid_t pid, int status, const pool_opts *o) {
+static char *pool_death(int status, const pool_opts *o) {
     char *msg = NULL;
-    (void)pid;
     if (WIFSIGNALED(status)) {
         int s = WTERMSIG(status);
-        if (asprintf(&msg, "extractor crashed on this input: signal %d (%s)%s", s, strsignal(s),
+        if (asprintf(&msg, "%s crashed on this input: signal %d (%s)%s", pool_what(o), s,
+                     strsignal(s),
                      o->mem_limit && (s == SIGSEGV || s == SIGABRT || s == SIGBUS)
                          ? " (possibly the per-document memory limit)"
                          : "") < 0)
             msg = NULL;
-    } else if (asprintf(&msg, "extractor exited with status %d on this input",
+    } else if (asprintf(&msg, "%s exited with status %d on this input", pool_what(o),
                         WIFEXITED(status) ? WEXITSTATUS(status) : -1) < 0) {
         msg = NULL;
     }
@@ -181,8 +179,8 @@ typedef struct pool_dispatcher {
     size_t ntasks, window, next_task, nstarted;
 } pool_dispatcher;
 
-/* Give each idle worker a task within the window, costliest first. -1
- * when a dead worker cannot be replaced. */
+/* Give each idle worker a task within the window, costliest first.
+ * NZ_OK, or NZ_EIO when a dead worker cannot be replaced. */
 static int pool_dispatch(pool_dispatcher *d, size_t next_emit) {
     for (int i = 0; i < d->nw && d->nstarted < d->ntasks; i++) {
         pool_worker *w = &d->ws[i];
@@ -196,7 +194,7 @@ static int pool_dispatch(pool_dispatcher *d, size_t next_emit) {
                 if (!d->started[t] && d->o->cost[t] > d->o->cost[pick]) pick = t;
         if (w->pid <= 0 && pool_spawn(d->ws, d->nw, i, d->o, d->work, d->wctx) < 0) {
             log_error("cannot restart a worker: %s", strerror(errno));
-            return -1;
+            return NZ_EIO;
         }
         uint64_t idx = pick;
         if (pool_write_all(w->task_fd, &idx, sizeof idx) < 0) {
@@ -209,7 +207,7 @@ static int pool_dispatch(pool_dispatcher *d, size_t next_emit) {
         w->task = pick;
         w->started = pool_now();
     }
-    return 0;
+    return NZ_OK;
 }
 
 int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, pool_emit_fn emit,
@@ -221,10 +219,11 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
     pool_slot *slots = calloc(window, sizeof *slots);
     struct pollfd *pfds = calloc((size_t)nw, sizeof *pfds);
     unsigned char *started = calloc(ntasks ? ntasks : 1, 1);
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     size_t next_emit = 0;
     pool_dispatcher d = {ws, nw, o, work, wctx, started, ntasks, window, 0, 0};
     if (!ws || !slots || !pfds || !started) goto out;
+    rc = NZ_EIO;
     for (int i = 0; i < nw; i++) ws[i].pid = -1;
     for (int i = 0; i < nw; i++)
         if (pool_spawn(ws, nw, i, o, work, wctx) < 0) {
@@ -258,11 +257,12 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
             pool_frame f;
             int r = pool_read_all(w->res_fd, &f, sizeof f);
             char *payload = NULL;
-            if (r == 1 && f.index == w->task && f.len <= POOL_MAX_PAYLOAD && f.kind <= POOL_PART) {
+            if (r == 1 && f.index == w->task && f.len <= POOL_MAX_PAYLOAD &&
+                f.kind <= (uint32_t)o->max_kind) {
                 payload = malloc(f.len + 1);
                 if (payload && (f.len == 0 || pool_read_all(w->res_fd, payload, f.len) == 1)) {
                     payload[f.len] = '\0';
-                    s->r = (pool_result){(pool_kind)f.kind, payload, f.len};
+                    s->r = (pool_result){(int)f.kind, payload, f.len};
                     s->done = 1;
                     w->busy = 0;
                     continue;
@@ -278,8 +278,9 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
             close(w->task_fd);
             close(w->res_fd);
             w->pid = -1;
-            char *msg =
-                r == 1 ? strdup("extractor sent a malformed result") : pool_death(pid, status, o);
+            char *msg = NULL;
+            if (r != 1) msg = pool_death(status, o);
+            else if (asprintf(&msg, "%s sent a malformed result", pool_what(o)) < 0) msg = NULL;
             s->r = (pool_result){POOL_REJECT, msg, msg ? strlen(msg) : 0};
             s->done = 1;
             w->busy = 0;
@@ -314,10 +315,13 @@ int pool_run(size_t ntasks, const pool_opts *o, pool_work_fn work, void *wctx, p
             free(s->r.payload);
             memset(s, 0, sizeof *s);
             next_emit++;
-            if (er < 0) goto out;
+            if (er < 0) {
+                rc = er;
+                goto out;
+            }
         }
     }
-    rc = 0;
+    rc = NZ_OK;
 out:
     if (ws)
         for (int i = 0; i < nw; i++) pool_reap(&ws[i], ws[i].busy ? SIGKILL : 0);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "status.h"
 #include "utf8.h"
 
 static const char *const block_kind_names[] = {"heading", "para", "list", "table", "code"};
@@ -17,14 +18,14 @@ static int blocks_space(char c) {
 int blocks_add(json_t *blocks, block_kind kind, int level, int page, const char *text, size_t len) {
     while (len && blocks_space(text[0])) text++, len--;
     while (len && blocks_space(text[len - 1])) len--;
-    if (len == 0) return 0;
+    if (len == 0) return NZ_OK;
     char *nfc = utf8_nfc(text, len);
-    if (!nfc) return -1;
+    if (!nfc) return utf8_valid(text, len, NULL) ? NZ_ENOMEM : NZ_EINVAL;
     json_t *b = json_pack("{s:s,s:i,s:i,s:s}", "kind", block_kind_names[kind], "level",
                           kind == BLOCK_HEADING ? level : 0, "page", page, "text", nfc);
     free(nfc);
-    if (!b) return -1;
-    return json_array_append_new(blocks, b);
+    if (!b || json_array_append_new(blocks, b) < 0) return NZ_ENOMEM;
+    return NZ_OK;
 }
 
 const char *blocks_first_heading(const json_t *blocks) {

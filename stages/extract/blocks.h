@@ -17,8 +17,9 @@ typedef enum { BLOCK_HEADING, BLOCK_PARA, BLOCK_LIST, BLOCK_TABLE, BLOCK_CODE } 
 const char *block_kind_name(block_kind k);
 
 /* Append a block to a JSON array. The text is trimmed of surrounding white
- * space and NFC-normalised; an empty block is silently skipped. Returns 0,
- * or -1 when out of memory or the text is not UTF-8. */
+ * space and NFC-normalised; an empty block is silently skipped. NZ_OK,
+ * NZ_EINVAL when normalising fails on text that is not valid UTF-8, or
+ * NZ_ENOMEM. */
 int blocks_add(json_t *blocks, block_kind kind, int level, int page, const char *text, size_t len);
 
 /* The text of the first heading (lowest level seen first), or NULL. */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
+#include "status.h"
 #include "utf8.h"
 
 const char *charset_bom(const unsigned char *p, size_t n, size_t *bomlen) {
@@ -83,67 +85,55 @@ static const char *charset_alias(const char *name) {
 
 int charset_to_utf8(const char *from, const unsigned char *in, size_t len, char **out,
                     size_t *outlen, char *err, size_t errlen) {
+    buf b = BUF_INIT;
+    int rc = NZ_ENOMEM;
     *out = NULL;
     iconv_t cd = iconv_open("UTF-8", charset_alias(from));
     if (cd == (iconv_t)-1) {
         snprintf(err, errlen, "unknown charset \"%s\"", from);
-        return -1;
+        return NZ_EINVAL;
     }
     if (len > (SIZE_MAX - 16) / 4) {
-        iconv_close(cd);
         snprintf(err, errlen, "input too large");
-        return -1;
+        rc = NZ_ELIMIT;
+        goto fail;
     }
-    size_t cap = len * 3 + 16; /* any single-byte charset fits; grow for others */
-    char *buf = malloc(cap);
-    if (!buf) goto oom;
-    char *ip = (char *)in, *op = buf;
-    size_t il = len, ol = cap - 1;
+    /* any single-byte charset fits; grow for others */
+    if (buf_grow(&b, len * 3 + 16) < 0) goto oom;
+    char *ip = (char *)in;
+    size_t il = len;
     while (il > 0) {
+        /* iconv writes straight into the buffer's free room */
+        char *op = b.s + b.len;
+        size_t room = b.cap - b.len - 1, ol = room;
         size_t r = iconv(cd, &ip, &il, &op, &ol);
+        int e = errno;
+        b.len += room - ol;
+        b.s[b.len] = '\0';
         if (r != (size_t)-1) break;
-        if (errno == E2BIG) {
-            size_t used = (size_t)(op - buf);
-            cap *= 2;
-            char *nb = realloc(buf, cap);
-            if (!nb) goto oom;
-            buf = nb;
-            op = buf + used;
-            ol = cap - used - 1;
-        } else if (errno == EILSEQ || errno == EINVAL) {
+        if (e == E2BIG) {
+            if (buf_grow(&b, b.cap) < 0) goto oom;
+        } else if (e == EILSEQ || e == EINVAL) {
             /* undefined or truncated: one U+FFFD, skip one byte */
-            if (ol < 4) {
-                size_t used = (size_t)(op - buf);
-                cap *= 2;
-                char *nb = realloc(buf, cap);
-                if (!nb) goto oom;
-                buf = nb;
-                op = buf + used;
-                ol = cap - used - 1;
-            }
-            memcpy(op, "\xEF\xBF\xBD", 3);
-            op += 3;
-            ol -= 3;
+            if (buf_add(&b, "\xEF\xBF\xBD", 3) < 0) goto oom;
             ip++;
             il--;
             iconv(cd, NULL, NULL, NULL, NULL); /* reset shift state */
         } else {
-            snprintf(err, errlen, "iconv: %s", strerror(errno));
-            free(buf);
-            iconv_close(cd);
-            return -1;
+            snprintf(err, errlen, "iconv: %s", strerror(e));
+            rc = NZ_EINVAL;
+            goto fail;
         }
     }
-    *op = '\0';
-    *out = buf;
-    *outlen = (size_t)(op - buf);
     iconv_close(cd);
-    return 0;
+    *out = buf_detach(&b, outlen);
+    return NZ_OK;
 oom:
-    free(buf);
-    iconv_close(cd);
     snprintf(err, errlen, "out of memory");
-    return -1;
+fail:
+    buf_free(&b);
+    iconv_close(cd);
+    return rc;
 }
 
 static int charset_has_multibyte_utf8(const unsigned char *p, size_t n) {

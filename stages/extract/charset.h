@@ -27,13 +27,15 @@ int charset_html_meta(const unsigned char *p, size_t n, char *out, size_t outlen
 int charset_is_utf8(const char *name);
 
 /* Convert to a malloc'd NUL-terminated UTF-8 string. Undefined bytes become
- * U+FFFD. 0 on success; -1 with err (unknown charset, out of memory). */
+ * U+FFFD. NZ_OK; else, with err: NZ_EINVAL (unknown charset, or iconv
+ * failed), NZ_ELIMIT (input too large to convert) or NZ_ENOMEM. */
 int charset_to_utf8(const char *from, const unsigned char *in, size_t len, char **out,
                     size_t *outlen, char *err, size_t errlen);
 
 /* Decide the charset of bytes given what was declared (may be NULL or "")
  * and convert. *used gets the charset actually used and *note a short
- * remark when the bytes overruled the declaration (else ""). */
+ * remark when the bytes overruled the declaration (else ""). Returns as
+ * charset_to_utf8. */
 int charset_decode(const unsigned char *p, size_t n, const char *declared, char **out,
                    size_t *outlen, char used[CHARSET_NAME_MAX], const char **note, char *err,
                    size_t errlen);

@@ -15,6 +15,7 @@
 #include "pdflayout.h"
 #include "sha.h"
 #include "sniff.h"
+#include "status.h"
 #include "textclean.h"
 #include "textdoc.h"
 #include "utf8.h"
@@ -136,7 +137,7 @@ int extract_record_finish(json_t *doc, json_t *blocks, const char *title, const 
         t = h ? strdup(h) : extract_name_title(name);
         if (!t) {
             json_decref(blocks);
-            return -1;
+            return NZ_ENOMEM;
         }
         title = t;
     }
@@ -145,7 +146,7 @@ int extract_record_finish(json_t *doc, json_t *blocks, const char *title, const 
              json_object_set_new(doc, "lang", json_string(lang)) |
              json_object_set_new(doc, "blocks", blocks);
     free(t);
-    return rc ? -1 : 0;
+    return rc ? NZ_ENOMEM : NZ_OK;
 }
 
 json_t *extract_document(const extract_source *src, const extract_opts *o, char *err,
@@ -243,9 +244,9 @@ int extract_pdf_part(const extract_source *src, pdfdoc *doc, int first, int last
     pdf_lines pl;
     pdfdoc_info pi = {0};
     char *json = NULL, *packed = NULL;
-    int rc = -1;
+    int rc = pdfdoc_pages(doc, first, last, &pl, err, errlen);
     *payload = NULL;
-    if (pdfdoc_pages(doc, first, last, &pl, err, errlen) < 0) return -1;
+    if (rc < 0) return rc;
     if (with_record) { /* part 0 carries the record shell */
         pdfdoc_describe(doc, &pi);
         json_t *extras = json_object();
@@ -269,10 +270,11 @@ int extract_pdf_part(const extract_source *src, pdfdoc *doc, int first, int last
     memcpy(*payload, &jl, sizeof jl);
     if (jlen) memcpy(*payload + sizeof jl, json, jlen);
     memcpy(*payload + sizeof jl + jlen, packed, plen);
-    rc = 0;
+    rc = NZ_OK;
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
+    rc = NZ_ENOMEM;
 out:
     free(json);
     free(packed);

@@ -34,6 +34,8 @@ typedef struct extract_source {
     const char *content_type; /* HTTP Content-Type, or NULL */
 } extract_source;
 
+/* The record of one source, or NULL with the reason in err (unsupported or
+ * malformed input, a bound passed, out of memory): the source is rejected. */
 json_t *extract_document(const extract_source *src, const extract_opts *o, char *err,
                          size_t errlen);
 
@@ -42,14 +44,18 @@ json_t *extract_document(const extract_source *src, const extract_opts *o, char 
  * NULL when out of memory. */
 json_t *extract_record(const extract_source *src, const char *mime, const json_t *extras);
 /* Settle title (given, else the first heading, else the file name) and lang
- * (given, else guessed from the text), and attach blocks (stolen). */
+ * (given, else guessed from the text), and attach blocks (stolen). NZ_OK
+ * or NZ_ENOMEM. */
 int extract_record_finish(json_t *doc, json_t *blocks, const char *title, const char *lang,
                           const char *name);
 
 /* A long PDF read by several workers: each reads pages [first, last) of
  * the open document (src->data's, see pdfdoc_open) and returns a payload
  * (the packed lines; part 0 also the record shell); extract_pdf_assemble
- * lays the parts out, in order, into one record. */
+ * lays the parts out, in order, into one record. extract_pdf_part:
+ * NZ_OK, or pdfdoc_pages's status or NZ_ENOMEM with err;
+ * extract_pdf_assemble: the record, or NULL with err (a malformed part,
+ * no text, out of memory). */
 int extract_pdf_part(const extract_source *src, pdfdoc *doc, int first, int last, int with_record,
                      char **payload, size_t *len, char *err, size_t errlen);
 json_t *extract_pdf_assemble(char *const *payloads, const size_t *lens, int nparts,

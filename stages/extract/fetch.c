@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "atomicio.h"
+#include "buf.h"
 #include "gunzip.h"
 #include "nz.h"
 #include "sha.h"
+#include "status.h"
 
 #define FETCH_USER_AGENT "nuzantara-extract/" NZ_VERSION " (document ingestion; libcurl)"
 #define FETCH_SITEMAP_DEPTH 2
@@ -36,31 +38,11 @@ int fetch_is_sitemap(const char *url) {
 
 void fetch_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-typedef struct fetch_body {
-    fetch_result *r;
-    size_t cap, max;
-    int too_big;
-} fetch_body;
-
+/* The body as it streams in, capped at --max-bytes (buf.h says NZ_ELIMIT). */
 static size_t fetch_write(char *p, size_t size, size_t n, void *ud) {
-    fetch_body *b = ud;
+    buf *body = ud;
     size_t add = size * n;
-    if (b->r->len + add > b->max) {
-        b->too_big = 1;
-        return 0; /* abort the transfer */
-    }
-    if (b->r->len + add + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 65536;
-        while (cap < b->r->len + add + 1) cap *= 2;
-        unsigned char *nd = realloc(b->r->data, cap);
-        if (!nd) return 0;
-        b->r->data = nd;
-        b->cap = cap;
-    }
-    memcpy(b->r->data + b->r->len, p, add);
-    b->r->len += add;
-    b->r->data[b->r->len] = 0;
-    return add;
+    return buf_add(body, p, add) < 0 ? 0 : add; /* 0 aborts the transfer */
 }
 
 /* Keep ETag and Last-Modified as they arrive. */
@@ -117,7 +99,7 @@ int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err
     CURL *h = fetch_handle();
     if (!h) {
         snprintf(err, errlen, "libcurl: cannot create a handle");
-        return -1;
+        return NZ_ENOMEM;
     }
     struct curl_slist *hdrs = NULL;
     char *sp = fetch_state_path(url, o);
@@ -133,7 +115,8 @@ int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err
         snprintf(hb, sizeof hb, "If-Modified-Since: %s", lm);
         hdrs = curl_slist_append(hdrs, hb);
     }
-    fetch_body body = {.r = out, .max = (size_t)o->max_bytes};
+    buf body;
+    buf_init(&body, (size_t)o->max_bytes);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -154,21 +137,24 @@ int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err
     curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
     if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     CURLcode cc = curl_easy_perform(h);
-    int rc = -1;
+    int rc = NZ_EUNAVAILABLE;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     if (cc != CURLE_OK) {
-        if (body.too_big || cc == CURLE_FILESIZE_EXCEEDED)
+        if (buf_failed(&body) == NZ_ELIMIT || cc == CURLE_FILESIZE_EXCEEDED) {
             snprintf(err, errlen, "response larger than --max-bytes %ld", o->max_bytes);
-        else if (cc == CURLE_OPERATION_TIMEDOUT)
+            rc = NZ_ELIMIT;
+        } else if (cc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(err, errlen, "timed out after %ld s", o->timeout);
-        else if (cc == CURLE_TOO_MANY_REDIRECTS)
+        } else if (cc == CURLE_TOO_MANY_REDIRECTS) {
             snprintf(err, errlen, "too many redirects (more than 5)");
-        else snprintf(err, errlen, "fetch failed: %s", curl_easy_strerror(cc));
+        } else {
+            snprintf(err, errlen, "fetch failed: %s", curl_easy_strerror(cc));
+        }
         goto out;
     }
     if (out->status == 304) {
         out->unchanged = 1;
-        rc = 0;
+        rc = NZ_OK;
         goto out;
     }
     if (out->status < 200 || out->status > 299) {
@@ -181,18 +167,11 @@ int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err
     curl_off_t ft = -1;
     curl_easy_getinfo(h, CURLINFO_FILETIME_T, &ft);
     out->mtime = ft > 0 ? (time_t)ft : time(NULL);
-    if (!out->data) { /* an empty body */
-        out->data = malloc(1);
-        if (!out->data) goto out;
-        out->data[0] = 0;
-    }
-    rc = 0;
+    rc = NZ_ENOMEM;
+    if (!(out->data = (unsigned char *)buf_detach(&body, &out->len))) goto out;
+    rc = NZ_OK;
 out:
-    if (rc < 0) {
-        free(out->data);
-        out->data = NULL;
-        out->len = 0;
-    }
+    buf_free(&body);
     curl_slist_free_all(hdrs);
     json_decref(state);
     free(sp);
@@ -205,14 +184,14 @@ void fetch_result_free(fetch_result *r) {
 }
 
 int fetch_save_state(const char *url, const fetch_opts *o, const fetch_result *r) {
-    if (!o->state_dir || (!r->etag[0] && !r->last_modified[0])) return 0;
-    if (mkdir_p(o->state_dir, 0755) < 0) return -1;
+    if (!o->state_dir || (!r->etag[0] && !r->last_modified[0])) return NZ_OK;
+    if (mkdir_p(o->state_dir, 0755) < 0) return NZ_EIO;
     char *sp = fetch_state_path(url, o);
-    if (!sp) return -1;
+    if (!sp) return NZ_ENOMEM;
     json_t *st =
         json_pack("{s:s,s:s,s:s}", "url", url, "etag", r->etag, "last_modified", r->last_modified);
     char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
-    int rc = text ? atomic_write_file(sp, text, strlen(text)) : -1;
+    int rc = !text ? NZ_ENOMEM : atomic_write_file(sp, text, strlen(text)) < 0 ? NZ_EIO : NZ_OK;
     free(text);
     json_decref(st);
     free(sp);
@@ -225,22 +204,22 @@ static int fetch_sitemap_level(const char *url, const fetch_opts *o, size_t max,
     fetch_opts plain = *o;
     plain.state_dir = NULL; /* a sitemap is always read whole */
     fetch_result r;
-    if (fetch_url(url, &plain, &r, err, errlen) < 0) return -1;
+    int rc = fetch_url(url, &plain, &r, err, errlen);
+    if (rc < 0) return rc;
     unsigned char *xml = r.data;
     size_t xlen = r.len;
     unsigned char *inflated = NULL;
+    xmlDocPtr doc = NULL;
     if (xlen >= 2 && xml[0] == 0x1f && xml[1] == 0x8b) {
-        if (gunzip_bounded(xml, xlen, (size_t)o->max_bytes, &inflated, &xlen, err, errlen) < 0) {
-            fetch_result_free(&r);
-            return -1;
-        }
+        rc = gunzip_bounded(xml, xlen, (size_t)o->max_bytes, &inflated, &xlen, err, errlen);
+        if (rc < 0) goto out;
         xml = inflated;
     }
-    int rc = -1;
-    xmlDocPtr doc = xlen <= INT32_MAX
-                        ? xmlReadMemory((const char *)xml, (int)xlen, url, NULL,
-                                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
-                        : NULL;
+    rc = NZ_EINVAL;
+    doc = xlen <= INT32_MAX
+              ? xmlReadMemory((const char *)xml, (int)xlen, url, NULL,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+              : NULL;
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (!root) {
         snprintf(err, errlen, "sitemap %s is not XML", url);
@@ -267,16 +246,20 @@ static int fetch_sitemap_level(const char *url, const fetch_opts *o, size_t max,
                 if (*count >= max) {
                     xmlFree(loc);
                     snprintf(err, errlen, "sitemap %s lists more than %zu pages", url, max);
+                    rc = NZ_ELIMIT;
                     goto out;
                 }
-                arc = add(ctx, s);
+                if ((arc = add(ctx, s)) < 0) snprintf(err, errlen, "out of memory");
                 (*count)++;
             }
             xmlFree(loc);
-            if (arc < 0) goto out;
+            if (arc < 0) {
+                rc = arc;
+                goto out;
+            }
         }
     }
-    rc = 0;
+    rc = NZ_OK;
 out:
     if (doc) xmlFreeDoc(doc);
     free(inflated);

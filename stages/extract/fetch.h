@@ -40,14 +40,19 @@ int fetch_is_url(const char *s);
 int fetch_is_sitemap(const char *url);
 void fetch_global_init(void);
 
-/* 0 with *out filled (status 200, or unchanged); -1 with err. */
+/* NZ_OK with *out filled (status 200, or unchanged). Else, with err:
+ * NZ_EUNAVAILABLE (connection, timeout, redirects, an HTTP error status),
+ * NZ_ELIMIT (a body over max_bytes) or NZ_ENOMEM. */
 int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err, size_t errlen);
 void fetch_result_free(fetch_result *r);
-/* Remember a successful fetch for the next conditional GET. */
+/* Remember a successful fetch for the next conditional GET. NZ_OK (also
+ * when there is nothing to remember), NZ_EIO or NZ_ENOMEM. */
 int fetch_save_state(const char *url, const fetch_opts *o, const fetch_result *r);
 
 /* Page URLs of a sitemap (recursing into sitemap indexes), appended via
- * add(). At most `max` URLs. 0, or -1 with err. */
+ * add() (a status < 0 from it stops the walk). At most `max` URLs. NZ_OK;
+ * else, with err: fetch_url's and gunzip_bounded's statuses, NZ_EINVAL
+ * (not XML), NZ_ELIMIT (more than max pages), or add()'s. */
 int fetch_sitemap(const char *url, const fetch_opts *o, size_t max,
                   int (*add)(void *ctx, const char *url), void *ctx, char *err, size_t errlen);
 

@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "blocks.h"
+#include "buf.h"
+#include "status.h"
 #include "lang.h"
 #include "textclean.h"
 
@@ -86,30 +88,9 @@ static int htmldoc_boilerplate(const xmlNode *n) {
     return drop;
 }
 
-/* The block being filled. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} hbuf;
-
-static int hbuf_add(hbuf *b, const char *p, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return -1;
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 0;
-}
-
 typedef struct {
     json_t *blocks;
-    hbuf text;
+    buf text;        /* the block being filled */
     block_kind kind; /* of the innermost open block element */
     int level;
     int in_pre;
@@ -121,7 +102,7 @@ static int htmldoc_flush(hwalk *w) {
     if (!w->text.len) return 0;
     size_t n = w->text.len;
     char *clean = textclean_chars(w->text.s, n, &n);
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     if (!clean) goto out;
     if (w->kind != BLOCK_CODE) n = textclean_collapse(clean, n);
     if (w->kind == BLOCK_HEADING && w->level == 1 && !w->first_h1 && n)
@@ -129,39 +110,41 @@ static int htmldoc_flush(hwalk *w) {
     rc = blocks_add(w->blocks, w->kind, w->level, 0, clean, n);
 out:
     free(clean);
-    w->text.len = 0;
+    buf_reset(&w->text);
     return rc;
 }
 
+/* The node after n in document order below root (into n's children when
+ * descend), or NULL at the end of the subtree. */
+static const xmlNode *htmldoc_next(const xmlNode *n, const xmlNode *root, int descend) {
+    if (descend) return n->children;
+    while (n != root && !n->next) n = n->parent;
+    return n == root ? NULL : n->next;
+}
+
 /* Text of a subtree (for table cells), iteratively, skipping dropped parts. */
-static int htmldoc_subtree_text(const xmlNode *root, hbuf *out) {
+static int htmldoc_subtree_text(const xmlNode *root, buf *out) {
     const xmlNode *n = root->children;
     while (n && n != root) {
         int level, descend = 0;
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
             const char *t = (const char *)n->content;
-            if (t && hbuf_add(out, t, strlen(t)) < 0) return -1;
+            if (t && buf_add(out, t, strlen(t)) < 0) return NZ_ENOMEM;
         } else if (n->type == XML_ELEMENT_NODE) {
             el_role r = htmldoc_role(n, &level);
             if (r == EL_BREAK || r == EL_BLOCK || r == EL_PARA || r == EL_LIST) {
-                if (hbuf_add(out, " ", 1) < 0) return -1;
+                if (buf_add(out, " ", 1) < 0) return NZ_ENOMEM;
             }
             descend = r != EL_DROP && !htmldoc_boilerplate(n) && n->children;
         }
-        if (descend) {
-            n = n->children;
-            continue;
-        }
-        while (n != root && !n->next) n = n->parent;
-        if (n == root) break;
-        n = n->next;
+        n = htmldoc_next(n, root, descend);
     }
     return 0;
 }
 
 static int htmldoc_table(hwalk *w, const xmlNode *table) {
-    hbuf rows = {0}, cell = {0};
-    int rc = -1;
+    buf rows = BUF_INIT, cell = BUF_INIT;
+    int rc = NZ_ENOMEM;
     /* rows: tr elements whose nearest table ancestor is this table */
     const xmlNode *n = table->children;
     while (n && n != table) {
@@ -170,37 +153,31 @@ static int htmldoc_table(hwalk *w, const xmlNode *table) {
             const char *name = (const char *)n->name;
             if (!strcasecmp(name, "tr")) {
                 int first = 1;
-                if (rows.len && hbuf_add(&rows, "\n", 1) < 0) goto out;
+                if (rows.len && buf_add(&rows, "\n", 1) < 0) goto out;
                 for (const xmlNode *c = n->children; c; c = c->next) {
                     if (c->type != XML_ELEMENT_NODE || (strcasecmp((const char *)c->name, "td") &&
                                                         strcasecmp((const char *)c->name, "th")))
                         continue;
-                    cell.len = 0;
+                    buf_reset(&cell);
                     if (htmldoc_subtree_text(c, &cell) < 0) goto out;
                     size_t cn = cell.len;
                     if (cell.s) cn = textclean_collapse(cell.s, cn);
-                    if (!first && hbuf_add(&rows, " | ", 3) < 0) goto out;
-                    if (cn && hbuf_add(&rows, cell.s, cn) < 0) goto out;
+                    if (!first && buf_add(&rows, " | ", 3) < 0) goto out;
+                    if (cn && buf_add(&rows, cell.s, cn) < 0) goto out;
                     first = 0;
                 }
             } else if (!strcasecmp(name, "caption")) {
-                cell.len = 0;
+                buf_reset(&cell);
                 if (htmldoc_subtree_text(n, &cell) < 0) goto out;
                 if (cell.len) {
                     size_t cn = textclean_collapse(cell.s, cell.len);
-                    if (hbuf_add(&rows, cell.s, cn) < 0 || hbuf_add(&rows, "\n", 1) < 0) goto out;
+                    if (buf_add(&rows, cell.s, cn) < 0 || buf_add(&rows, "\n", 1) < 0) goto out;
                 }
             } else if (strcasecmp(name, "table")) {
                 descend = n->children != NULL; /* thead, tbody, tfoot */
             }
         }
-        if (descend) {
-            n = n->children;
-            continue;
-        }
-        while (n != table && !n->next) n = n->parent;
-        if (n == table) break;
-        n = n->next;
+        n = htmldoc_next(n, table, descend);
     }
     if (rows.len) {
         size_t cn = rows.len;
@@ -212,8 +189,8 @@ static int htmldoc_table(hwalk *w, const xmlNode *table) {
         rc = 0;
     }
 out:
-    free(rows.s);
-    free(cell.s);
+    buf_free(&rows);
+    buf_free(&cell);
     return rc;
 }
 
@@ -227,20 +204,20 @@ typedef struct {
 static int htmldoc_walk(hwalk *w, xmlNode *root) {
     size_t cap = 64, depth = 0;
     hframe *stack = malloc(cap * sizeof *stack);
-    if (!stack) return -1;
-    int rc = -1;
+    if (!stack) return NZ_ENOMEM;
+    int rc = NZ_ENOMEM;
     xmlNode *n = root;
     for (;;) {
         int descend = 0, level = 0;
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
             const char *t = (const char *)n->content;
-            if (t && hbuf_add(&w->text, t, strlen(t)) < 0) goto out;
+            if (t && buf_add(&w->text, t, strlen(t)) < 0) goto out;
         } else if (n->type == XML_ELEMENT_NODE) {
             el_role r = htmldoc_role(n, &level);
             if (r == EL_DROP || htmldoc_boilerplate(n)) {
                 /* skip the subtree */
             } else if (r == EL_BREAK) {
-                if (hbuf_add(&w->text, w->in_pre ? "\n" : " ", 1) < 0) goto out;
+                if (buf_add(&w->text, w->in_pre ? "\n" : " ", 1) < 0) goto out;
             } else if (r == EL_TABLE) {
                 if (htmldoc_flush(w) < 0 || htmldoc_table(w, n) < 0) goto out;
             } else if (r == EL_INLINE) {
@@ -326,24 +303,25 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
     memset(info, 0, sizeof *info);
     if (len > INT32_MAX) {
         snprintf(err, errlen, "HTML larger than 2 GiB");
-        return -1;
+        return NZ_ELIMIT;
     }
     htmlParserCtxtPtr ctxt = htmlNewParserCtxt();
     if (!ctxt) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NZ_ENOMEM;
     }
     htmlDocPtr doc =
         htmlCtxtReadMemory(ctxt, utf8, (int)len, NULL, "UTF-8",
                            HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                HTML_PARSE_NONET | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC);
-    int rc = -1;
+    int rc = NZ_ELIMIT;
     hwalk w = {.blocks = blocks, .kind = BLOCK_PARA};
     const xmlError *xe = &ctxt->lastError;
     if (xe->message && strstr(xe->message, "Excessive depth")) {
         snprintf(err, errlen, "HTML nested deeper than libxml2's limit of 256 levels");
         goto out;
     }
+    rc = NZ_EINVAL;
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (!root) {
         snprintf(err, errlen, "HTML has no document element");
@@ -356,7 +334,7 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
         xmlFree(lang);
     }
     info->title = htmldoc_title(root);
-    if (htmldoc_walk(&w, root) < 0) {
+    if ((rc = htmldoc_walk(&w, root)) < 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -364,9 +342,9 @@ int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *
         info->title = w.first_h1;
         w.first_h1 = NULL;
     }
-    rc = 0;
+    rc = NZ_OK;
 out:
-    free(w.text.s);
+    buf_free(&w.text);
     free(w.first_h1);
     if (doc) xmlFreeDoc(doc);
     htmlFreeParserCtxt(ctxt);

@@ -26,7 +26,9 @@ typedef struct htmldoc_info {
     char lang[16]; /* "" when undeclared */
 } htmldoc_info;
 
-/* utf8 must be UTF-8 (see charset.h). 0 on success, -1 with err. */
+/* utf8 must be UTF-8 (see charset.h). NZ_OK; else, with err: NZ_ELIMIT
+ * (over 2 GiB, or nested past libxml2's depth limit), NZ_EINVAL (no
+ * document element) or NZ_ENOMEM. */
 int htmldoc_extract(const char *utf8, size_t len, json_t *blocks, htmldoc_info *info, char *err,
                     size_t errlen);
 

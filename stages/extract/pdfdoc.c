@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pdflayout.h"
+#include "status.h"
 #include "textclean.h"
 
 #define PDF_ZONE 0.10 /* top and bottom share of a page for headers/footers */
@@ -27,7 +28,7 @@ static int pdf_page_lines(pdf_lines *st, int page, const char *text, const Poppl
                           guint nr, double page_h) {
     size_t first = st->n;
     char *out = pdf_lines_reserve(st, strlen(text) * 2 + 16);
-    if (!out) return -1;
+    if (!out) return NZ_ENOMEM;
     guint ci = 0; /* character index into r */
     const char *p = text;
     char *o = out;
@@ -48,8 +49,8 @@ static int pdf_page_lines(pdf_lines *st, int page, const char *text, const Poppl
                 l.y2 = l.y1 + 10;                                                               \
             }                                                                                   \
             l.len = (uint32_t)(len_ > UINT32_MAX ? UINT32_MAX : len_);                          \
-            l.off = (uint64_t)(l.s - st->text);                                                 \
-            if (pdf_lines_push(st, &l) < 0) return -1;                                          \
+            l.off = (uint64_t)(l.s - st->text.s);                                               \
+            if (pdf_lines_push(st, &l) < 0) return NZ_ENOMEM;                                   \
             lineno++;                                                                           \
         }                                                                                       \
         l = (pdf_line){.s = o, .page = page, .x1 = 1e9f, .x2 = -1e9f, .y1 = 1e9f, .y2 = -1e9f}; \
@@ -86,7 +87,7 @@ static int pdf_page_lines(pdf_lines *st, int page, const char *text, const Poppl
     }
     PDF_EMIT_LINE();
 #undef PDF_EMIT_LINE
-    st->text_len = (size_t)(o - st->text);
+    pdf_lines_commit(st, o);
     /* header/footer zone keys for the first and last lines of the page */
     size_t n = st->n - first;
     for (size_t i = 0; i < n; i++) {
@@ -136,12 +137,12 @@ static int pdf_open(const unsigned char *data, size_t len, GBytes **bytes, Poppl
     GError *gerr = NULL;
     *bytes = g_bytes_new_static(data, len);
     *doc = poppler_document_new_from_bytes(*bytes, NULL, &gerr);
-    if (*doc) return 0;
+    if (*doc) return NZ_OK;
     if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
         snprintf(err, errlen, "encrypted PDF: it needs a user password to be read");
     else snprintf(err, errlen, "damaged PDF: %s", gerr ? gerr->message : "cannot be read");
     if (gerr) g_error_free(gerr);
-    return -1;
+    return NZ_EINVAL;
 }
 
 struct pdfdoc {
@@ -198,7 +199,7 @@ int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, char *err, size
     memset(out, 0, sizeof *out);
     PopplerDocument *doc = d->doc;
     int npages = d->npages;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     out->npages = npages;
     if (last < 0 || last > npages) last = npages;
     if (first < 0) first = 0;
@@ -223,7 +224,7 @@ int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, char *err, size
             goto out;
         }
     }
-    rc = 0;
+    rc = NZ_OK;
 out:
     if (rc < 0) pdf_lines_free(out);
     return rc;
@@ -234,7 +235,7 @@ int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first
     memset(info, 0, sizeof *info);
     memset(out, 0, sizeof *out);
     pdfdoc *d = pdfdoc_open(data, len, max_pages, err, errlen);
-    if (!d) return -1;
+    if (!d) return NZ_EINVAL;
     pdfdoc_describe(d, info);
     int rc = pdfdoc_pages(d, first, last, out, err, errlen);
     if (rc < 0) pdfdoc_info_free(info);
@@ -246,10 +247,10 @@ int pdfdoc_count_pages_file(const char *path) {
     char *abs = realpath(path, NULL);
     gchar *uri = abs ? g_filename_to_uri(abs, NULL, NULL) : NULL;
     free(abs);
-    if (!uri) return -1;
+    if (!uri) return NZ_EINVAL;
     PopplerDocument *doc = poppler_document_new_from_file(uri, NULL, NULL);
     g_free(uri);
-    if (!doc) return -1;
+    if (!doc) return NZ_EINVAL;
     int n = poppler_document_get_n_pages(doc);
     g_object_unref(doc);
     return n;
@@ -258,8 +259,9 @@ int pdfdoc_count_pages_file(const char *path) {
 int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t *blocks,
                    pdfdoc_info *info, char *err, size_t errlen) {
     pdf_lines pl;
-    if (pdfdoc_read(data, len, max_pages, 0, -1, &pl, info, err, errlen) < 0) return -1;
-    int rc = pdflayout_blocks(&pl, blocks);
+    int rc = pdfdoc_read(data, len, max_pages, 0, -1, &pl, info, err, errlen);
+    if (rc < 0) return rc;
+    rc = pdflayout_blocks(&pl, blocks);
     pdf_lines_free(&pl);
     if (rc < 0) snprintf(err, errlen, "out of memory");
     return rc;

@@ -35,13 +35,16 @@ typedef struct pdfdoc_info {
     int pages;
 } pdfdoc_info;
 
-/* The whole document: read every page, lay the lines out into blocks. */
+/* The whole document: read every page, lay the lines out into blocks.
+ * Returns as pdfdoc_read. */
 int pdfdoc_extract(const unsigned char *data, size_t len, long max_pages, json_t *blocks,
                    pdfdoc_info *info, char *err, size_t errlen);
 
 /* Pages [first, last) (0-based; last < 0: to the end) into lines, for a
  * document read by several workers and laid out once (pdflayout.h). info
- * describes the whole document. 0, or -1 with err. */
+ * describes the whole document. NZ_OK; else, with err: NZ_EINVAL (the
+ * document cannot be opened: damaged, encrypted, no pages, over
+ * max_pages) or NZ_ENOMEM. */
 int pdfdoc_read(const unsigned char *data, size_t len, long max_pages, int first, int last,
                 pdf_lines *out, pdfdoc_info *info, char *err, size_t errlen);
 
@@ -54,12 +57,13 @@ pdfdoc *pdfdoc_open(const unsigned char *data, size_t len, long max_pages, char 
                     size_t errlen);
 /* The whole document's metadata and page count; pdfdoc_info_free it. */
 void pdfdoc_describe(const pdfdoc *d, pdfdoc_info *info);
-/* Pages [first, last) of an open document into lines (as pdfdoc_read). */
+/* Pages [first, last) of an open document into lines (as pdfdoc_read).
+ * NZ_OK or NZ_ENOMEM (with err). */
 int pdfdoc_pages(pdfdoc *d, int first, int last, pdf_lines *out, char *err, size_t errlen);
 void pdfdoc_close(pdfdoc *d);
 
-/* A file's page count, read lazily by poppler (no copy in memory), or -1
- * when poppler cannot open it. */
+/* A file's page count, read lazily by poppler (no copy in memory), or
+ * NZ_EINVAL when poppler cannot open it. */
 int pdfdoc_count_pages_file(const char *path);
 void pdfdoc_info_free(pdfdoc_info *info);
 

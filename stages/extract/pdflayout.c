@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #include "blocks.h"
+#include "buf.h"
+#include "status.h"
 #include "textclean.h"
 
 /* What layout works with: the lines, and what it measured of them. */
@@ -69,7 +71,7 @@ static int pdf_cmp_keypage(const void *a, const void *b) {
 static int pdf_mark_headers(pdf_state *st) {
     if (st->npages < 2) return 0;
     pdf_keypage *kp = malloc((st->n + 1) * sizeof *kp);
-    if (!kp) return -1;
+    if (!kp) return NZ_ENOMEM;
     size_t nk = 0;
     for (size_t i = 0; i < st->n; i++)
         if (st->lines[i].key) kp[nk++] = (pdf_keypage){st->lines[i].key, st->lines[i].page};
@@ -116,7 +118,7 @@ static int pdf_cmp_float(const void *a, const void *b) {
 /* Body font size (median line height) and the usual gap between lines. */
 static int pdf_measure(pdf_state *st) {
     float *v = malloc((st->n + 1) * sizeof *v);
-    if (!v) return -1;
+    if (!v) return NZ_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < st->n; i++)
         if (!st->lines[i].drop) v[k++] = st->lines[i].y2 - st->lines[i].y1;
@@ -191,57 +193,43 @@ static int pdf_legal_heading(const char *s, uint32_t n) {
 
 /* The block being assembled. */
 typedef struct pdf_block {
-    char *s;
-    size_t len, cap;
+    buf text;
     int page, nlines;
     float h; /* height of its first line */
     int item;
 } pdf_block;
 
-static int pdf_block_add(pdf_block *b, const char *p, size_t n) {
-    if (b->len + n + 2 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + n + 2) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return -1;
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 0;
-}
-
 /* Append a line, joining words hyphenated at the end of the previous one. */
 static int pdf_block_line(pdf_block *b, const pdf_line *l) {
+    buf *t = &b->text;
     const unsigned char *u = (const unsigned char *)l->s;
-    if (b->len) {
-        char last = b->s[b->len - 1];
+    if (t->len) {
+        const unsigned char *s = (const unsigned char *)t->s;
+        size_t n = t->len;
         int next_lower = islower(u[0]);
-        if (b->len >= 2 && (unsigned char)b->s[b->len - 2] == 0xC2 && (unsigned char)last == 0xAD) {
-            b->len -= 2; /* soft hyphen: always a break point, never a character */
-        } else if (last == '-' && b->len >= 2 && isalpha((unsigned char)b->s[b->len - 2])) {
+        if (n >= 2 && s[n - 2] == 0xC2 && s[n - 1] == 0xAD) {
+            buf_truncate(t, n - 2); /* soft hyphen: always a break point, never a character */
+        } else if (s[n - 1] == '-' && n >= 2 && isalpha(s[n - 2])) {
             /* the word fragment before the hyphen */
-            size_t w = b->len - 1;
-            while (w > 0 && isalpha((unsigned char)b->s[w - 1])) w--;
-            size_t frag = b->len - 1 - w;
+            size_t w = n - 1;
+            while (w > 0 && isalpha(s[w - 1])) w--;
+            size_t frag = n - 1 - w;
             int word_case = 1; /* "regu" or "Indo", not "COVID" */
-            for (size_t i = w + 1; i < b->len - 1; i++)
-                if (!islower((unsigned char)b->s[i])) word_case = 0;
-            if (next_lower && frag >= 2 && word_case) b->len--; /* regu-lation */
+            for (size_t i = w + 1; i < n - 1; i++)
+                if (!islower(s[i])) word_case = 0;
+            if (next_lower && frag >= 2 && word_case) buf_truncate(t, n - 1); /* regu-lation */
             /* else keep the hyphen: e-KTP, e-mail, COVID-19 */
-        } else if (pdf_block_add(b, " ", 1) < 0) {
-            return -1;
+        } else if (buf_addc(t, ' ') < 0) {
+            return NZ_ENOMEM;
         }
     }
     b->nlines++;
-    return pdf_block_add(b, l->s, l->len);
+    return buf_add(t, l->s, l->len);
 }
 
 static int pdf_ends_sentence(const pdf_block *b) {
-    if (!b->len) return 1;
-    char c = b->s[b->len - 1];
+    if (!b->text.len) return 1;
+    char c = b->text.s[b->text.len - 1];
     return strchr(".:;!?", c) != NULL;
 }
 
@@ -258,24 +246,24 @@ static int pdf_size_level(const pdf_sizes *sz, float h) {
 }
 
 static int pdf_emit(json_t *blocks, pdf_block *b, const pdf_state *st, const pdf_sizes *sz) {
-    if (!b->len) return 0;
+    if (!b->text.len) return 0;
     block_kind kind = b->item ? BLOCK_LIST : BLOCK_PARA;
     int level = 0;
-    int legal = b->nlines == 1 ? pdf_legal_heading(b->s, (uint32_t)b->len) : 0;
+    int legal = b->nlines == 1 ? pdf_legal_heading(b->text.s, (uint32_t)b->text.len) : 0;
     if (legal) {
         kind = BLOCK_HEADING;
         level = legal;
-    } else if (b->h > st->body_h * 1.15f && b->nlines <= 3 && b->len < 200) {
+    } else if (b->h > st->body_h * 1.15f && b->nlines <= 3 && b->text.len < 200) {
         kind = BLOCK_HEADING;
         level = pdf_size_level(sz, b->h);
     }
     size_t n;
-    char *clean = textclean_chars(b->s, b->len, &n);
-    if (!clean) return -1;
+    char *clean = textclean_chars(b->text.s, b->text.len, &n);
+    if (!clean) return NZ_ENOMEM;
     n = textclean_collapse(clean, n);
     int rc = blocks_add(blocks, kind, level, b->page, clean, n);
     free(clean);
-    b->len = 0;
+    buf_reset(&b->text);
     b->nlines = 0;
     return rc;
 }
@@ -304,17 +292,17 @@ static void pdf_collect_sizes(const pdf_state *st, pdf_sizes *sz) {
 static int pdf_paragraphs(pdf_state *st, json_t *blocks) {
     pdf_sizes sz;
     pdf_collect_sizes(st, &sz);
-    pdf_block b = {0};
+    pdf_block b = {.text = BUF_INIT};
     const pdf_line *prev = NULL;
     float bh = st->body_h;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     for (size_t i = 0; i < st->n; i++) {
         const pdf_line *l = &st->lines[i];
         if (l->drop) continue;
         float h = l->y2 - l->y1;
         int item = pdf_starts_item(l->s, l->len);
         int brk = 1;
-        if (prev && b.len) {
+        if (prev && b.text.len) {
             float ph = prev->y2 - prev->y1;
             int same_size = fabsf(h - ph) < 0.15f * bh;
             int lower = islower((unsigned char)l->s[0]);
@@ -325,7 +313,7 @@ static int pdf_paragraphs(pdf_state *st, json_t *blocks) {
                 float gap = l->y1 - prev->y2;
                 brk = !same_size || item || gap > st->gap + 0.6f * bh ||
                       pdf_legal_heading(l->s, l->len) ||
-                      (b.nlines == 1 && pdf_legal_heading(b.s, (uint32_t)b.len));
+                      (b.nlines == 1 && pdf_legal_heading(b.text.s, (uint32_t)b.text.len));
             }
         }
         if (brk) {
@@ -339,13 +327,13 @@ static int pdf_paragraphs(pdf_state *st, json_t *blocks) {
     }
     rc = pdf_emit(blocks, &b, st, &sz);
 out:
-    free(b.s);
+    buf_free(&b.text);
     return rc;
 }
 
 int pdflayout_blocks(pdf_lines *pl, json_t *blocks) {
     pdf_lines_resolve(pl);
     pdf_state st = {.lines = pl->lines, .n = pl->n, .npages = pl->npages};
-    if (pdf_mark_headers(&st) < 0 || pdf_measure(&st) < 0) return -1;
+    if (pdf_mark_headers(&st) < 0 || pdf_measure(&st) < 0) return NZ_ENOMEM;
     return pdf_paragraphs(&st, blocks);
 }

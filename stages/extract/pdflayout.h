@@ -7,8 +7,8 @@
 
 #include "pdflines.h"
 
-/* Append the blocks of all lines (in page order) to `blocks`. -1 when out
- * of memory. Marks dropped lines in place. */
+/* Append the blocks of all lines (in page order) to `blocks`. NZ_OK or
+ * NZ_ENOMEM. Marks dropped lines in place. */
 int pdflayout_blocks(pdf_lines *pl, json_t *blocks);
 
 #endif

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 typedef struct pdf_line {
     uint64_t off; /* into pdf_lines.text */
     uint32_t len;
@@ -25,23 +27,27 @@ typedef struct pdf_line {
 typedef struct pdf_lines {
     pdf_line *lines;
     size_t n, cap;
-    char *text;
-    size_t text_len, text_cap;
+    buf text;   /* every line's bytes, at its offset */
     int npages; /* pages of the whole document */
 } pdf_lines;
 
+/* NZ_OK or NZ_ENOMEM. */
 int pdf_lines_push(pdf_lines *pl, const pdf_line *l);
-/* Make room for `n` more text bytes; returns the write position or NULL. */
+/* Make room for `n` more text bytes; returns the write position (the end
+ * of pl->text) or NULL. pdf_lines_commit then says where writing ended. */
 char *pdf_lines_reserve(pdf_lines *pl, size_t n);
+void pdf_lines_commit(pdf_lines *pl, const char *end);
 /* Point every line's s at its text (after the text buffer stops moving). */
 void pdf_lines_resolve(pdf_lines *pl);
-/* Move all of src's lines to the end of dst (src is emptied). */
+/* Move all of src's lines to the end of dst (src is emptied). NZ_OK or
+ * NZ_ENOMEM. */
 int pdf_lines_append(pdf_lines *dst, pdf_lines *src);
 void pdf_lines_free(pdf_lines *pl);
 
 /* Flat form: malloc'd, *len bytes. */
 char *pdf_lines_pack(const pdf_lines *pl, size_t *len);
-/* Read a flat form back, checking every offset. 0, or -1 when malformed. */
+/* Read a flat form back, checking every offset. NZ_OK, NZ_ECORRUPT when
+ * malformed, or NZ_ENOMEM. */
 int pdf_lines_unpack(pdf_lines *pl, const char *buf, size_t len);
 
 #endif

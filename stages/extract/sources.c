@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "status.h"
+
 #define SOURCES_MAX_DEPTH 64
 
 typedef struct sources_dirid {
@@ -20,10 +22,10 @@ int sources_push(source_list *l, const char *item, const char *error) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         char **it = realloc(l->items, cap * sizeof *it);
-        if (!it) return -1;
+        if (!it) return NZ_ENOMEM;
         l->items = it;
         char **er = realloc(l->errors, cap * sizeof *er);
-        if (!er) return -1;
+        if (!er) return NZ_ENOMEM;
         l->errors = er;
         l->cap = cap;
     }
@@ -32,10 +34,10 @@ int sources_push(source_list *l, const char *item, const char *error) {
     if (!l->items[l->n] || (error && !l->errors[l->n])) {
         free(l->items[l->n]);
         free(l->errors[l->n]);
-        return -1;
+        return NZ_ENOMEM;
     }
     l->n++;
-    return 0;
+    return NZ_OK;
 }
 
 static int sources_cmp(const void *a, const void *b) {
@@ -53,24 +55,24 @@ static int sources_walk(source_list *l, const char *dir, sources_dirid *stack, i
     }
     char **names = NULL;
     size_t n = 0, cap = 0;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue; /* ., .., and hidden files */
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) goto err;
+            if (!nn) goto out;
             names = nn;
         }
-        if (!(names[n] = strdup(e->d_name))) goto err;
+        if (!(names[n] = strdup(e->d_name))) goto out;
         n++;
     }
     qsort(names, n, sizeof *names, sources_cmp);
     for (size_t i = 0; i < n; i++) {
         char *path = NULL;
         if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]) < 0)
-            goto err;
+            goto out;
         struct stat st;
         int r = 0;
         if (stat(path, &st) < 0) {
@@ -90,10 +92,10 @@ static int sources_walk(source_list *l, const char *dir, sources_dirid *stack, i
             r = sources_push(l, path, NULL);
         }
         free(path);
-        if (r < 0) goto err;
+        if (r < 0) goto out;
     }
-    rc = 0;
-err:
+    rc = NZ_OK;
+out:
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
     closedir(d);
@@ -115,20 +117,17 @@ int sources_add(source_list *l, const char *src) {
 
 int sources_add_from(source_list *l, const char *listfile) {
     FILE *f = strcmp(listfile, "-") == 0 ? stdin : fopen(listfile, "r");
-    if (!f) return -1;
+    if (!f) return NZ_EIO;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int rc = 0;
+    int rc = NZ_OK;
     while ((n = getline(&line, &cap, f)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         if (n == 0 || line[0] == '#') continue;
-        if (sources_add(l, line) < 0) {
-            rc = -1;
-            break;
-        }
+        if ((rc = sources_add(l, line)) < 0) break;
     }
-    if (ferror(f)) rc = -1;
+    if (ferror(f)) rc = NZ_EIO;
     free(line);
     if (f != stdin) fclose(f);
     return rc;

@@ -20,12 +20,14 @@ typedef struct source_list {
     size_t n, cap;
 } source_list;
 
-/* Append one item as is (error: why it cannot be read, or NULL). */
+/* Append one item as is (error: why it cannot be read, or NULL). NZ_OK or
+ * NZ_ENOMEM. */
 int sources_push(source_list *l, const char *item, const char *error);
 /* Add one source (walking it when a directory; http(s) URLs as they are).
- * -1 only when out of memory. */
+ * NZ_OK, or NZ_ENOMEM: a source that cannot be read is listed with why. */
 int sources_add(source_list *l, const char *src);
-/* Add every non-empty, non-# line of a file. -1 if it cannot be read. */
+/* Add every non-empty, non-# line of a file. NZ_OK; NZ_EIO if it cannot
+ * be read (errno tells why); NZ_ENOMEM. */
 int sources_add_from(source_list *l, const char *listfile);
 void sources_free(source_list *l);
 

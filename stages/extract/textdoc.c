@@ -7,40 +7,32 @@
 #include <string.h>
 
 #include "blocks.h"
+#include "buf.h"
+#include "status.h"
 
 typedef struct {
     const char *p;
     size_t len;
 } textdoc_line;
 
-/* Growing text buffer for the block being assembled. */
+/* The block being assembled. */
 typedef struct {
-    char *s;
-    size_t len, cap;
+    buf text;
     block_kind kind;
     int open;
 } textdoc_acc;
 
+/* Append n bytes, after `sep` unless the block is empty or sep is 0.
+ * NZ_OK or NZ_ENOMEM. */
 static int textdoc_acc_add(textdoc_acc *a, const char *p, size_t n, char sep) {
-    size_t need = a->len + n + 2;
-    if (need > a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 256;
-        while (cap < need) cap *= 2;
-        char *s = realloc(a->s, cap);
-        if (!s) return -1;
-        a->s = s;
-        a->cap = cap;
-    }
-    if (a->len && sep) a->s[a->len++] = sep;
-    memcpy(a->s + a->len, p, n);
-    a->len += n;
-    return 0;
+    if (a->text.len && sep && buf_addc(&a->text, sep) < 0) return NZ_ENOMEM;
+    return buf_add(&a->text, p, n);
 }
 
 static int textdoc_flush(textdoc_acc *a, json_t *blocks) {
     int rc = 0;
-    if (a->open && a->len) rc = blocks_add(blocks, a->kind, 0, 0, a->s, a->len);
-    a->len = 0;
+    if (a->open && a->text.len) rc = blocks_add(blocks, a->kind, 0, 0, a->text.s, a->text.len);
+    buf_reset(&a->text);
     a->open = 0;
     return rc;
 }
@@ -135,7 +127,7 @@ static int textdoc_table_add(textdoc_acc *a, textdoc_line l) {
     if (p < end && *p == '|') p++;
     if (end > p && end[-1] == '|') end--;
     int first = 1;
-    if (a->len && textdoc_acc_add(a, "", 0, '\n') < 0) return -1;
+    if (a->text.len && textdoc_acc_add(a, "", 0, '\n') < 0) return NZ_ENOMEM;
     while (p <= end) {
         const char *bar = memchr(p, '|', (size_t)(end - p));
         const char *ce = bar ? bar : end;
@@ -143,8 +135,8 @@ static int textdoc_table_add(textdoc_acc *a, textdoc_line l) {
         while (cs < ce && isspace((unsigned char)*cs)) cs++;
         const char *cend = ce;
         while (cend > cs && isspace((unsigned char)cend[-1])) cend--;
-        if (!first && textdoc_acc_add(a, " | ", 3, 0) < 0) return -1;
-        if (textdoc_acc_add(a, cs, (size_t)(cend - cs), 0) < 0) return -1;
+        if (!first && textdoc_acc_add(a, " | ", 3, 0) < 0) return NZ_ENOMEM;
+        if (textdoc_acc_add(a, cs, (size_t)(cend - cs), 0) < 0) return NZ_ENOMEM;
         first = 0;
         if (!bar) break;
         p = bar + 1;
@@ -188,16 +180,16 @@ static size_t textdoc_title_line(const char *s, size_t len) {
 }
 
 int textdoc_parse(const char *s, size_t len, int markdown, json_t *blocks) {
-    textdoc_acc a = {0};
+    textdoc_acc a = {.text = BUF_INIT};
     const char *p = s, *end = s + len;
     if (!markdown) {
         size_t t = textdoc_title_line(s, len);
         if (t > 0) {
-            if (blocks_add(blocks, BLOCK_HEADING, 1, 0, s, t) < 0) return -1;
+            if (blocks_add(blocks, BLOCK_HEADING, 1, 0, s, t) < 0) return NZ_ENOMEM;
             p = s + t;
         }
     }
-    int in_fence = 0, rc = -1;
+    int in_fence = 0, rc = NZ_ENOMEM;
     char fence_c = 0;
     size_t fence_n = 0;
 
@@ -252,8 +244,8 @@ int textdoc_parse(const char *s, size_t len, int markdown, json_t *blocks) {
             a.kind = BLOCK_CODE;
         } else if (a.open && a.kind == BLOCK_PARA && (level = textdoc_setext(l)) > 0) {
             /* the paragraph so far was a setext heading */
-            if (blocks_add(blocks, BLOCK_HEADING, level, 0, a.s, a.len) < 0) goto err;
-            a.len = 0;
+            if (blocks_add(blocks, BLOCK_HEADING, level, 0, a.text.s, a.text.len) < 0) goto err;
+            buf_reset(&a.text);
             a.open = 0;
         } else if (textdoc_table_row(l)) {
             if (a.open && a.kind != BLOCK_TABLE && textdoc_flush(&a, blocks) < 0) goto err;
@@ -296,6 +288,6 @@ int textdoc_parse(const char *s, size_t len, int markdown, json_t *blocks) {
     if (textdoc_flush(&a, blocks) < 0) goto err;
     rc = 0;
 err:
-    free(a.s);
+    buf_free(&a.text);
     return rc;
 }

@@ -19,7 +19,8 @@
  * table at the start of a line. */
 int textdoc_is_markdown(const char *s, size_t len);
 
-/* Append the blocks of s[0..len) to `blocks`. 0 on success, -1 on error. */
+/* Append the blocks of s[0..len) (valid UTF-8) to `blocks`. NZ_OK or
+ * NZ_ENOMEM. */
 int textdoc_parse(const char *s, size_t len, int markdown, json_t *blocks);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "blocks.h"
 #include "lang.h"
+#include "status.h"
 #include "textclean.h"
 
 static int xmldoc_is_heading(const xmlNode *n) {
@@ -31,11 +32,11 @@ static int xmldoc_has_own_text(const xmlNode *n) {
 
 static int xmldoc_add(json_t *blocks, const xmlNode *n, block_kind kind, int level, char **first) {
     xmlChar *t = xmlNodeGetContent(n);
-    if (!t) return 0;
+    if (!t) return NZ_OK;
     size_t len = strlen((const char *)t), cn;
     char *clean = textclean_chars((const char *)t, len, &cn);
     xmlFree(t);
-    if (!clean) return -1;
+    if (!clean) return NZ_ENOMEM;
     cn = textclean_collapse(clean, cn);
     int rc = blocks_add(blocks, kind, level, 0, clean, cn);
     if (kind == BLOCK_HEADING && first && !*first && cn) *first = strndup(clean, cn);
@@ -48,16 +49,16 @@ int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *in
     memset(info, 0, sizeof *info);
     if (len > INT32_MAX) {
         snprintf(err, errlen, "XML larger than 2 GiB");
-        return -1;
+        return NZ_ELIMIT;
     }
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NZ_ENOMEM;
     }
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    int rc = -1;
+    int rc = NZ_EINVAL;
     if (!doc) {
         const xmlError *xe = &ctxt->lastError;
         snprintf(err, errlen, "malformed XML: line %d: %s", xe->line,
@@ -79,16 +80,21 @@ int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *in
     /* iterative pre-order walk with depth tracking */
     xmlNode *n = root;
     int depth = 1;
+    rc = NZ_OK;
     for (;;) {
         int descend = 0;
         if (n->type == XML_ELEMENT_NODE) {
             if (xmldoc_is_heading(n)) {
                 int level = depth - 1 < 1 ? 1 : depth - 1 > 6 ? 6 : depth - 1;
-                if (xmldoc_add(blocks, n, BLOCK_HEADING, level, &info->title) < 0) goto oom;
+                rc = xmldoc_add(blocks, n, BLOCK_HEADING, level, &info->title);
             } else if (xmldoc_has_own_text(n)) {
-                if (xmldoc_add(blocks, n, BLOCK_PARA, 0, NULL) < 0) goto oom;
+                rc = xmldoc_add(blocks, n, BLOCK_PARA, 0, NULL);
             } else {
                 descend = n->children != NULL;
+            }
+            if (rc < 0) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
             }
         }
         if (descend) {
@@ -103,10 +109,6 @@ int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *in
         if (n == root) break;
         n = n->next;
     }
-    rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
 out:
     if (doc) xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);

@@ -18,6 +18,8 @@ typedef struct xmldoc_info {
     char lang[16];
 } xmldoc_info;
 
+/* NZ_OK; else, with err: NZ_ELIMIT (over 2 GiB), NZ_EINVAL (malformed
+ * XML, no document element) or NZ_ENOMEM. info->title is malloc'd. */
 int xmldoc_extract(const char *data, size_t len, json_t *blocks, xmldoc_info *info, char *err,
                    size_t errlen);
 

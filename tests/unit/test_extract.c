@@ -1,13 +1,16 @@
-/* test_extract.c -- unit tests of nz-extract's text, Markdown, language
- * and source-walking modules. */
+/* test_extract.c -- unit tests of nz-extract's text, Markdown, language,
+ * source-walking and input modules, and of the worker pool it runs on. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "blocks.h"
+#include "input.h"
 #include "lang.h"
+#include "pool.h"
 #include "sources.h"
+#include "status.h"
 #include "textdoc.h"
 #include "unit.h"
 
@@ -121,4 +124,88 @@ UNIT_TEST(sources_sorted_hidden_skipped_loops_reported) {
     CHECK(strstr(l.items[2], "/b/z.md") && !l.errors[2]);
     CHECK(strstr(l.items[3], "/c.txt"));
     sources_free(&l);
+}
+
+UNIT_TEST(input_read_bounded_with_statuses) {
+    const char *d = unit_tmpdir();
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/a b%%.txt", d);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs("0123456789", f);
+    fclose(f);
+    unsigned char *data;
+    size_t len;
+    time_t mtime;
+    CHECK(input_read(path, 10, &data, &len, &mtime, err, sizeof err) == NZ_OK);
+    CHECK(len == 10 && memcmp(data, "0123456789", 10) == 0 && data[10] == 0);
+    free(data);
+    CHECK(input_read(path, 9, &data, &len, &mtime, err, sizeof err) == NZ_ELIMIT);
+    CHECK(data == NULL);
+    CHECK_STR(err, "file of 10 bytes exceeds --max-bytes 9");
+    CHECK(input_read(d, 100, &data, &len, &mtime, err, sizeof err) == NZ_EINVAL);
+    CHECK_STR(err, "is a directory");
+    snprintf(path, sizeof path, "%s/missing", d);
+    CHECK(input_read(path, 100, &data, &len, &mtime, err, sizeof err) == NZ_EIO);
+    CHECK(strncmp(err, "cannot open: ", 13) == 0);
+}
+
+UNIT_TEST(input_file_uri_percent_encodes) {
+    const char *d = unit_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/a b%%\xc3\xa9.txt", d);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fclose(f);
+    char *uri = input_file_uri(path);
+    CHECK(uri != NULL);
+    CHECK(strncmp(uri, "file:///", 8) == 0);
+    const char *tail = strrchr(uri, '/');
+    CHECK_STR(tail, "/a%20b%25%C3%A9.txt");
+    free(uri);
+    snprintf(path, sizeof path, "%s/missing", d);
+    CHECK(input_file_uri(path) == NULL);
+}
+
+/* The pool knows no stage: it names its workers as told and passes the
+ * caller's kinds through. */
+enum { TEST_KIND_A = 1, TEST_KIND_B, TEST_MAX_KIND = TEST_KIND_B };
+
+static void pool_test_work(size_t i, void *ctx, pool_result *out) {
+    (void)ctx;
+    if (i == 1) abort(); /* a crash the pool must report */
+    if (i == 2) {
+        out->kind = 7; /* past max_kind: malformed */
+        out->payload = strdup("x");
+        out->len = 1;
+        return;
+    }
+    out->kind = i == 0 ? TEST_KIND_A : TEST_KIND_B;
+    out->payload = strdup(i == 0 ? "a" : "b");
+    out->len = 1;
+}
+
+typedef struct {
+    int kinds[4];
+    char msgs[4][160];
+} pool_test_seen;
+
+static int pool_test_emit(size_t i, pool_result *r, void *ctx) {
+    pool_test_seen *s = ctx;
+    s->kinds[i] = r->kind;
+    snprintf(s->msgs[i], sizeof s->msgs[i], "%s", r->payload);
+    return NZ_OK;
+}
+
+UNIT_TEST(pool_names_its_workers_and_passes_kinds) {
+    pool_test_seen seen;
+    memset(&seen, 0, sizeof seen);
+    pool_opts po = {.workers = 2, .what = "tester", .max_kind = TEST_MAX_KIND};
+    CHECK(pool_run(4, &po, pool_test_work, NULL, pool_test_emit, &seen) == NZ_OK);
+    CHECK(seen.kinds[0] == TEST_KIND_A && strcmp(seen.msgs[0], "a") == 0);
+    CHECK(seen.kinds[1] == POOL_REJECT);
+    CHECK(strncmp(seen.msgs[1], "tester crashed on this input: signal 6", 38) == 0);
+    CHECK(seen.kinds[2] == POOL_REJECT);
+    CHECK_STR(seen.msgs[2], "tester sent a malformed result");
+    CHECK(seen.kinds[3] == TEST_KIND_B && strcmp(seen.msgs[3], "b") == 0);
 }

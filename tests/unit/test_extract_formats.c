@@ -9,7 +9,9 @@
 #include "gunzip.h"
 #include "htmldoc.h"
 #include "pdfdoc.h"
+#include "pdflines.h"
 #include "sniff.h"
+#include "status.h"
 #include "textclean.h"
 #include "unit.h"
 #include "xmldoc.h"
@@ -69,6 +71,59 @@ UNIT_TEST(gunzip_bounded_and_strict) {
     free(z);
 }
 
+UNIT_TEST(gunzip_statuses_and_exact_cap) {
+    char *big = calloc(1, 300000);
+    unsigned char *z = malloc(1 << 20);
+    size_t zn = gz(big, 300000, z, 1 << 20);
+    unsigned char *out;
+    size_t outlen;
+    char err[256];
+    /* exactly the cap is allowed; a byte more is a bomb */
+    CHECK(gunzip_bounded(z, zn, 300000, &out, &outlen, err, sizeof err) == NZ_OK);
+    CHECK(outlen == 300000 && out[outlen] == 0);
+    free(out);
+    CHECK(gunzip_bounded(z, zn, 299999, &out, &outlen, err, sizeof err) == NZ_ELIMIT);
+    CHECK(out == NULL);
+    CHECK(strstr(err, "exceeds --max-bytes 299999") != NULL);
+    CHECK(gunzip_bounded(z, zn / 2, 1 << 20, &out, &outlen, err, sizeof err) == NZ_ECORRUPT);
+    CHECK(gunzip_bounded(S("not gzip at all"), 100, &out, &outlen, err, sizeof err) == NZ_ECORRUPT);
+    /* an empty member inflates to an empty, NUL-terminated string */
+    size_t e = gz("", 0, z, 1 << 20);
+    CHECK(gunzip_bounded(z, e, 100, &out, &outlen, err, sizeof err) == NZ_OK);
+    CHECK(outlen == 0 && out && out[0] == 0);
+    free(out);
+    free(big);
+    free(z);
+}
+
+UNIT_TEST(pdf_lines_pack_roundtrip_and_corrupt) {
+    pdf_lines pl = {0}, back;
+    for (int i = 0; i < 3; i++) {
+        char *w = pdf_lines_reserve(&pl, 16);
+        CHECK(w != NULL);
+        int n = snprintf(w, 16, "line %d", i);
+        pdf_line l = {.off = pl.text.len, .len = (uint32_t)n, .page = i + 1};
+        pdf_lines_commit(&pl, w + n);
+        CHECK(pdf_lines_push(&pl, &l) == NZ_OK);
+    }
+    pl.npages = 3;
+    size_t len;
+    char *flat = pdf_lines_pack(&pl, &len);
+    CHECK(flat != NULL);
+    CHECK(pdf_lines_unpack(&back, flat, len) == NZ_OK);
+    CHECK(back.n == 3 && back.npages == 3 && back.text.len == pl.text.len);
+    pdf_lines_resolve(&back);
+    CHECK(back.lines[2].len == 6 && memcmp(back.lines[2].s, "line 2", 6) == 0);
+    CHECK(pdf_lines_append(&pl, &back) == NZ_OK);
+    pdf_lines_resolve(&pl);
+    CHECK(pl.n == 6 && memcmp(pl.lines[4].s, "line 1", 6) == 0);
+    CHECK(pdf_lines_unpack(&back, flat, len - 1) == NZ_ECORRUPT);
+    flat[0] ^= 1;
+    CHECK(pdf_lines_unpack(&back, flat, len) == NZ_ECORRUPT);
+    free(flat);
+    pdf_lines_free(&pl);
+}
+
 UNIT_TEST(charset_detection_and_conversion) {
     char cs[CHARSET_NAME_MAX], used[CHARSET_NAME_MAX];
     CHECK(charset_from_content_type("text/html; charset=\"ISO-8859-1\"", cs, sizeof cs) == 0);
@@ -102,7 +157,15 @@ UNIT_TEST(charset_detection_and_conversion) {
     CHECK(charset_to_utf8("WINDOWS-1252", S("a\x81z"), &out, &n, err, sizeof err) == 0);
     CHECK_STR(out, "a\xef\xbf\xbdz");
     free(out);
-    CHECK(charset_to_utf8("no-such-charset", S("x"), &out, &n, err, sizeof err) < 0);
+    CHECK(charset_to_utf8("no-such-charset", S("x"), &out, &n, err, sizeof err) == NZ_EINVAL);
+    CHECK(out == NULL && strstr(err, "unknown charset") != NULL);
+    /* every byte undefined: three bytes of output each, still one buffer */
+    char bad[2001];
+    memset(bad, 0x81, 2000);
+    bad[2000] = 0;
+    CHECK(charset_to_utf8("WINDOWS-1252", S(bad), &out, &n, err, sizeof err) == NZ_OK);
+    CHECK(n == 6000 && out[n] == 0 && memcmp(out + 5997, "\xef\xbf\xbd", 3) == 0);
+    free(out);
 }
 
 UNIT_TEST(textclean_ligatures_and_invisibles) {

@@ -1,0 +1,112 @@
+/* input.c -- see input.h. */
+#include "input.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "status.h"
+
+#define INPUT_STEP 65536 /* bytes a read() asks for, at least */
+
+char *input_file_uri(const char *path) {
+    char *abs = realpath(path, NULL);
+    if (!abs) return NULL;
+    static const char keep[] = "-._~/!$&'()*+,;=:@";
+    buf uri = BUF_INIT;
+    buf_adds(&uri, "file://");
+    for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr(keep, c))
+            buf_addc(&uri, (char)c);
+        else buf_printf(&uri, "%%%02X", c);
+    }
+    free(abs);
+    if (buf_failed(&uri)) {
+        buf_free(&uri);
+        return NULL;
+    }
+    return buf_detach(&uri, NULL);
+}
+
+/* Why a file cannot be read, before reading it: NZ_OK, or a status with err. */
+static int input_check(int fd, long max_bytes, time_t *mtime, char *err, size_t errlen) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot stat: %s", strerror(errno));
+        return NZ_EIO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "is a directory");
+        return NZ_EINVAL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "not a regular file (%s)",
+                 S_ISFIFO(st.st_mode)   ? "FIFO"
+                 : S_ISSOCK(st.st_mode) ? "socket"
+                 : S_ISCHR(st.st_mode)  ? "character device"
+                                        : "special file");
+        return NZ_EINVAL;
+    }
+    if (st.st_size > max_bytes) {
+        snprintf(err, errlen, "file of %lld bytes exceeds --max-bytes %ld", (long long)st.st_size,
+                 max_bytes);
+        return NZ_ELIMIT;
+    }
+    *mtime = st.st_mtime;
+    return NZ_OK;
+}
+
+int input_read(const char *name, long max_bytes, unsigned char **data, size_t *len, time_t *mtime,
+               char *err, size_t errlen) {
+    int fd = STDIN_FILENO, rc;
+    buf b = BUF_INIT;
+    *data = NULL;
+    *mtime = time(NULL);
+    if (strcmp(name, "-") != 0) {
+        /* O_NONBLOCK: opening a FIFO must never wait for a writer. */
+        fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot open: %s",
+                     errno == ELOOP ? "symlink loop" : strerror(errno));
+            return NZ_EIO;
+        }
+        if ((rc = input_check(fd, max_bytes, mtime, err, errlen)) < 0) goto fail;
+    }
+    /* read straight into the buffer (as git's strbuf_read), past the cap
+     * by at most one read, so that a stream over it is told apart */
+    for (;;) {
+        if ((rc = buf_grow(&b, INPUT_STEP)) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        ssize_t r = read(fd, b.s + b.len, b.cap - b.len - 1);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            snprintf(err, errlen, "read error: %s", strerror(errno));
+            rc = NZ_EIO;
+            goto fail;
+        }
+        if (r == 0) break;
+        b.len += (size_t)r;
+        b.s[b.len] = '\0';
+        if (b.len > (size_t)max_bytes) {
+            snprintf(err, errlen, "input exceeds --max-bytes %ld", max_bytes);
+            rc = NZ_ELIMIT;
+            goto fail;
+        }
+    }
+    if (fd != STDIN_FILENO) close(fd);
+    *data = (unsigned char *)buf_detach(&b, len);
+    return NZ_OK;
+fail:
+    if (fd != STDIN_FILENO) close(fd);
+    buf_free(&b);
+    return rc;
+}
