@@ -142,3 +142,21 @@ if run_block install "$NZ_ROOT" HOME="$H" BUILD="${NZ_BUILD:-build}" SAN="${NZ_S
         t_fail uninstall "left: $(ls "$H/.local/bin" | tr '\n' ' ') $(tail -c 200 "$T/uninstall.err")"
     fi
 fi
+
+# make demo's script (its packages aside): ingest, serve on a free port, two
+# questions with three answers each, and no jq (a jq that fails is first on
+# PATH)
+mkdir -p "$T/nojq"
+printf '#!/bin/sh\necho "demo.sh called jq" >&2\nexit 127\n' >"$T/nojq/jq"
+chmod +x "$T/nojq/jq"
+if PATH="$T/nojq:$PATH" PORT=0 NZ_DEMO_INDEX="$T/demo-index" NZ_BUILD="${NZ_BUILD:-build}" \
+    bash "$NZ_ROOT/tools/demo.sh" >"$T/demo.out" 2>"$T/demo.err" &&
+    [ "$(grep -c '^== Q: ' "$T/demo.out")" -eq 2 ] &&
+    [ "$(grep -cE '^  [1-3]\. \[0\.[0-9]+\] .+' "$T/demo.out")" -eq 6 ] &&
+    [ "$(grep -c '^     source: fixtures/docs/' "$T/demo.out")" -eq 6 ] &&
+    grep -q '^   status: published, [1-9][0-9]* chunks in snap-' "$T/demo.out" &&
+    grep -q '^   status: ok, index: snap-' "$T/demo.out"; then
+    t_ok demo
+else
+    t_fail demo "$(tail -c 300 "$T/demo.err") $(head -c 300 "$T/demo.out")"
+fi
