@@ -1,11 +1,15 @@
 # nuzantara -- build, test, demo.
 #
 #   make            build every binary into build/
-#   make test       install missing Debian packages, build, run all tests
-#   make demo       install, build, ingest fixtures, serve, query
+#   make test       install missing Debian packages (tools/deps.sh test), build, run all tests
+#   make demo       install only what the demo needs (deps.sh demo), build, ingest, serve, query
 #   make asan       build into build-asan/ with ASan+UBSan and run all tests
-#   make bench      benchmarks against their anchors
-#   make deps       check (and as root install) the Debian packages
+#   make bench      benchmarks against their anchors (deps.sh bench)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (deps.sh fuzz)
+#   make deps       check (and as root install) the build packages; DEPS="build test ..." for more
+#   make install    the seven nz-* binaries into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
+#   make uninstall  remove them again
+#   make format     clang-format -i every tracked .c and .h file
 #
 # Libraries come from pkg-config. Variables are recursive (=) so that
 # `make deps` works before the -dev packages exist.
@@ -17,6 +21,19 @@ PKGS     = libcurl libxml-2.0 poppler-glib zlib libpq libmicrohttpd jansson libc
            libpcre2-8 libutf8proc sqlite3
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+# Configuration check: a goal that compiles needs every library above (and
+# tcmalloc); without them, stop with one line naming `make deps` instead of
+# a page of compiler errors. Goals that install packages first, or compile
+# nothing, skip it (test, demo, asan, bench and fuzz check again in the
+# make they start after tools/deps.sh).
+NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOCHECK_GOALS),$(MAKECMDGOALS)),all),)
+ifneq ($(shell pkg-config --exists $(PKGS) libtcmalloc_minimal 2>/dev/null && echo ok),ok)
+NZ_MISSING := $(shell for p in $(PKGS) libtcmalloc_minimal; do pkg-config --exists $$p 2>/dev/null || printf '%s ' $$p; done)
+$(error missing build libraries ($(strip $(NZ_MISSING))): run `make deps` first (as root it installs them))
+endif
+endif
 
 ifeq ($(SAN),1)
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -66,7 +83,7 @@ BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index
 FUZZ_TARGETS = html pdf gzip text
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test demo asan bench deps clean fuzz fuzz-build
+.PHONY: all test demo asan bench deps clean fuzz fuzz-build install uninstall format
 .SECONDARY:
 all: $(BINS)
 
@@ -123,22 +140,28 @@ fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ=1 \
 	    $(patsubst %,build-fuzz/fuzz-%,$(FUZZ_TARGETS))
 
-fuzz: deps
+fuzz:
+	@sh tools/deps.sh fuzz
 	@$(MAKE) --no-print-directory fuzz-build
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# tools/deps.sh SET...: each target asks for the packages it needs, no more.
+DEPS ?= build
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh $(DEPS)
 
-test: deps
+test:
+	@sh tools/deps.sh test
 	@$(MAKE) --no-print-directory all
 	@NZ_BUILD=$(BUILD) bash tests/run.sh
 
-asan: deps
+asan:
+	@sh tools/deps.sh test
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
 	@NZ_BUILD=build-asan NZ_SANITIZED=1 bash tests/run.sh
 
-demo: deps
+demo:
+	@sh tools/deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@NZ_BUILD=$(BUILD) bash tools/demo.sh
 
@@ -150,9 +173,27 @@ $(BUILD)/nz-membw: $(call obj,bench/ann/membw.c)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-bench: deps
+bench:
+	@sh tools/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench $(BUILD)/nz-membw
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
+
+# The binaries a user runs; nz-pipeline finds the stages beside itself. The
+# test fixtures (nz-unit, nz-testweb, nz-mockembed) are not installed.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+INSTALL_BINS = nz-extract nz-chunk nz-tokens nz-embed nz-index nz-serve nz-pipeline
+
+install: $(addprefix $(BUILD)/,$(INSTALL_BINS))
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $^ $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(INSTALL_BINS))
+
+format:
+	@command -v clang-format >/dev/null || { echo "format: no clang-format: sh tools/deps.sh format" >&2; exit 1; }
+	git ls-files -z '*.c' '*.h' | xargs -0 clang-format -i
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,18 +1,62 @@
 #!/bin/sh
-# deps.sh -- check the Debian packages that build, tests and demo need.
-# As root, install the missing ones; otherwise print the exact command.
+# deps.sh -- check the Debian packages that one job needs; as root, install
+# the missing ones, otherwise print the exact command.
+#
+#   sh tools/deps.sh [SET...]      (default: build)
+#
+# Each SET names what one make target needs, and brings in the set it
+# stands on:
+#   build   compiler, pkg-config and the -dev libraries    (make, make install)
+#   demo    build + curl                                    (make demo)
+#   test    build + what tests/run.sh and tests/e2e/ run:   (make test, make asan)
+#           curl, jq, procps, python3 + numpy, poppler-utils (pdftotext),
+#           Node.js + npm (js-tiktoken), the documentation corpora
+#   bench   test + hnswlib, faiss and OpenBLAS              (make bench)
+#   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
+#   format  clang-format                                    (make format)
+#   all     every set above                                 (.ci/run)
 set -eu
-PKGS="build-essential pkg-config ca-certificates
+
+set_build="build-essential pkg-config ca-certificates
 libcurl4-openssl-dev libxml2-dev libpoppler-glib-dev zlib1g-dev libpq-dev
-libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoogle-perftools-dev
-curl jq procps python3 python3-numpy python3-hnswlib python3-faiss libopenblas0-pthread poppler-utils clang libclang-rt-14-dev
+libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoogle-perftools-dev"
+set_demo="curl"
+set_test="curl jq procps gzip python3 python3-numpy poppler-utils
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
+set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
+set_fuzz="clang libclang-rt-14-dev"
+set_format="clang-format"
+
+PKGS=""
+add() { PKGS="$PKGS $*"; }
+want() { # set
+    case "$1" in
+        build) add "$set_build" ;;
+        demo) want build; add "$set_demo" ;;
+        test)
+            want build
+            add "$set_test"
+            # Node.js and npm run js-tiktoken, the tokenizer reference of the
+            # tests. Any node >= 18 will do (Debian's, or one already installed).
+            command -v node >/dev/null 2>&1 || add nodejs
+            command -v npm >/dev/null 2>&1 || add npm
+            ;;
+        bench) want test; add "$set_bench" ;;
+        fuzz) want build; add "$set_fuzz" ;;
+        format) add "$set_format" ;;
+        all) for s in build demo test bench fuzz format; do want "$s"; done ;;
+        *)
+            echo "deps: unknown set \"$1\" (build, demo, test, bench, fuzz, format, all)" >&2
+            exit 2
+            ;;
+    esac
+}
+[ $# -eq 0 ] && set -- build
+for s in "$@"; do want "$s"; done
+
 missing=""
-# Node.js and npm run js-tiktoken, the tokenizer reference of the tests.
-# Any node >= 18 will do (Debian's, or one already installed).
-command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
-command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
-for p in $PKGS; do
+for p in $(printf '%s\n' $PKGS | sort -u); do
+    case " $missing " in *" $p "*) continue ;; esac
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         missing="$missing $p"
     fi
