@@ -10,6 +10,7 @@
 #   demo    build + curl                                    (make demo)
 #   test    build + what tests/run.sh and tests/e2e/ run:   (make test, make asan)
 #           curl, jq, procps, python3 + numpy, poppler-utils (pdftotext),
+#           PostgreSQL 15 and the sqlite3 shell (the run catalog's tests),
 #           Node.js + npm (js-tiktoken), the documentation corpora
 #   bench   test + hnswlib, faiss and OpenBLAS              (make bench)
 #   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
@@ -19,9 +20,10 @@ set -eu
 
 set_build="build-essential pkg-config ca-certificates
 libcurl4-openssl-dev libxml2-dev libpoppler-glib-dev zlib1g-dev libpq-dev
-libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoogle-perftools-dev"
+libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoogle-perftools-dev
+libsqlite3-dev"
 set_demo="curl"
-set_test="curl jq procps gzip python3 python3-numpy poppler-utils
+set_test="curl jq procps gzip python3 python3-numpy poppler-utils postgresql-15 sqlite3
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
 set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
 set_fuzz="clang libclang-rt-14-dev"
