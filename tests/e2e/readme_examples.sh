@@ -68,6 +68,16 @@ if run_block scheduled "$C"; then
     fi
 fi
 
+# the next morning: the run catalog says what the scheduled run did
+if run_block catalog "$C"; then
+    if sed -n 1p "$T/catalog.out" | jq -e '.current.snapshot != null and .last_run.status == "published"' >/dev/null &&
+        sed -n 2p "$T/catalog.out" | jq -e '.id == 1 and .status == "published" and .summary.run == 1' >/dev/null; then
+        t_ok catalog
+    else
+        t_fail catalog "unexpected: $(head -c 300 "$T/catalog.out")"
+    fi
+fi
+
 # the data engineer's hand pipeline: build, verify, query in Indonesian
 if run_block hand_pipeline "$C"; then
     if [ "$(wc -l <"$T/hand_pipeline.out")" -eq 3 ] &&
