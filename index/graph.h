@@ -39,8 +39,6 @@
 #define GRAPH_DEFAULT_BUILD_EF 80
 #define GRAPH_DEFAULT_ALPHA 1.1f /* 1.2 gave lower recall at every ef on bench/ann data */
 #define GRAPH_DEFAULT_SEED 1
-#define GRAPH_MAX_DEGREE 256
-#define GRAPH_EMPTY UINT32_MAX /* padding after a node's last edge */
 
 typedef struct graph_params {
     uint32_t degree;   /* out-edges per row (R) */

@@ -13,8 +13,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "graph.h"
-
 #define SNAPSHOT_MAX_MANIFEST (1 << 20)
 
 char *snapshot_resolve(const char *path, char *err, size_t errlen) {

@@ -12,6 +12,7 @@
 #include "builder.h"
 #include "kernels.h"
 #include "publish.h"
+#include "flat.h"
 #include "search.h"
 #include "snapshot.h"
 #include "topk.h"
