@@ -516,11 +516,11 @@ static int cmd_query(int argc, char **argv) {
         query_free(&q);
         goto out;
     }
-    int status;
-    json_t *ans = query_run(s, &q, 0, err, sizeof err, &status);
-    if (!ans) {
+    json_t *ans;
+    int qrc = query_run(s, &q, 0, &ans, err, sizeof err);
+    if (qrc < 0) {
         log_error("query: %s", err);
-        exit_code = status == 400 ? NZ_EXIT_USAGE : NZ_EXIT_FAIL;
+        exit_code = qrc == NZ_EINVAL ? NZ_EXIT_USAGE : NZ_EXIT_FAIL;
     } else {
         print_json(ans);
         json_decref(ans);
