@@ -66,8 +66,8 @@ static inline float graph_scale(const graph_codes *c, uint64_t i) {
 }
 
 /* Build into adj (n x degree, filled; unused slots GRAPH_EMPTY) and set
- * *entry. Checks *stop between rounds (SIGTERM): returns -2 if it was set.
- * 0 on success, -1 out of memory (err set). */
+ * *entry. Checks *stop between rounds (SIGTERM). Returns NZ_OK;
+ * NZ_ESTOPPED when *stop was set; NZ_ENOMEM (err set). */
 int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint32_t *entry,
                 volatile sig_atomic_t *stop, progress *prog, char *err, size_t errlen);
 

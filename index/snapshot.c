@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define SNAPSHOT_MAX_MANIFEST (1 << 20)
+#include "manifest.h"
 
 char *snapshot_resolve(const char *path, char *err, size_t errlen) {
     char *cur = NULL, *dir = NULL;
@@ -88,27 +88,12 @@ static int snapshot_check_header(const nzi_header *h, const char *magic, uint64_
     return 0;
 }
 
-/* Find a file's size in the manifest's "files" list. */
-static int snapshot_manifest_size(json_t *man, const char *name, uint64_t *size) {
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(man, "files"), i, f) {
-        const char *n = json_string_value(json_object_get(f, "name"));
-        json_t *sz = json_object_get(f, "size");
-        if (n && strcmp(n, name) == 0 && json_is_integer(sz) && json_integer_value(sz) >= 0) {
-            *size = (uint64_t)json_integer_value(sz);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* codes.bin and graph.bin: headers checked against the manifest and each
  * other; the adjacency itself is bounds-checked as it is walked. */
 static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen) {
     uint64_t csize, gsize;
-    if (snapshot_manifest_size(m, NZI_CODES, &csize) < 0 ||
-        snapshot_manifest_size(m, NZI_GRAPH, &gsize) < 0) {
+    if (manifest_file_size(m, NZI_CODES, &csize) < 0 ||
+        manifest_file_size(m, NZI_GRAPH, &gsize) < 0) {
         snprintf(err, errlen, "manifest: a vamana index needs %s and %s", NZI_CODES, NZI_GRAPH);
         return -1;
     }
@@ -147,92 +132,56 @@ static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen)
 
 snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
     snapshot *s = calloc(1, sizeof *s);
-    char *mp = NULL;
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->vec_fd = -1;
-    if (!(s->dir = snapshot_resolve(path, err, errlen))) goto err;
+    if (!(s->dir = snapshot_resolve(path, err, errlen))) goto fail;
     const char *base = strrchr(s->dir, '/');
-    if (!(s->name = strdup(base ? base + 1 : s->dir))) goto oom;
-    if (asprintf(&mp, "%s/%s", s->dir, NZI_MANIFEST) < 0) {
-        mp = NULL;
-        goto oom;
+    if (!(s->name = strdup(base ? base + 1 : s->dir))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
-    json_error_t je;
-    s->manifest = json_load_file(mp, JSON_REJECT_DUPLICATES, &je);
-    if (!s->manifest) {
-        snprintf(err, errlen, "%s: %s", mp, je.text);
-        goto err;
-    }
-    json_t *m = s->manifest;
-    json_t *emb = json_object_get(m, "embedding");
-    json_int_t ver = json_integer_value(json_object_get(m, "format_version"));
-    json_int_t dim = json_integer_value(json_object_get(m, "dim"));
-    json_int_t count = json_integer_value(json_object_get(m, "count"));
-    s->provider = json_string_value(json_object_get(emb, "provider"));
-    s->model = json_string_value(json_object_get(emb, "model"));
-    s->metric = json_string_value(json_object_get(m, "metric"));
-    s->created = json_number_value(json_object_get(m, "created_unix"));
-    if (ver != NZI_FORMAT_VERSION) {
-        snprintf(err, errlen, "%s: format_version %lld, this build reads %d", mp, (long long)ver,
-                 NZI_FORMAT_VERSION);
-        goto err;
-    }
-    if (dim < 1 || dim > 65536 || count < 1 || count > UINT32_MAX || !s->provider || !s->model ||
-        !s->metric) {
-        snprintf(err, errlen, "%s: missing or invalid dim, count or embedding", mp);
-        goto err;
-    }
-    s->dim = (uint32_t)dim;
-    s->count = (uint64_t)count;
-
-    uint64_t vsize, csize;
-    if (snapshot_manifest_size(m, NZI_VECTORS, &vsize) < 0 ||
-        snapshot_manifest_size(m, NZI_CHUNKS, &csize) < 0) {
-        snprintf(err, errlen, "%s: files list lacks %s or %s", mp, NZI_VECTORS, NZI_CHUNKS);
-        goto err;
-    }
-    if (!(s->vec_map =
-              snapshot_map(s->dir, NZI_VECTORS, vsize, &s->vec_size, &s->vec_fd, err, errlen)))
-        goto err;
-    if (!(s->chk_map = snapshot_map(s->dir, NZI_CHUNKS, csize, &s->chk_size, NULL, err, errlen)))
-        goto err;
+    manifest_info mi;
+    if (!(s->manifest = manifest_read(s->dir, &mi, err, errlen))) goto fail;
+    s->provider = mi.provider;
+    s->model = mi.model;
+    s->metric = mi.metric;
+    s->created = mi.created;
+    s->kind = mi.kind;
+    s->dim = mi.dim;
+    s->count = mi.count;
+    if (!(s->vec_map = snapshot_map(s->dir, NZI_VECTORS, mi.vectors_size, &s->vec_size, &s->vec_fd,
+                                    err, errlen)))
+        goto fail;
+    if (!(s->chk_map =
+              snapshot_map(s->dir, NZI_CHUNKS, mi.chunks_size, &s->chk_size, NULL, err, errlen)))
+        goto fail;
 
     const nzi_header *vh = s->vec_map, *ch = s->chk_map;
     if (snapshot_check_header(vh, NZI_MAGIC_VECTORS, s->vec_size, NZI_VECTORS, err, errlen) < 0 ||
         snapshot_check_header(ch, NZI_MAGIC_CHUNKS, s->chk_size, NZI_CHUNKS, err, errlen) < 0)
-        goto err;
+        goto fail;
     if (vh->count != s->count || vh->dim != s->dim ||
         vh->data_len != s->count * s->dim * sizeof(float) || vh->data_off % NZI_ALIGN) {
         snprintf(err, errlen, "%s: count or dim disagrees with the manifest", NZI_VECTORS);
-        goto err;
+        goto fail;
     }
     if (ch->count != s->count || ch->table_off % 8 || ch->table_off > s->chk_size ||
         (s->chk_size - ch->table_off) / 8 < s->count + 1) {
         snprintf(err, errlen, "%s: offsets table out of bounds", NZI_CHUNKS);
-        goto err;
+        goto fail;
     }
-    s->kind = json_string_value(json_object_get(json_object_get(m, "index"), "kind"));
-    if (!s->kind) s->kind = "flat";
-    if (!strcmp(s->kind, "vamana")) {
-        if (snapshot_open_graph(s, m, err, errlen) < 0) goto err;
-    } else if (strcmp(s->kind, "flat") != 0) {
-        snprintf(err, errlen, "%s: index kind \"%.32s\" unknown to this build", mp, s->kind);
-        goto err;
-    }
+    if (!strcmp(s->kind, "vamana") && snapshot_open_graph(s, s->manifest, err, errlen) < 0)
+        goto fail;
     s->vectors = (const float *)((const char *)s->vec_map + vh->data_off);
     s->vec_off = vh->data_off;
     s->blob = (const unsigned char *)s->chk_map + ch->data_off;
     s->blob_len = ch->data_len;
     s->offsets = (const uint64_t *)((const char *)s->chk_map + ch->table_off);
-    free(mp);
     return s;
-oom:
-    snprintf(err, errlen, "out of memory");
-err:
-    free(mp);
+fail:
     snapshot_close(s);
     return NULL;
 }
