@@ -43,20 +43,20 @@ struct index_builder {
 static int builder_file_open(builder_file *f, const char *dir, const char *name) {
     if (asprintf(&f->path, "%s/%s", dir, name) < 0) {
         f->path = NULL;
-        return -1;
+        return NZ_ENOMEM;
     }
     f->fp = fopen(f->path, "wbx");
-    if (!f->fp) return -1;
+    if (!f->fp) return NZ_EIO;
     setvbuf(f->fp, NULL, _IOFBF, 1 << 20);
     static const char zero[sizeof(nzi_header)];
-    if (fwrite(zero, 1, sizeof zero, f->fp) != sizeof zero) return -1;
+    if (fwrite(zero, 1, sizeof zero, f->fp) != sizeof zero) return NZ_EIO;
     f->pos = sizeof zero;
     f->body_crc = crc32(0L, Z_NULL, 0);
     return 0;
 }
 
 static int builder_file_write(builder_file *f, const void *data, size_t len) {
-    if (len && fwrite(data, 1, len, f->fp) != len) return -1;
+    if (len && fwrite(data, 1, len, f->fp) != len) return NZ_EIO;
     const unsigned char *p = data;
     size_t left = len;
     while (left) { /* zlib takes uInt lengths */
@@ -81,10 +81,10 @@ static int builder_file_finish(builder_file *f, nzi_header *h) {
     if (fflush(f->fp) != 0 || fseeko(f->fp, 0, SEEK_SET) != 0 ||
         fwrite(h, 1, sizeof *h, f->fp) != sizeof *h || fflush(f->fp) != 0 ||
         fsync(fileno(f->fp)) != 0)
-        return -1;
+        return NZ_EIO;
     int rc = fclose(f->fp);
     f->fp = NULL;
-    if (rc != 0) return -1;
+    if (rc != 0) return NZ_EIO;
     uLong hcrc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)h, sizeof *h);
     f->crc = crc32_combine(hcrc, f->body_crc, (z_off_t)(f->pos - sizeof *h));
     return 0;
@@ -273,17 +273,18 @@ fail:
 }
 
 /* vectors.bin and chunks.bin (blob, padding, offsets table): headers
- * written, fsynced, closed. 0, or -1 on a write error (errno). */
+ * written, fsynced, closed. NZ_OK, or NZ_EIO (errno). */
 static int builder_finish_rows(index_builder *b) {
     nzi_header vh =
         builder_header(NZI_MAGIC_VECTORS, b->count, b->dim, b->count * b->dim * sizeof(float));
     vh.flags = NZI_FLAG_NORMALISED;
-    if (builder_file_finish(&b->vec, &vh) < 0) return -1;
+    if (builder_file_finish(&b->vec, &vh) < 0) return NZ_EIO;
     nzi_header ch = builder_header(NZI_MAGIC_CHUNKS, b->count, 0, b->chk.pos - sizeof(nzi_header));
     b->offsets[b->count] = ch.data_len;
-    if (builder_file_pad(&b->chk) < 0) return -1;
+    if (builder_file_pad(&b->chk) < 0) return NZ_EIO;
     ch.table_off = b->chk.pos;
-    if (builder_file_write(&b->chk, b->offsets, (b->count + 1) * sizeof(uint64_t)) < 0) return -1;
+    if (builder_file_write(&b->chk, b->offsets, (b->count + 1) * sizeof(uint64_t)) < 0)
+        return NZ_EIO;
     return builder_file_finish(&b->chk, &ch);
 }
 

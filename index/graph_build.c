@@ -43,7 +43,7 @@ static int scratch_init(graph_scratch *s, const graph_params *p) {
     if (beam_init(&s->bm, p->build_ef) < 0 ||
         visited_init(&s->vis, 4 * (size_t)p->build_ef * p->degree) < 0 ||
         !(s->cands = malloc(s->cap * sizeof *s->cands)))
-        return -1;
+        return NZ_ENOMEM;
     return 0;
 }
 
@@ -57,7 +57,7 @@ static int scratch_push(graph_scratch *s, float d, uint32_t id) {
     if (s->ncands == s->cap) {
         size_t cap = s->cap * 2;
         cand *nc = realloc(s->cands, cap * sizeof *nc);
-        if (!nc) return -1;
+        if (!nc) return NZ_ENOMEM;
         s->cands = nc;
         s->cap = cap;
     }
@@ -71,18 +71,18 @@ static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32
     beam_reset(&s->bm);
     visited_reset(&s->vis);
     s->ncands = 0;
-    if (visited_add(&s->vis, entry) < 0) return -1;
+    if (visited_add(&s->vis, entry) < 0) return NZ_ENOMEM;
     beam_insert(&s->bm, graph_dist(c, q, entry), entry);
     long at;
     while ((at = beam_next(&s->bm)) >= 0) {
         beam_item it = s->bm.v[at];
-        if (scratch_push(s, it.d, it.id) < 0) return -1;
+        if (scratch_push(s, it.d, it.id) < 0) return NZ_ENOMEM;
         const uint32_t *nb = adj + (size_t)it.id * degree;
         for (uint32_t j = 0; j < degree && nb[j] != GRAPH_EMPTY; j++) {
             if (j + 1 < degree && nb[j + 1] != GRAPH_EMPTY)
                 __builtin_prefetch(graph_code(c, nb[j + 1]));
             int added = visited_add(&s->vis, nb[j]);
-            if (added < 0) return -1;
+            if (added < 0) return NZ_ENOMEM;
             if (!added) continue;
             float d = graph_dist(c, q, nb[j]);
             if (beam_accepts(&s->bm, d)) beam_insert(&s->bm, d, nb[j]);
