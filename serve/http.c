@@ -57,16 +57,14 @@ static enum MHD_Result http_json(struct MHD_Connection *c, http_request *r, int 
                                  json_t *obj /* stolen */, const char *allow) {
     char *s = obj ? json_dumps(obj, JSONL_DUMP_FLAGS) : NULL;
     json_decref(obj);
-    if (!s) s = strdup("{\"error\":\"out of memory\"}");
-    if (!s) return MHD_NO;
-    size_t n = strlen(s);
-    char *line = realloc(s, n + 2);
-    if (line) {
-        line[n] = '\n';
-        line[n + 1] = '\0';
-        s = line;
-    }
-    return http_send(c, r, status, "application/json; charset=utf-8", s, allow);
+    buf line = BUF_INIT; /* the JSON and a newline */
+    buf_adds(&line, s ? s : "{\"error\":\"out of memory\"}");
+    buf_addc(&line, '\n');
+    free(s);
+    char *body = buf_failed(&line) ? NULL : buf_detach(&line, NULL);
+    buf_free(&line);
+    if (!body) return MHD_NO;
+    return http_send(c, r, status, "application/json; charset=utf-8", body, allow);
 }
 
 static enum MHD_Result http_error(struct MHD_Connection *c, http_request *r, int status,
