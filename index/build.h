@@ -35,7 +35,7 @@ typedef struct build_result {
     uint32_t dim;
     long records, rejected;
     json_t *pruned; /* names of snapshots removed after publishing */
-    double seconds; /* input to published */
+    double seconds; /* from the first row to the finished files */
 } build_result;
 
 /* Returns NZ_OK (r filled; free with build_result_free), or with err set:

@@ -18,12 +18,19 @@
 
 #define S_DIM 8
 
+/* The request body last parsed: a text query borrows its string. */
+static json_t *parsed_body;
+
+static void parse_done(void) {
+    json_decref(parsed_body);
+    parsed_body = NULL;
+}
+
 static int parse_text(const char *json, query_req *q) {
     char err[256];
-    json_t *body = json_loads(json, 0, NULL);
-    int rc = query_parse(body, q, err, sizeof err);
-    json_decref(body);
-    return rc;
+    parse_done();
+    parsed_body = json_loads(json, 0, NULL);
+    return query_parse(parsed_body, q, err, sizeof err);
 }
 
 UNIT_TEST(query_parse_refuses_with_einval_and_frees_the_vector) {
@@ -38,6 +45,7 @@ UNIT_TEST(query_parse_refuses_with_einval_and_frees_the_vector) {
     CHECK(parse_text("{\"vector\":[1,2,3],\"exact\":true,\"k\":3}", &q) == NZ_OK);
     CHECK(q.vector_dim == 3 && q.exact == 1 && q.k == 3);
     query_free(&q);
+    parse_done();
 }
 
 UNIT_TEST(embedder_query_names_its_failures) {
@@ -97,6 +105,7 @@ UNIT_TEST(query_run_returns_named_statuses) {
     CHECK_STR(json_string_value(json_object_get(json_array_get(res, 0), "chunk_id")), "c2");
     json_decref(ans);
     query_free(&q);
+    parse_done();
     snapshot_close(s);
 }
 
