@@ -111,15 +111,10 @@ static int index_build(const build_opts *o) {
 }
 
 static int cmd_build(int argc, char **argv) {
-    build_opts o = {.keep = INDEX_DEFAULT_KEEP,
-                    .graph = {.degree = GRAPH_DEFAULT_DEGREE,
-                              .build_ef = GRAPH_DEFAULT_BUILD_EF,
-                              .alpha = GRAPH_DEFAULT_ALPHA,
-                              .seed = GRAPH_DEFAULT_SEED},
-                    .tool = "nz-index " NZ_VERSION,
-                    .stop = &build_stop};
-    long degree = o.graph.degree, build_ef = o.graph.build_ef, seed = (long)o.graph.seed;
-    long threads = 0;
+    build_opts o = {
+        .keep = INDEX_DEFAULT_KEEP, .tool = "nz-index " NZ_VERSION, .stop = &build_stop};
+    long degree = GRAPH_DEFAULT_DEGREE, build_ef = GRAPH_DEFAULT_BUILD_EF;
+    long seed = GRAPH_DEFAULT_SEED, threads = 0;
     double alpha = GRAPH_DEFAULT_ALPHA;
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                              {"keep", required_argument, 0, 'k'},
