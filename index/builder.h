@@ -14,11 +14,11 @@
 #ifndef NZ_BUILDER_H
 #define NZ_BUILDER_H
 
-#include <jansson.h>
 #include <stdint.h>
 
 #include "format.h"
 #include "graph.h"
+#include "manifest.h"
 
 typedef struct index_builder index_builder;
 
@@ -30,9 +30,13 @@ typedef struct builder_meta {
 
 index_builder *builder_open(const char *dir, char *err, size_t errlen);
 
-/* Append one row. The vector is copied and normalised; a zero, NaN or
- * infinite vector, or a dim unlike the first row's, is refused (-1 with err:
- * the caller rejects that record and goes on). -2 on an I/O error. */
+/* Append one row. The vector is copied and normalised. Returns NZ_OK, or
+ * with err set:
+ *   NZ_EINVAL  the row is refused (a zero, NaN or infinite vector, a dim
+ *              unlike the first row's, a full index): the caller rejects
+ *              that record and goes on;
+ *   NZ_EIO     a write failed (now or earlier): the build is lost;
+ *   NZ_ENOMEM  out of memory: the build is lost. */
 int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m, char *err,
                 size_t errlen);
 
@@ -41,14 +45,18 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
  * *stop between graph rounds and reports rounds to prog (either may be
  * NULL). Call before the first row. */
 int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atomic_t *stop,
-                      progress *prog); /* -1: cannot create codes.bin (errno) */
+                      progress *prog); /* NZ_OK; NZ_EIO: cannot create codes.bin (errno);
+                                          NZ_EINVAL: called after a row or twice */
 
 uint64_t builder_count(const index_builder *b);
 uint32_t builder_dim(const index_builder *b);
 
-/* Finish all files and write MANIFEST.json from `manifest` (borrowed; the
- * builder adds dim, count, files). 0 on success. */
-int builder_finish(index_builder *b, json_t *manifest, char *err, size_t errlen);
+/* Finish all files and write MANIFEST.json (manifest.h) from what the
+ * caller knows (mb) and what the builder knows (kind, graph, dim, count,
+ * files). Returns NZ_OK, or with err set: NZ_EINVAL (no rows); NZ_EIO
+ * (a write failed, now or earlier); NZ_ENOMEM; NZ_ESTOPPED (*stop was set
+ * during the graph build). */
+int builder_finish(index_builder *b, const manifest_build *mb, char *err, size_t errlen);
 
 /* Close without finishing (the directory is left for the caller to remove). */
 void builder_free(index_builder *b);

@@ -12,7 +12,7 @@
  *                   the row, not a side table: a walk touching a row then
  *                   pays one cache miss and one TLB miss for both.
  *   graph.bin       header | graph_meta (64 bytes) | u32 adjacency,
- *                   count x degree, GRAPH_EMPTY-padded  (graph.h)
+ *                   count x degree, GRAPH_EMPTY-padded (below; graph.h)
  *
  * codes.bin and graph.bin exist when MANIFEST.json's index.kind is
  * "vamana"; a "flat" snapshot (format 1's only kind) has just the first two
@@ -84,6 +84,11 @@ typedef struct nzi_header {
 _Static_assert(sizeof(nzi_header) == 64, "nzi_header must be 64 bytes");
 
 #define NZI_FLAG_NORMALISED 1u
+
+/* graph.bin: the adjacency slot value after a node's last edge, and the
+ * most slots per node a reader accepts. */
+#define GRAPH_EMPTY UINT32_MAX
+#define GRAPH_MAX_DEGREE 256
 
 /* graph.bin's first section (header.table_off points at it). */
 typedef struct nzi_graph_meta {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "atomicio.h"
+#include "status.h"
 
 #define FVECS_MAX_DIM 65536
 
@@ -17,7 +18,7 @@ int fvecs_open(fvecs_reader *r, const char *path, char *err, size_t errlen) {
         r->fp = stdin;
     } else if (!(r->fp = fopen(path, "rb"))) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+        return NZ_EIO;
     } else {
         r->own = 1;
     }
@@ -33,10 +34,10 @@ int fvecs_open(fvecs_reader *r, const char *path, char *err, size_t errlen) {
     }
     r->dim = (uint32_t)d;
     r->have_d = 1; /* no seeking back: stdin may be a pipe */
-    return 0;
+    return NZ_OK;
 bad:
     fvecs_close(r);
-    return -1;
+    return NZ_ECORRUPT;
 }
 
 void fvecs_close(fvecs_reader *r) {
@@ -56,24 +57,24 @@ int fvecs_next(fvecs_reader *r, float *v, char *err, size_t errlen) {
         if (got != 4) {
             snprintf(err, errlen, "%s: %s in row %llu", r->name,
                      ferror(r->fp) ? strerror(errno) : "truncated", (unsigned long long)row);
-            return -1;
+            return ferror(r->fp) ? NZ_EIO : NZ_ECORRUPT;
         }
     }
     if (d != (int32_t)r->dim) {
         snprintf(err, errlen, "%s: row %llu has dimension %d, the first row %u", r->name,
                  (unsigned long long)row, d, r->dim);
-        return -1;
+        return NZ_EDIM;
     }
     if (fread(v, sizeof *v, r->dim, r->fp) != r->dim) {
         snprintf(err, errlen, "%s: %s in row %llu", r->name,
                  ferror(r->fp) ? strerror(errno) : "truncated", (unsigned long long)row);
-        return -1;
+        return ferror(r->fp) ? NZ_EIO : NZ_ECORRUPT;
     }
     for (uint32_t i = 0; i < r->dim; i++) {
         if (!isfinite(v[i])) {
             snprintf(err, errlen, "%s: row %llu has a NaN or infinite value at %u", r->name,
                      (unsigned long long)row, i);
-            return -1;
+            return NZ_ENONFINITE;
         }
     }
     r->row = row + 1;
@@ -84,13 +85,15 @@ float *fvecs_load(const char *path, uint64_t *rows, uint32_t *dim, char *err, si
     fvecs_reader r;
     if (fvecs_open(&r, path, err, errlen) < 0) return NULL;
     size_t cap = 1024, n = 0;
-    float *all = malloc(cap * r.dim * sizeof *all);
-    if (!all) goto oom;
+    float *all = NULL;
     for (;;) {
-        if (n == cap) {
-            cap *= 2;
+        if (n == cap || !all) {
+            cap = all ? cap * 2 : cap;
             float *na = realloc(all, cap * r.dim * sizeof *na);
-            if (!na) goto oom;
+            if (!na) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                goto fail;
+            }
             all = na;
         }
         int rc = fvecs_next(&r, all + n * r.dim, err, errlen);
@@ -102,8 +105,6 @@ float *fvecs_load(const char *path, uint64_t *rows, uint32_t *dim, char *err, si
     *dim = r.dim;
     fvecs_close(&r);
     return all;
-oom:
-    snprintf(err, errlen, "%s: out of memory", path);
 fail:
     free(all);
     fvecs_close(&r);
@@ -115,19 +116,19 @@ int ivecs_write(const char *path, const int32_t *ids, uint64_t rows, uint32_t k,
     atomic_file af;
     if (atomic_open(&af, path) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+        return NZ_EIO;
     }
     int32_t d = (int32_t)k;
     for (uint64_t i = 0; i < rows; i++) {
         if (fwrite(&d, 4, 1, af.fp) != 1 || fwrite(ids + i * k, 4, k, af.fp) != k) {
             snprintf(err, errlen, "%s: write error: %s", path, strerror(errno));
             atomic_abort(&af);
-            return -1;
+            return NZ_EIO;
         }
     }
     if (atomic_commit(&af) < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
+        return NZ_EIO;
     }
-    return 0;
+    return NZ_OK;
 }

@@ -25,15 +25,17 @@ typedef struct fvecs_reader {
 int fvecs_open(fvecs_reader *r, const char *path, char *err, size_t errlen);
 void fvecs_close(fvecs_reader *r);
 
-/* fvecs_open reads the first row's d into r->dim. fvecs_next reads the
- * next row into v (r->dim floats): 1 = a row, 0 = end of file, -1 = bad
- * file (err set). */
+/* fvecs_open reads the first row's d into r->dim: NZ_OK; NZ_EIO (cannot
+ * open); NZ_ECORRUPT (empty, or a bad first d). fvecs_next reads the next
+ * row into v (r->dim floats): 1 = a row, 0 = end of file, or with err set
+ * NZ_EIO (read error), NZ_ECORRUPT (truncated), NZ_EDIM (a d unlike the
+ * first row's), NZ_ENONFINITE (a NaN or infinite value). */
 int fvecs_next(fvecs_reader *r, float *v, char *err, size_t errlen);
 
-/* Read a whole .fvecs file: malloc'd rows x dim floats. */
+/* Read a whole .fvecs file: malloc'd rows x dim floats, or NULL (err set). */
 float *fvecs_load(const char *path, uint64_t *rows, uint32_t *dim, char *err, size_t errlen);
 
-/* Write rows of k int32 each as .ivecs, atomically. */
+/* Write rows of k int32 each as .ivecs, atomically. NZ_OK or NZ_EIO. */
 int ivecs_write(const char *path, const int32_t *ids, uint64_t rows, uint32_t k, char *err,
                 size_t errlen);
 

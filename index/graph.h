@@ -39,8 +39,6 @@
 #define GRAPH_DEFAULT_BUILD_EF 80
 #define GRAPH_DEFAULT_ALPHA 1.1f /* 1.2 gave lower recall at every ef on bench/ann data */
 #define GRAPH_DEFAULT_SEED 1
-#define GRAPH_MAX_DEGREE 256
-#define GRAPH_EMPTY UINT32_MAX /* padding after a node's last edge */
 
 typedef struct graph_params {
     uint32_t degree;   /* out-edges per row (R) */
@@ -68,8 +66,8 @@ static inline float graph_scale(const graph_codes *c, uint64_t i) {
 }
 
 /* Build into adj (n x degree, filled; unused slots GRAPH_EMPTY) and set
- * *entry. Checks *stop between rounds (SIGTERM): returns -2 if it was set.
- * 0 on success, -1 out of memory (err set). */
+ * *entry. Checks *stop between rounds (SIGTERM). Returns NZ_OK;
+ * NZ_ESTOPPED when *stop was set; NZ_ENOMEM (err set). */
 int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint32_t *entry,
                 volatile sig_atomic_t *stop, progress *prog, char *err, size_t errlen);
 

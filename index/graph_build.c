@@ -9,6 +9,7 @@
 
 #include "beam.h"
 #include "kernels.h"
+#include "status.h"
 
 #define GRAPH_MAX_BATCH_FRACTION 0.02
 
@@ -42,7 +43,7 @@ static int scratch_init(graph_scratch *s, const graph_params *p) {
     if (beam_init(&s->bm, p->build_ef) < 0 ||
         visited_init(&s->vis, 4 * (size_t)p->build_ef * p->degree) < 0 ||
         !(s->cands = malloc(s->cap * sizeof *s->cands)))
-        return -1;
+        return NZ_ENOMEM;
     return 0;
 }
 
@@ -56,7 +57,7 @@ static int scratch_push(graph_scratch *s, float d, uint32_t id) {
     if (s->ncands == s->cap) {
         size_t cap = s->cap * 2;
         cand *nc = realloc(s->cands, cap * sizeof *nc);
-        if (!nc) return -1;
+        if (!nc) return NZ_ENOMEM;
         s->cands = nc;
         s->cap = cap;
     }
@@ -70,18 +71,18 @@ static int graph_insert_search(const graph_codes *c, const uint32_t *adj, uint32
     beam_reset(&s->bm);
     visited_reset(&s->vis);
     s->ncands = 0;
-    if (visited_add(&s->vis, entry) < 0) return -1;
+    if (visited_add(&s->vis, entry) < 0) return NZ_ENOMEM;
     beam_insert(&s->bm, graph_dist(c, q, entry), entry);
     long at;
     while ((at = beam_next(&s->bm)) >= 0) {
         beam_item it = s->bm.v[at];
-        if (scratch_push(s, it.d, it.id) < 0) return -1;
+        if (scratch_push(s, it.d, it.id) < 0) return NZ_ENOMEM;
         const uint32_t *nb = adj + (size_t)it.id * degree;
         for (uint32_t j = 0; j < degree && nb[j] != GRAPH_EMPTY; j++) {
             if (j + 1 < degree && nb[j + 1] != GRAPH_EMPTY)
                 __builtin_prefetch(graph_code(c, nb[j + 1]));
             int added = visited_add(&s->vis, nb[j]);
-            if (added < 0) return -1;
+            if (added < 0) return NZ_ENOMEM;
             if (!added) continue;
             float d = graph_dist(c, q, nb[j]);
             if (beam_accepts(&s->bm, d)) beam_insert(&s->bm, d, nb[j]);
@@ -117,8 +118,8 @@ static int graph_medoid(const graph_codes *c, uint32_t *entry) {
     float *mf = malloc(c->dim * sizeof *mf);
     int8_t *mc = malloc(c->dim);
     float *score = malloc(c->n * sizeof *score);
-    int rc = -1;
-    if (!mean || !mf || !mc || !score) goto out;
+    int rc = NZ_ENOMEM;
+    if (!mean || !mf || !mc || !score) goto fail;
     for (uint64_t i = 0; i < c->n; i++) {
         const int8_t *x = graph_code(c, i);
         for (uint32_t d = 0; d < c->dim; d++) mean[d] += (double)graph_scale(c, i) * x[d];
@@ -134,8 +135,8 @@ static int graph_medoid(const graph_codes *c, uint32_t *entry) {
     for (uint64_t r = 1; r < c->n; r++)
         if (score[r] > score[best]) best = (uint32_t)r;
     *entry = best;
-    rc = 0;
-out:
+    rc = NZ_OK;
+fail:
     free(mean);
     free(mf);
     free(mc);
@@ -169,22 +170,22 @@ int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint
     edge *edges = NULL;
     size_t *group = NULL;
     graph_scratch *scr = calloc((size_t)threads, sizeof *scr);
-    int rc = -1, scr_ok = 0;
+    int rc = NZ_ENOMEM, scr_ok = 0;
     size_t max_batch = (size_t)(GRAPH_MAX_BATCH_FRACTION * (double)n);
     if (max_batch < 1) max_batch = 1;
-    if (!scr) goto oom;
+    if (!scr) goto fail;
     for (int t = 0; t < threads; t++, scr_ok++)
         if (scratch_init(&scr[t], p) < 0) {
             scratch_free(&scr[t]);
-            goto oom;
+            goto fail;
         }
     if (!(order = malloc(n * sizeof *order)) || !(deg = calloc(n, sizeof *deg)) ||
         !(newout = malloc(max_batch * R * sizeof *newout)) ||
         !(edges = malloc(max_batch * R * sizeof *edges)) ||
         !(group = malloc((max_batch * R + 1) * sizeof *group)))
-        goto oom;
+        goto fail;
     for (uint64_t i = 0; i < n * R; i++) adj[i] = GRAPH_EMPTY;
-    if (graph_medoid(c, entry) < 0) goto oom;
+    if (graph_medoid(c, entry) < 0) goto fail;
 
     /* insertion order: the medoid, then a seeded shuffle of the rest */
     for (uint64_t i = 0; i < n; i++) order[i] = (uint32_t)i;
@@ -202,8 +203,8 @@ int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint
     size_t done = 1, bs = 1;
     while (done < n) {
         if (stop && *stop) {
-            rc = -2;
-            goto out;
+            rc = NZ_ESTOPPED;
+            goto fail;
         }
         size_t b = bs < n - done ? bs : n - done;
         /* (1) search and prune, against the graph as the round found it */
@@ -219,7 +220,7 @@ int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint
             }
             graph_prune(c, q, s->cands, s->ncands, p, newout + (size_t)i * R);
         }
-        if (failed) goto oom;
+        if (failed) goto fail;
         /* (2) commit; gather reverse edges */
         size_t ne = 0;
         for (size_t k = 0; k < b; k++) {
@@ -268,17 +269,14 @@ int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint
 #pragma omp atomic write
             failed = 1;
         }
-        if (failed) goto oom;
+        if (failed) goto fail;
         done += b;
         if (prog) progress_add(prog, b);
         if (bs < max_batch) bs = bs * 2 < max_batch ? bs * 2 : max_batch;
     }
-    rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory building the graph");
-    rc = -1;
-out:
+    rc = NZ_OK;
+fail:
+    if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory building the graph");
     for (int t = 0; t < scr_ok; t++) scratch_free(&scr[t]);
     free(scr);
     free(order);

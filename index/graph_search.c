@@ -1,4 +1,5 @@
-/* graph_search.c -- query the Vamana graph: walk on int8, re-rank in float.
+/* graph_search.c -- query the Vamana graph (graph_search.h): walk on int8,
+ * re-rank in float.
  *
  * The query is quantised like the rows (its own scale is a constant factor,
  * so it drops out of the ranking). A beam of `ef` candidates walks the
@@ -22,7 +23,9 @@
 #include "beam.h"
 #include "graph.h"
 #include "kernels.h"
-#include "search.h"
+#include "flat.h"
+#include "graph_search.h"
+#include "status.h"
 
 #define GRAPH_DEFAULT_EF 64
 #define GRAPH_FILTER_SAMPLE 1024
@@ -57,11 +60,11 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
     beam bm = {0}, res = {0};
     visited vis = {0};
     topk top = {0};
-    long out = -1;
+    long out = NZ_ENOMEM;
     if (!qc || !row || beam_init(&bm, ef) < 0 || visited_init(&vis, 2 * ef * R) < 0 ||
         topk_init(&top, p->k) < 0)
-        goto done;
-    if (f && beam_init(&res, ef) < 0) goto done;
+        goto fail;
+    if (f && beam_init(&res, ef) < 0) goto fail;
     kern_quantise(q, dim, qc);
 
     uint32_t e = s->entry;
@@ -77,7 +80,7 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
             uint32_t v = nb[j];
             if (v >= n) break; /* GRAPH_EMPTY, or corrupt: never followed */
             int added = visited_add(&vis, v);
-            if (added < 0) goto done;
+            if (added < 0) goto fail;
             if (added) {
                 todo[nt++] = v;
                 __builtin_prefetch(snapshot_code(s, v));
@@ -110,7 +113,7 @@ long graph_search(const snapshot *s, const float *q, const search_params *p, top
     out = (long)topk_sorted(&top);
     memcpy(hits, top.h, (size_t)out * sizeof *hits);
     if (f && (size_t)out < p->k && (uint64_t)out < n) out = flat_search(s, q, p, hits);
-done:
+fail:
     free(qc);
     free(row);
     beam_free(&bm);

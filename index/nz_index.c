@@ -12,32 +12,28 @@
  * snapshot directory and publishes it atomically (publish.h): a failed or
  * killed build never touches `current`.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <limits.h>
 #include <math.h>
-#include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "builder.h"
-#include "fvecs.h"
-#include "kernels.h"
-#include "search.h"
+#include "build.h"
 #include "config.h"
+#include "fvecs.h"
 #include "jsonl.h"
+#include "kernels.h"
 #include "log.h"
 #include "nz.h"
 #include "progress.h"
 #include "publish.h"
 #include "query.h"
+#include "search.h"
 #include "snapshot.h"
 #include "status.h"
-#include "vecb64.h"
 
 #define INDEX_DEFAULT_KEEP 3
 
@@ -76,145 +72,50 @@ static void usage(FILE *f) {
             config_get(CFG_INDEX_PATH));
 }
 
-static void print_json(const json_t *j) {
-    char *s = json_dumps(j, JSONL_DUMP_FLAGS);
-    if (s) {
-        puts(s);
-        free(s);
-    }
+/* Print one JSON line on stdout (and drop the reference). */
+static void print_json(json_t *j) {
+    if (j) jsonl_write(stdout, j);
+    json_decref(j);
 }
 
 /* ---------------------------------------------------------------- build */
 
-typedef struct build_ctx {
-    index_builder *b;
-    char provider[64], model[256];
-    long records, rejected;
-    progress prog;
-} build_ctx;
-
-/* Add one embedded.jsonl record; -1 rejects it, -2 is fatal. */
-static int build_record(build_ctx *bx, json_t *rec, char *err, size_t errlen) {
-    const char *emb = jsonl_str(rec, "embedding");
-    const char *provider = jsonl_str(rec, "provider");
-    const char *model = jsonl_str(rec, "model");
-    const char *chunk_id = jsonl_str(rec, "chunk_id"), *doc_id = jsonl_str(rec, "doc_id");
-    if (!emb || !model || !chunk_id || !doc_id) {
-        snprintf(err, errlen, "record needs string fields embedding, model, chunk_id, doc_id");
-        return -1;
+/* Build, publish, print the summary; the exit code. A build stopped by a
+ * signal dies of it once cleaned up, so the caller sees why. */
+static int index_build(const build_opts *o) {
+    char err[512] = "";
+    build_result r;
+    int rc = build_run(o, &r, err, sizeof err);
+    int exit_code = NZ_EXIT_FAIL;
+    if (rc == NZ_OK) {
+        print_json(json_pack("{s:s,s:s,s:I,s:i,s:I,s:O,s:s,s:f}", "snapshot", r.snapshot, "root",
+                             o->root, "count", (json_int_t)r.count, "dim", (int)r.dim, "rejected",
+                             (json_int_t)r.rejected, "pruned", r.pruned, "kind",
+                             o->flat ? "flat" : "vamana", "seconds",
+                             round(r.seconds * 1000) / 1000));
+        exit_code = r.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+        if (fflush(stdout) != 0) exit_code = NZ_EXIT_FAIL;
+        build_result_free(&r);
+    } else if (*o->stop) {
+        log_error("build stopped by signal %d: nothing published", (int)*o->stop);
+    } else {
+        log_error("build failed: %s", err);
+        /* a bad .fvecs file fails whole; embedded.jsonl records are rejected one by one */
+        if (rc == NZ_EINVAL && o->fvecs) exit_code = NZ_EXIT_REJECTED;
     }
-    if (!provider) provider = strncmp(model, "nz-hash", 7) == 0 ? "hash" : "openai";
-    if (!bx->provider[0]) {
-        snprintf(bx->provider, sizeof bx->provider, "%s", provider);
-        snprintf(bx->model, sizeof bx->model, "%s", model);
-    } else if (strcmp(bx->provider, provider) || strcmp(bx->model, model)) {
-        snprintf(err, errlen, "embedding %s/%s differs from the index's %s/%s", provider, model,
-                 bx->provider, bx->model);
-        return -1;
+    if (*o->stop) { /* die of the signal, so the caller sees why */
+        signal((int)*o->stop, SIG_DFL);
+        raise((int)*o->stop);
     }
-    float *v = NULL;
-    json_t *dimj = json_object_get(rec, "dim");
-    long n = vecb64_decode(emb, strlen(emb), 0, &v);
-    if (n == NZ_ENONFINITE) {
-        snprintf(err, errlen, "embedding has a NaN or infinite value");
-        return -1;
-    }
-    if (n <= 0) {
-        free(v);
-        snprintf(err, errlen, "embedding is not base64 of float32 values");
-        return -1;
-    }
-    if (dimj && (!json_is_integer(dimj) || json_integer_value(dimj) != n)) {
-        free(v);
-        snprintf(err, errlen, "embedding has %ld values but \"dim\" says %lld", n,
-                 (long long)json_integer_value(dimj));
-        return -1;
-    }
-    builder_meta m = {.page = (int32_t)jsonl_int(rec, "page", 0)};
-    m.f[NZI_F_CHUNK_ID] = chunk_id;
-    m.f[NZI_F_DOC_ID] = doc_id;
-    m.f[NZI_F_URI] = jsonl_str(rec, "uri");
-    m.f[NZI_F_TITLE] = jsonl_str(rec, "title");
-    m.f[NZI_F_HEADING] = jsonl_str(rec, "heading");
-    m.f[NZI_F_LANG] = jsonl_str(rec, "lang");
-    m.f[NZI_F_TEXT] = jsonl_str(rec, "text");
-    int rc = builder_add(bx->b, v, (uint32_t)n, &m, err, errlen);
-    free(v);
-    return rc;
-}
-
-/* One embedded.jsonl record (jsonl_each callback); -1 stops the build. */
-static int build_each(void *vctx, json_t *rec, const char *name, size_t lineno) {
-    build_ctx *bx = vctx;
-    char err[512];
-    int rc = 0;
-    bx->records++;
-    int brc = build_stop ? -2 : build_record(bx, rec, err, sizeof err);
-    if (brc == -2) {
-        if (!build_stop) log_error("%s", err);
-        rc = -1;
-    } else if (brc == -1) {
-        const char *uri = jsonl_str(rec, "uri");
-        log_reject(uri ? uri : name, "%s: line %zu: %s", name, lineno, err);
-        bx->rejected++;
-    }
-    json_decref(rec);
-    progress_add(&bx->prog, 1);
-    return rc;
-}
-
-/* Rows of an .fvecs file; row i becomes id i (chunk_id "row-i"). A bad
- * row fails the whole build (-1: skipping it would shift every later id);
- * -2 is an I/O error. */
-static int build_fvecs(build_ctx *bx, const char *path, char *err, size_t errlen) {
-    fvecs_reader r;
-    if (fvecs_open(&r, path, err, errlen) < 0) return -1;
-    float *v = malloc(r.dim * sizeof *v);
-    int rc = -2;
-    if (!v) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    snprintf(bx->provider, sizeof bx->provider, "fvecs");
-    const char *base = strrchr(path, '/');
-    snprintf(bx->model, sizeof bx->model, "%s", base ? base + 1 : path);
-    for (;;) {
-        if (build_stop) goto out;
-        int n = fvecs_next(&r, v, err, errlen);
-        if (n < 0) {
-            rc = -1;
-            goto out;
-        }
-        if (n == 0) break;
-        char id[32];
-        snprintf(id, sizeof id, "row-%llu", (unsigned long long)bx->records);
-        builder_meta m = {.page = 0};
-        m.f[NZI_F_CHUNK_ID] = id;
-        m.f[NZI_F_DOC_ID] = bx->model;
-        char e2[256];
-        int brc = builder_add(bx->b, v, r.dim, &m, e2, sizeof e2);
-        if (brc < 0) {
-            snprintf(err, errlen, "%s: row %llu: %s", path, (unsigned long long)bx->records, e2);
-            rc = brc == -1 ? -1 : -2;
-            goto out;
-        }
-        bx->records++;
-        progress_add(&bx->prog, 1);
-    }
-    rc = 0;
-out:
-    free(v);
-    fvecs_close(&r);
-    return rc;
+    return exit_code;
 }
 
 static int cmd_build(int argc, char **argv) {
-    const char *root = NULL, *fvecs = NULL;
-    long keep = INDEX_DEFAULT_KEEP, degree = GRAPH_DEFAULT_DEGREE,
-         build_ef = GRAPH_DEFAULT_BUILD_EF;
+    build_opts o = {
+        .keep = INDEX_DEFAULT_KEEP, .tool = "nz-index " NZ_VERSION, .stop = &build_stop};
+    long degree = GRAPH_DEFAULT_DEGREE, build_ef = GRAPH_DEFAULT_BUILD_EF;
     long seed = GRAPH_DEFAULT_SEED, threads = 0;
     double alpha = GRAPH_DEFAULT_ALPHA;
-    int flat = 0;
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                              {"keep", required_argument, 0, 'k'},
                                              {"fvecs", required_argument, 0, 'f'},
@@ -226,156 +127,42 @@ static int cmd_build(int argc, char **argv) {
                                              {"flat", no_argument, 0, 'F'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'o': root = optarg; break;
-        case 'k':
-            if (config_parse_long("--keep", optarg, 1, 1000, &keep) < 0) return NZ_EXIT_USAGE;
-            break;
-        case 'f': fvecs = optarg; break;
+        case 'o': o.root = optarg; break;
+        case 'k': bad = config_parse_long("--keep", optarg, 1, 1000, &o.keep) < 0; break;
+        case 'f': o.fvecs = optarg; break;
         case 'R':
-            if (config_parse_long("--degree", optarg, 2, GRAPH_MAX_DEGREE, &degree) < 0)
-                return NZ_EXIT_USAGE;
+            bad = config_parse_long("--degree", optarg, 2, GRAPH_MAX_DEGREE, &degree) < 0;
             break;
-        case 'L':
-            if (config_parse_long("--build-ef", optarg, 2, 10000, &build_ef) < 0)
-                return NZ_EXIT_USAGE;
-            break;
-        case 's':
-            if (config_parse_long("--seed", optarg, 0, LONG_MAX, &seed) < 0) return NZ_EXIT_USAGE;
-            break;
-        case 'T':
-            if (config_parse_long("--threads", optarg, 1, 1024, &threads) < 0) return NZ_EXIT_USAGE;
-            break;
-        case 'a': {
-            char *end;
-            errno = 0;
-            alpha = strtod(optarg, &end);
-            if (errno || *end || !(alpha >= 1.0 && alpha <= 4.0)) {
-                log_error("--alpha: want a number from 1 to 4, not \"%s\"", optarg);
-                return NZ_EXIT_USAGE;
-            }
-            break;
-        }
-        case 'F': flat = 1; break;
+        case 'L': bad = config_parse_long("--build-ef", optarg, 2, 10000, &build_ef) < 0; break;
+        case 's': bad = config_parse_long("--seed", optarg, 0, LONG_MAX, &seed) < 0; break;
+        case 'T': bad = config_parse_long("--threads", optarg, 1, 1024, &threads) < 0; break;
+        case 'a': bad = config_parse_double("--alpha", optarg, 1.0, 4.0, &alpha) < 0; break;
+        case 'F': o.flat = 1; break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }
     }
-    if (fvecs && optind < argc) {
+    if (bad) return NZ_EXIT_USAGE;
+    if (o.fvecs && optind < argc) {
         log_error("build: give either --fvecs or embedded.jsonl files, not both");
         return NZ_EXIT_USAGE;
     }
-    graph_params gp = {.degree = (uint32_t)degree,
-                       .build_ef = (uint32_t)build_ef,
-                       .alpha = (float)alpha,
-                       .seed = (uint64_t)seed,
-                       .threads = (int)threads};
-    if (!root) root = config_get(CFG_INDEX_PATH);
-
+    o.graph = (graph_params){.degree = (uint32_t)degree,
+                             .build_ef = (uint32_t)build_ef,
+                             .alpha = (float)alpha,
+                             .seed = (uint64_t)seed,
+                             .threads = (int)threads};
+    if (!o.root) o.root = config_get(CFG_INDEX_PATH);
+    o.nfiles = argc - optind;
+    o.files = argv + optind;
     struct sigaction sa = {.sa_handler = build_on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-
-    char err[512] = "";
-    index_root ir = {.lock_fd = -1};
-    char *name = NULL, *tmpdir = NULL;
-    build_ctx bx = {0};
-    json_t *manifest = NULL, *pruned = NULL;
-    int exit_code = NZ_EXIT_FAIL;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-
-    if (root_lock(&ir, root, err, sizeof err) < 0) goto fail;
-    if (root_begin(&ir, &name, &tmpdir, err, sizeof err) < 0) goto fail;
-    if (!(bx.b = builder_open(tmpdir, err, sizeof err))) goto fail;
-    if (!flat && builder_set_graph(bx.b, &gp, &build_stop, &bx.prog) < 0) {
-        snprintf(err, sizeof err, "%s: cannot create %s: %s", tmpdir, NZI_CODES, strerror(errno));
-        goto fail;
-    }
-    progress_start(&bx.prog, "index build", 0);
-    int failed;
-    if (fvecs) {
-        int frc = build_fvecs(&bx, fvecs, err, sizeof err);
-        if (frc == -1) exit_code = NZ_EXIT_REJECTED; /* bad input file */
-        failed = frc < 0 || build_stop;
-    } else {
-        long bad_lines = 0;
-        failed = jsonl_each(argc - optind, argv + optind, 0, build_each, &bx, &bad_lines) < 0 ||
-                 build_stop;
-        bx.records += bad_lines;
-        bx.rejected += bad_lines;
-        if (failed)
-            snprintf(err, sizeof err, "input could not be read to the end; nothing published");
-    }
-    progress_finish(&bx.prog);
-    if (failed) goto fail;
-    if (builder_count(bx.b) == 0) {
-        snprintf(err, sizeof err, "no valid vectors in %ld input records; nothing published",
-                 bx.records);
-        goto fail;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    char created[32];
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    manifest = json_pack(
-        "{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:{s:s},s:{s:s,s:f,s:I,s:I}}", "format",
-        "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot", name, "created",
-        created, "created_unix", (json_int_t)now.tv_sec, "metric", "cosine", "embedding",
-        "provider", bx.provider, "model", bx.model, "dim", (int)builder_dim(bx.b), "index", "kind",
-        "flat", "build", "tool", "nz-index " NZ_VERSION, "seconds", round(secs * 1000) / 1000,
-        "records", (json_int_t)bx.records, "rejected", (json_int_t)bx.rejected);
-    if (!manifest) {
-        snprintf(err, sizeof err, "out of memory");
-        goto fail;
-    }
-    if (builder_finish(bx.b, manifest, err, sizeof err) < 0) goto fail;
-    if (build_stop) goto fail;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (root_publish(&ir, name, tmpdir, err, sizeof err) < 0) goto fail;
-    free(tmpdir);
-    tmpdir = NULL;
-    pruned = json_array();
-    if (root_prune(&ir, (int)keep, pruned, err, sizeof err) < 0) log_warn("prune: %s", err);
-    json_t *summary =
-        json_pack("{s:s,s:s,s:I,s:i,s:I,s:O,s:s,s:f}", "snapshot", name, "root", root, "count",
-                  (json_int_t)builder_count(bx.b), "dim", (int)builder_dim(bx.b), "rejected",
-                  (json_int_t)bx.rejected, "pruned", pruned, "kind", flat ? "flat" : "vamana",
-                  "seconds", round(secs * 1000) / 1000);
-    if (summary) {
-        print_json(summary);
-        json_decref(summary);
-    }
-    log_fields(LOG_INFO, "published",
-               json_pack("{s:s,s:I,s:I}", "snapshot", name, "count",
-                         (json_int_t)builder_count(bx.b), "rejected", (json_int_t)bx.rejected));
-    exit_code = bx.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
-    if (fflush(stdout) != 0) exit_code = NZ_EXIT_FAIL;
-    goto out;
-fail:
-    if (build_stop) log_error("build stopped by signal %d: nothing published", (int)build_stop);
-    else log_error("build failed: %s", err);
-    if (tmpdir) root_discard(tmpdir);
-out:
-    builder_free(bx.b);
-    json_decref(manifest);
-    json_decref(pruned);
-    root_unlock(&ir);
-    free(name);
-    free(tmpdir);
-    if (build_stop) { /* die of the signal, so the caller sees why */
-        signal((int)build_stop, SIG_DFL);
-        raise((int)build_stop);
-    }
-    return exit_code;
+    return index_build(&o);
 }
 
 /* ------------------------------------------------------- info / verify */
@@ -411,9 +198,7 @@ static int cmd_info(int argc, char **argv) {
         log_error("%s", err);
         return NZ_EXIT_FAIL;
     }
-    json_t *o = json_pack("{s:s,s:O}", "path", s->dir, "manifest", s->manifest);
-    print_json(o);
-    json_decref(o);
+    print_json(json_pack("{s:s,s:O}", "path", s->dir, "manifest", s->manifest));
     snapshot_close(s);
     return NZ_EXIT_OK;
 }
@@ -432,19 +217,87 @@ static int cmd_verify(int argc, char **argv) {
         snapshot_close(s);
         return NZ_EXIT_FAIL;
     }
-    json_t *o = json_pack("{s:s,s:s,s:I}", "status", "ok", "snapshot", s->name, "count",
-                          (json_int_t)s->count);
-    print_json(o);
-    json_decref(o);
+    print_json(json_pack("{s:s,s:s,s:I}", "status", "ok", "snapshot", s->name, "count",
+                         (json_int_t)s->count));
     snapshot_close(s);
     return NZ_EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- query */
 
+typedef struct query_opts {
+    const char *path; /* ROOT or SNAPSHOT */
+    const char *text, *vector;
+    const char *lang, *doc_id, *uri_prefix;
+    long k, ef; /* ef 0: the default */
+    int exact;
+} query_opts;
+
+/* The options as the request query_parse takes (query.h); NULL after
+ * logging why for a usage error. */
+static json_t *query_request(const query_opts *o) {
+    json_t *req = json_object(), *filter = json_object(), *v = NULL;
+    if (!req || !filter) goto fail;
+    if (o->lang) json_object_set_new(filter, "lang", json_string(o->lang));
+    if (o->doc_id) json_object_set_new(filter, "doc_id", json_string(o->doc_id));
+    if (o->uri_prefix) json_object_set_new(filter, "uri_prefix", json_string(o->uri_prefix));
+    if (o->ef) json_object_set_new(req, "ef", json_integer(o->ef));
+    if (o->exact) json_object_set_new(req, "exact", json_true());
+    if (o->text && !(v = json_string(o->text))) {
+        log_error("query: --text is not valid UTF-8");
+        goto fail;
+    }
+    json_error_t je;
+    if (o->vector && !(v = json_loads(o->vector, 0, &je))) {
+        log_error("query: --vector is not JSON: %s", je.text);
+        goto fail;
+    }
+    json_object_set_new(req, o->text ? "query" : "vector", v);
+    json_object_set_new(req, "k", json_integer(o->k));
+    if (json_object_size(filter)) json_object_set(req, "filter", filter);
+    json_decref(filter);
+    return req;
+fail:
+    json_decref(req);
+    json_decref(filter);
+    return NULL;
+}
+
+/* One query against the snapshot; the exit code. */
+static int query_cli(const query_opts *o) {
+    char err[512];
+    query_req q;
+    snapshot *s = NULL;
+    int exit_code = NZ_EXIT_USAGE;
+    json_t *req = query_request(o), *ans = NULL;
+    if (!req) return NZ_EXIT_USAGE;
+    int rc = query_parse(req, &q, err, sizeof err);
+    if (rc < 0) {
+        log_error("query: %s", err);
+        goto fail;
+    }
+    exit_code = NZ_EXIT_FAIL;
+    if (!(s = snapshot_open(o->path, err, sizeof err))) {
+        log_error("%s", err);
+        goto fail;
+    }
+    rc = query_run(s, &q, 0, &ans, err, sizeof err);
+    if (rc < 0) {
+        log_error("query: %s", err);
+        exit_code = rc == NZ_EINVAL ? NZ_EXIT_USAGE : NZ_EXIT_FAIL;
+    } else {
+        print_json(ans);
+        exit_code = NZ_EXIT_OK;
+    }
+fail:
+    query_free(&q); /* query_parse left it freeable, also when it failed */
+    snapshot_close(s);
+    json_decref(req);
+    return exit_code;
+}
+
 static int cmd_query(int argc, char **argv) {
-    const char *text = NULL, *vector = NULL;
-    json_t *req = json_object(), *filter = json_object();
+    query_opts o = {.k = 10};
     static const struct option longopts[] = {{"text", required_argument, 0, 't'},
                                              {"vector", required_argument, 0, 'v'},
                                              {"lang", required_argument, 0, 'l'},
@@ -454,97 +307,162 @@ static int cmd_query(int argc, char **argv) {
                                              {"exact", no_argument, 0, 'x'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    int c, exit_code = NZ_EXIT_USAGE;
-    long k = 10;
+    int c;
     while ((c = getopt_long(argc, argv, "k:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 't': text = optarg; break;
-        case 'v': vector = optarg; break;
+        case 't': o.text = optarg; break;
+        case 'v': o.vector = optarg; break;
         case 'k':
-            if (config_parse_long("-k", optarg, 1, SEARCH_MAX_K, &k) < 0) goto out;
+            if (config_parse_long("-k", optarg, 1, SEARCH_MAX_K, &o.k) < 0) return NZ_EXIT_USAGE;
             break;
-        case 'l': json_object_set_new(filter, "lang", json_string(optarg)); break;
-        case 'd': json_object_set_new(filter, "doc_id", json_string(optarg)); break;
-        case 'u': json_object_set_new(filter, "uri_prefix", json_string(optarg)); break;
-        case 'e': {
-            long ef;
-            if (config_parse_long("--ef", optarg, 1, 10000, &ef) < 0) goto out;
-            json_object_set_new(req, "ef", json_integer(ef));
+        case 'l': o.lang = optarg; break;
+        case 'd': o.doc_id = optarg; break;
+        case 'u': o.uri_prefix = optarg; break;
+        case 'e':
+            if (config_parse_long("--ef", optarg, 1, 10000, &o.ef) < 0) return NZ_EXIT_USAGE;
             break;
-        }
-        case 'x': json_object_set_new(req, "exact", json_true()); break;
-        case 'h':
-            usage(stdout);
-            exit_code = NZ_EXIT_OK;
-            goto out;
-        default: usage(stderr); goto out;
+        case 'x': o.exact = 1; break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
         }
     }
-    if ((text != NULL) == (vector != NULL) || argc - optind > 1) {
+    if ((o.text != NULL) == (o.vector != NULL) || argc - optind > 1) {
         log_error("query: give exactly one of --text or --vector");
-        goto out;
+        return NZ_EXIT_USAGE;
     }
-    if (text) {
-        json_t *t = json_string(text);
-        if (!t) {
-            log_error("query: --text is not valid UTF-8");
-            goto out;
-        }
-        json_object_set_new(req, "query", t);
-    } else {
-        json_error_t je;
-        json_t *v = json_loads(vector, 0, &je);
-        if (!v) {
-            log_error("query: --vector is not JSON: %s", je.text);
-            goto out;
-        }
-        json_object_set_new(req, "vector", v);
-    }
-    json_object_set_new(req, "k", json_integer(k));
-    if (json_object_size(filter)) json_object_set(req, "filter", filter);
-
-    char err[512];
-    query_req q;
-    if (query_parse(req, &q, err, sizeof err) < 0) {
-        log_error("query: %s", err);
-        goto out;
-    }
-    exit_code = NZ_EXIT_FAIL;
-    snapshot *s = snapshot_open(path_arg(argc, argv), err, sizeof err);
-    if (!s) {
-        log_error("%s", err);
-        query_free(&q);
-        goto out;
-    }
-    int status;
-    json_t *ans = query_run(s, &q, 0, err, sizeof err, &status);
-    if (!ans) {
-        log_error("query: %s", err);
-        exit_code = status == 400 ? NZ_EXIT_USAGE : NZ_EXIT_FAIL;
-    } else {
-        print_json(ans);
-        json_decref(ans);
-        exit_code = NZ_EXIT_OK;
-    }
-    query_free(&q);
-    snapshot_close(s);
-out:
-    json_decref(req);
-    json_decref(filter);
-    return exit_code;
+    o.path = path_arg(argc, argv);
+    return query_cli(&o);
 }
 
 /* --------------------------------------------------------------- search */
 
 /* Queries from an .fvecs file. A graph search runs each query on one
  * thread (--threads runs that many at once); --exact scans each query with
- * all the threads, one query after another; ids as .ivecs (-o) or JSON lines, then a JSON
- * line with the throughput. Timing covers the searches only. */
+ * all the threads, one query after another; ids as .ivecs (-o) or JSON
+ * lines, then a JSON line with the throughput. Timing covers the searches
+ * only. */
+typedef struct search_opts {
+    const char *path;  /* ROOT or SNAPSHOT */
+    const char *qpath; /* the queries (.fvecs) */
+    const char *out;   /* .ivecs, or NULL: JSON lines */
+    long k, ef, threads, repeat;
+    int exact, warmup;
+} search_opts;
+
+/* A batch of queries and its answers, k per query. */
+typedef struct search_batch {
+    float *qs;
+    uint64_t nq;
+    uint32_t dim;
+    int32_t *ids;
+    float *scores;
+} search_batch;
+
+/* Every query once; 0, or -1 when a search ran out of memory. */
+static int search_pass(const search_opts *o, const snapshot *s, search_batch *b) {
+    int failed = 0;
+    size_t k = (size_t)o->k;
+    long long i;
+    /* graph: one query per thread; exact: every thread scans one query */
+#pragma omp parallel for num_threads(o->exact ? 1 : (int)o->threads) schedule(dynamic, 1)
+    for (i = 0; i < (long long)b->nq; i++) {
+        topk_hit hits[SEARCH_MAX_K];
+        search_params p = {.k = k,
+                           .ef = (size_t)o->ef,
+                           .threads = o->exact ? (int)o->threads : 1,
+                           .exact = o->exact};
+        long n = index_search(s, b->qs + (size_t)i * b->dim, &p, hits);
+        if (n < 0) {
+#pragma omp atomic write
+            failed = 1;
+            n = 0;
+        }
+        for (size_t j = 0; j < k; j++) {
+            b->ids[(size_t)i * k + j] = (long)j < n ? (int32_t)hits[j].id : -1;
+            b->scores[(size_t)i * k + j] = (long)j < n ? hits[j].score : 0;
+        }
+    }
+    return failed ? -1 : 0;
+}
+
+/* The ids and scores: .ivecs (-o), or one JSON line per query. */
+static int search_write(const search_opts *o, const search_batch *b, char *err, size_t errlen) {
+    size_t k = (size_t)o->k;
+    if (o->out) return ivecs_write(o->out, b->ids, b->nq, (uint32_t)k, err, errlen);
+    for (uint64_t q = 0; q < b->nq; q++) {
+        json_t *ja = json_array(), *sa = json_array();
+        for (size_t j = 0; j < k && b->ids[q * k + j] >= 0; j++) {
+            json_array_append_new(ja, json_integer(b->ids[q * k + j]));
+            json_array_append_new(sa, json_real(b->scores[q * k + j]));
+        }
+        print_json(json_pack("{s:I,s:o,s:o}", "query", (json_int_t)q, "ids", ja, "scores", sa));
+    }
+    return 0;
+}
+
+/* The timed passes, the answers and the throughput line; the exit code. */
+static int search_timed(const search_opts *o, const snapshot *s, search_batch *b) {
+    char err[512];
+    double secs = -1;
+    for (uint64_t i = 0; i < b->nq; i++) kern_normalise(b->qs + i * b->dim, b->dim);
+    /* pass 0 (--warmup) is untimed: it maps the pages in. Of --repeat timed
+     * passes the fastest counts: the others measured the machine's noise. */
+    for (long pass = o->warmup ? 0 : 1; pass <= o->repeat; pass++) {
+        double t0 = progress_now();
+        if (search_pass(o, s, b) < 0) {
+            log_error("search: out of memory");
+            return NZ_EXIT_FAIL;
+        }
+        double took = progress_now() - t0;
+        if (pass > 0 && (secs < 0 || took < secs)) secs = took;
+    }
+    if (search_write(o, b, err, sizeof err) < 0) {
+        log_error("search: %s", err);
+        return NZ_EXIT_FAIL;
+    }
+    print_json(json_pack("{s:I,s:i,s:I,s:i,s:s,s:s,s:f,s:f}", "queries", (json_int_t)b->nq, "k",
+                         (int)o->k, "ef", (json_int_t)o->ef, "threads", (int)o->threads, "search",
+                         o->exact || !s->adj ? "exact" : "graph", "kernels",
+                         kern_path_name(kern_active()), "seconds", secs, "qps",
+                         secs > 0 ? (double)b->nq / secs : 0.0));
+    return fflush(stdout) == 0 ? NZ_EXIT_OK : NZ_EXIT_FAIL;
+}
+
+static int search_run(const search_opts *o) {
+    char err[512];
+    search_batch b = {0};
+    snapshot *s = NULL;
+    int exit_code = NZ_EXIT_REJECTED;
+    if (!(b.qs = fvecs_load(o->qpath, &b.nq, &b.dim, err, sizeof err))) {
+        log_error("search: %s", err);
+        goto fail;
+    }
+    exit_code = NZ_EXIT_FAIL;
+    if (!(s = snapshot_open(o->path, err, sizeof err))) {
+        log_error("%s", err);
+        goto fail;
+    }
+    if (b.dim != s->dim) {
+        log_error("search: queries have dimension %u, the index %u", b.dim, s->dim);
+        exit_code = NZ_EXIT_REJECTED;
+        goto fail;
+    }
+    if (!(b.ids = malloc(b.nq * (size_t)o->k * sizeof *b.ids)) ||
+        !(b.scores = malloc(b.nq * (size_t)o->k * sizeof *b.scores))) {
+        log_error("search: out of memory");
+        goto fail;
+    }
+    exit_code = search_timed(o, s, &b);
+fail:
+    free(b.qs);
+    free(b.ids);
+    free(b.scores);
+    snapshot_close(s);
+    return exit_code;
+}
+
 static int cmd_search(int argc, char **argv) {
-    const char *qpath = NULL, *out = NULL;
-    long k = 10, ef = 0, threads = 1;
-    int exact = 0, warmup = 0;
-    long repeat = 1;
+    search_opts o = {.k = 10, .threads = 1, .repeat = 1};
     static const struct option longopts[] = {{"fvecs", required_argument, 0, 'f'},
                                              {"warmup", no_argument, 0, 'w'},
                                              {"repeat", required_argument, 0, 'r'},
@@ -554,125 +472,28 @@ static int cmd_search(int argc, char **argv) {
                                              {"output", required_argument, 0, 'o'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "k:o:h", longopts, NULL)) != -1) {
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "k:o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f': qpath = optarg; break;
-        case 'o': out = optarg; break;
-        case 'x': exact = 1; break;
-        case 'w': warmup = 1; break;
-        case 'r':
-            if (config_parse_long("--repeat", optarg, 1, 100, &repeat) < 0) return NZ_EXIT_USAGE;
-            break;
-        case 'k':
-            if (config_parse_long("-k", optarg, 1, SEARCH_MAX_K, &k) < 0) return NZ_EXIT_USAGE;
-            break;
-        case 'e':
-            if (config_parse_long("--ef", optarg, 1, 100000, &ef) < 0) return NZ_EXIT_USAGE;
-            break;
-        case 'T':
-            if (config_parse_long("--threads", optarg, 1, 1024, &threads) < 0) return NZ_EXIT_USAGE;
-            break;
+        case 'f': o.qpath = optarg; break;
+        case 'o': o.out = optarg; break;
+        case 'x': o.exact = 1; break;
+        case 'w': o.warmup = 1; break;
+        case 'r': bad = config_parse_long("--repeat", optarg, 1, 100, &o.repeat) < 0; break;
+        case 'k': bad = config_parse_long("-k", optarg, 1, SEARCH_MAX_K, &o.k) < 0; break;
+        case 'e': bad = config_parse_long("--ef", optarg, 1, 100000, &o.ef) < 0; break;
+        case 'T': bad = config_parse_long("--threads", optarg, 1, 1024, &o.threads) < 0; break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }
     }
-    if (!qpath || argc - optind > 1) {
+    if (bad) return NZ_EXIT_USAGE;
+    if (!o.qpath || argc - optind > 1) {
         log_error("search: --fvecs QUERIES is required");
         return NZ_EXIT_USAGE;
     }
-    char err[512];
-    uint64_t nq = 0;
-    uint32_t qdim = 0;
-    float *qs = fvecs_load(qpath, &nq, &qdim, err, sizeof err);
-    if (!qs) {
-        log_error("search: %s", err);
-        return NZ_EXIT_REJECTED;
-    }
-    int exit_code = NZ_EXIT_FAIL;
-    int32_t *ids = NULL;
-    float *scores = NULL;
-    snapshot *s = snapshot_open(path_arg(argc, argv), err, sizeof err);
-    if (!s) {
-        log_error("%s", err);
-        goto out;
-    }
-    if (qdim != s->dim) {
-        log_error("search: queries have dimension %u, the index %u", qdim, s->dim);
-        exit_code = NZ_EXIT_REJECTED;
-        goto out;
-    }
-    if (!(ids = malloc(nq * (size_t)k * sizeof *ids)) ||
-        !(scores = malloc(nq * (size_t)k * sizeof *scores))) {
-        log_error("search: out of memory");
-        goto out;
-    }
-    for (uint64_t i = 0; i < nq; i++) kern_normalise(qs + i * qdim, qdim);
-    int failed = 0;
-    double t0 = 0, secs = -1;
-    long long i;
-    /* graph: one query per thread; exact: every thread scans one query */
-    int across = exact ? 1 : (int)threads;
-    /* pass 0 (--warmup) is untimed: it maps the pages in. Of --repeat timed
-     * passes the fastest counts: the others measured the machine's noise. */
-    for (long pass = warmup ? 0 : 1; pass <= repeat; pass++) {
-        t0 = progress_now();
-#pragma omp parallel for num_threads(across) schedule(dynamic, 1)
-        for (i = 0; i < (long long)nq; i++) {
-            topk_hit hits[SEARCH_MAX_K];
-            search_params p = {.k = (size_t)k,
-                               .ef = (size_t)ef,
-                               .threads = exact ? (int)threads : 1,
-                               .exact = exact};
-            long n = index_search(s, qs + (size_t)i * qdim, &p, hits);
-            if (n < 0) {
-#pragma omp atomic write
-                failed = 1;
-                n = 0;
-            }
-            for (long j = 0; j < k; j++) {
-                ids[(size_t)i * (size_t)k + (size_t)j] = j < n ? (int32_t)hits[j].id : -1;
-                scores[(size_t)i * (size_t)k + (size_t)j] = j < n ? hits[j].score : 0;
-            }
-        }
-        double took = progress_now() - t0;
-        if (pass > 0 && (secs < 0 || took < secs)) secs = took;
-    }
-    if (failed) {
-        log_error("search: out of memory");
-        goto out;
-    }
-    if (out) {
-        if (ivecs_write(out, ids, nq, (uint32_t)k, err, sizeof err) < 0) {
-            log_error("search: %s", err);
-            goto out;
-        }
-    } else {
-        for (uint64_t q = 0; q < nq; q++) {
-            json_t *ja = json_array(), *sa = json_array();
-            for (long j = 0; j < k && ids[q * (size_t)k + (size_t)j] >= 0; j++) {
-                json_array_append_new(ja, json_integer(ids[q * (size_t)k + (size_t)j]));
-                json_array_append_new(sa, json_real(scores[q * (size_t)k + (size_t)j]));
-            }
-            json_t *o = json_pack("{s:I,s:o,s:o}", "query", (json_int_t)q, "ids", ja, "scores", sa);
-            print_json(o);
-            json_decref(o);
-        }
-    }
-    json_t *sum =
-        json_pack("{s:I,s:i,s:I,s:i,s:s,s:s,s:f,s:f}", "queries", (json_int_t)nq, "k", (int)k, "ef",
-                  (json_int_t)ef, "threads", (int)threads, "search",
-                  exact || !s->adj ? "exact" : "graph", "kernels", kern_path_name(kern_active()),
-                  "seconds", secs, "qps", secs > 0 ? (double)nq / secs : 0.0);
-    print_json(sum);
-    json_decref(sum);
-    exit_code = fflush(stdout) == 0 ? NZ_EXIT_OK : NZ_EXIT_FAIL;
-out:
-    free(qs);
-    free(ids);
-    free(scores);
-    snapshot_close(s);
-    return exit_code;
+    o.path = path_arg(argc, argv);
+    return search_run(&o);
 }
 
 /* ---------------------------------------------------------------- prune */
@@ -705,9 +526,7 @@ static int cmd_prune(int argc, char **argv) {
     int rc = root_prune(&ir, (int)keep, removed, err, sizeof err);
     if (rc < 0) log_error("prune: %s", err);
     else {
-        json_t *o = json_pack("{s:O}", "pruned", removed);
-        print_json(o);
-        json_decref(o);
+        print_json(json_pack("{s:O}", "pruned", removed));
     }
     json_decref(removed);
     root_unlock(&ir);

@@ -14,38 +14,39 @@
 
 #include "atomicio.h"
 #include "format.h"
+#include "status.h"
 
 int root_lock(index_root *r, const char *root, char *err, size_t errlen) {
     char *lp = NULL;
+    int rc = NZ_ENOMEM;
     r->lock_fd = -1;
     r->root = strdup(root);
-    if (!r->root) goto oom;
-    if (mkdir_p(root, 0755) < 0) {
-        snprintf(err, errlen, "%s: cannot create: %s", root, strerror(errno));
-        goto err;
-    }
+    if (!r->root) goto fail;
     if (asprintf(&lp, "%s/%s", root, NZI_LOCK) < 0) {
         lp = NULL;
-        goto oom;
+        goto fail;
+    }
+    rc = NZ_EIO;
+    if (mkdir_p(root, 0755) < 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", root, strerror(errno));
+        goto fail;
     }
     r->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (r->lock_fd < 0) {
         snprintf(err, errlen, "%s: %s", lp, strerror(errno));
-        goto err;
+        goto fail;
     }
     if (flock(r->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         snprintf(err, errlen, "%s: another writer holds the lock%s", root,
                  errno == EWOULDBLOCK ? "" : strerror(errno));
-        goto err;
+        goto fail;
     }
+    rc = NZ_OK;
+fail:
+    if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
     free(lp);
-    return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-err:
-    free(lp);
-    root_unlock(r);
-    return -1;
+    if (rc < 0) root_unlock(r);
+    return rc;
 }
 
 void root_unlock(index_root *r) {
@@ -67,8 +68,8 @@ int root_begin(index_root *r, char **name, char **tmpdir, char *err, size_t errl
         snprintf(stamp + n, sizeof stamp - n, ".%09ldZ", ts.tv_nsec);
         char *snap = NULL, *final = NULL;
         if (asprintf(&snap, "%s%s", NZI_SNAP_PREFIX, stamp) < 0) goto oom;
-        if (asprintf(tmpdir, "%s/%s%s", r->root, NZI_TMP_PREFIX, snap) < 0 ||
-            asprintf(&final, "%s/%s", r->root, snap) < 0) {
+        if (asprintf(tmpdir, "%s/%s%s", r->root, NZI_TMP_PREFIX, snap) < 0) *tmpdir = NULL;
+        if (!*tmpdir || asprintf(&final, "%s/%s", r->root, snap) < 0) {
             free(snap);
             goto oom;
         }
@@ -76,7 +77,7 @@ int root_begin(index_root *r, char **name, char **tmpdir, char *err, size_t errl
         if (stat(final, &st) < 0 && mkdir(*tmpdir, 0755) == 0) {
             free(final);
             *name = snap;
-            return 0;
+            return NZ_OK;
         }
         free(final);
         free(snap);
@@ -84,49 +85,53 @@ int root_begin(index_root *r, char **name, char **tmpdir, char *err, size_t errl
         *tmpdir = NULL;
     }
     snprintf(err, errlen, "%s: cannot create a build directory: %s", r->root, strerror(errno));
-    return -1;
+    return NZ_EIO;
 oom:
+    free(*tmpdir);
+    *tmpdir = NULL;
     snprintf(err, errlen, "out of memory");
-    return -1;
+    return NZ_ENOMEM;
 }
 
 int root_publish(index_root *r, const char *name, const char *tmpdir, char *err, size_t errlen) {
     char *final = NULL, *link_tmp = NULL, *cur = NULL;
-    int rc = -1;
-    if (asprintf(&final, "%s/%s", r->root, name) < 0 ||
-        asprintf(&link_tmp, "%s/.current.tmp.%ld", r->root, (long)getpid()) < 0 ||
-        asprintf(&cur, "%s/%s", r->root, NZI_CURRENT) < 0) {
+    int rc = NZ_ENOMEM;
+    if (asprintf(&final, "%s/%s", r->root, name) < 0) final = NULL;
+    if (asprintf(&link_tmp, "%s/.current.tmp.%ld", r->root, (long)getpid()) < 0) link_tmp = NULL;
+    if (asprintf(&cur, "%s/%s", r->root, NZI_CURRENT) < 0) cur = NULL;
+    if (!final || !link_tmp || !cur) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        goto fail;
     }
+    rc = NZ_EIO;
     if (fsync_path(tmpdir) < 0) {
         snprintf(err, errlen, "%s: fsync: %s", tmpdir, strerror(errno));
-        goto out;
+        goto fail;
     }
     if (rename(tmpdir, final) < 0) {
         snprintf(err, errlen, "rename %s: %s", tmpdir, strerror(errno));
-        goto out;
+        goto fail;
     }
     if (fsync_path(r->root) < 0) {
         snprintf(err, errlen, "%s: fsync: %s", r->root, strerror(errno));
-        goto out;
+        goto fail;
     }
     unlink(link_tmp);
     if (symlink(name, link_tmp) < 0) {
         snprintf(err, errlen, "symlink %s: %s", link_tmp, strerror(errno));
-        goto out;
+        goto fail;
     }
     if (rename(link_tmp, cur) < 0) {
         snprintf(err, errlen, "rename %s: %s", link_tmp, strerror(errno));
         unlink(link_tmp);
-        goto out;
+        goto fail;
     }
     if (fsync_path(r->root) < 0) {
         snprintf(err, errlen, "%s: fsync: %s", r->root, strerror(errno));
-        goto out;
+        goto fail;
     }
-    rc = 0;
-out:
+    rc = NZ_OK;
+fail:
     free(final);
     free(link_tmp);
     free(cur);
@@ -171,12 +176,12 @@ int root_prune(index_root *r, int keep, json_t *removed, char *err, size_t errle
     DIR *d = opendir(r->root);
     if (!d) {
         snprintf(err, errlen, "%s: %s", r->root, strerror(errno));
-        return -1;
+        return NZ_EIO;
     }
     char *current = root_current(r->root);
     char **snaps = NULL;
     size_t n = 0, cap = 0;
-    int rc = -1;
+    int rc = NZ_ENOMEM;
     struct dirent *e;
     while ((e = readdir(d))) {
         char *p = NULL;
@@ -192,10 +197,10 @@ int root_prune(index_root *r, int keep, json_t *removed, char *err, size_t errle
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             char **ns = realloc(snaps, cap * sizeof *ns);
-            if (!ns) goto oom;
+            if (!ns) goto fail;
             snaps = ns;
         }
-        if (!(snaps[n] = strdup(e->d_name))) goto oom;
+        if (!(snaps[n] = strdup(e->d_name))) goto fail;
         n++;
     }
     qsort(snaps, n, sizeof *snaps, root_cmp_desc);
@@ -207,16 +212,14 @@ int root_prune(index_root *r, int keep, json_t *removed, char *err, size_t errle
             continue;
         }
         char *p = NULL;
-        if (asprintf(&p, "%s/%s", r->root, snaps[i]) < 0) goto oom;
+        if (asprintf(&p, "%s/%s", r->root, snaps[i]) < 0) goto fail;
         if (root_rmdir(p) == 0 && removed) json_array_append_new(removed, json_string(snaps[i]));
         free(p);
     }
     fsync_path(r->root);
-    rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
-out:
+    rc = NZ_OK;
+fail:
+    if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
     for (size_t i = 0; i < n; i++) free(snaps[i]);
     free(snaps);
     free(current);

@@ -12,6 +12,10 @@
  * point leaves the old `current` intact and serving; the next writer
  * removes stale .tmp- directories. Readers take no lock at all.
  * Snapshot names are UTC times to the nanosecond, so names sort by age.
+ *
+ * The int functions return NZ_OK, or with err set NZ_EIO (a file system
+ * call failed, errno in err; for root_lock also: another writer holds the
+ * lock) or NZ_ENOMEM (status.h).
  */
 #ifndef NZ_PUBLISH_H
 #define NZ_PUBLISH_H

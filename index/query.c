@@ -9,6 +9,7 @@
 
 #include "embedder.h"
 #include "kernels.h"
+#include "status.h"
 #include "utf8.h"
 
 static double query_now_ms(void) {
@@ -20,21 +21,22 @@ static double query_now_ms(void) {
 static int query_filter_string(json_t *f, const char *key, const char **out, char *err,
                                size_t errlen) {
     json_t *v = json_object_get(f, key);
-    if (!v || json_is_null(v)) return 0;
+    if (!v || json_is_null(v)) return NZ_OK;
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 4096) {
         snprintf(err, errlen, "filter.%s must be a non-empty string", key);
-        return -1;
+        return NZ_EINVAL;
     }
     *out = json_string_value(v);
-    return 0;
+    return NZ_OK;
 }
 
 int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     memset(q, 0, sizeof *q);
     q->k = 10;
+    int rc = NZ_EINVAL;
     if (!json_is_object(body)) {
         snprintf(err, errlen, "request body must be a JSON object");
-        return -1;
+        goto fail;
     }
     const char *key;
     json_t *val;
@@ -43,34 +45,35 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
             strcmp(key, "filter") && strcmp(key, "ef") && strcmp(key, "exact")) {
             snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef, exact)",
                      key);
-            return -1;
+            goto fail;
         }
     }
     json_t *text = json_object_get(body, "query"), *vec = json_object_get(body, "vector");
     if ((text != NULL) == (vec != NULL)) {
         snprintf(err, errlen, "give exactly one of \"query\" (text) or \"vector\"");
-        return -1;
+        goto fail;
     }
     if (text) {
         if (!json_is_string(text) || json_string_length(text) == 0) {
             snprintf(err, errlen, "\"query\" must be a non-empty string");
-            return -1;
+            goto fail;
         }
         if (json_string_length(text) > QUERY_MAX_TEXT) {
             snprintf(err, errlen, "\"query\" is longer than %d bytes", QUERY_MAX_TEXT);
-            return -1;
+            goto fail;
         }
         q->text = json_string_value(text);
     } else {
         size_t n = json_array_size(vec);
         if (!json_is_array(vec) || n == 0 || n > 65536) {
             snprintf(err, errlen, "\"vector\" must be a non-empty array of numbers");
-            return -1;
+            goto fail;
         }
         q->vector = malloc(n * sizeof *q->vector);
         if (!q->vector) {
             snprintf(err, errlen, "out of memory");
-            return -1;
+            rc = NZ_ENOMEM;
+            goto fail;
         }
         q->vector_dim = n;
         for (size_t i = 0; i < n; i++) {
@@ -78,8 +81,7 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
             double d = json_number_value(x);
             if (!json_is_number(x) || !isfinite(d) || fabs(d) > 3.4e38) {
                 snprintf(err, errlen, "\"vector\"[%zu] is not a finite number", i);
-                query_free(q);
-                return -1;
+                goto fail;
             }
             q->vector[i] = (float)d;
         }
@@ -89,8 +91,7 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
         if (!json_is_integer(k) || json_integer_value(k) < 1 ||
             json_integer_value(k) > SEARCH_MAX_K) {
             snprintf(err, errlen, "\"k\" must be an integer from 1 to %d", SEARCH_MAX_K);
-            query_free(q);
-            return -1;
+            goto fail;
         }
         q->k = (size_t)json_integer_value(k);
     }
@@ -98,7 +99,7 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     if (exact) {
         if (!json_is_boolean(exact)) {
             snprintf(err, errlen, "\"exact\" must be true or false");
-            return -1;
+            goto fail;
         }
         q->exact = json_is_true(exact);
     }
@@ -106,8 +107,7 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     if (ef) {
         if (!json_is_integer(ef) || json_integer_value(ef) < 1 || json_integer_value(ef) > 10000) {
             snprintf(err, errlen, "\"ef\" must be an integer from 1 to 10000");
-            query_free(q);
-            return -1;
+            goto fail;
         }
         q->ef = (size_t)json_integer_value(ef);
     }
@@ -115,24 +115,23 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     if (f && !json_is_null(f)) {
         if (!json_is_object(f)) {
             snprintf(err, errlen, "\"filter\" must be an object");
-            query_free(q);
-            return -1;
+            goto fail;
         }
         json_object_foreach(f, key, val) {
             if (strcmp(key, "doc_id") && strcmp(key, "uri_prefix") && strcmp(key, "lang")) {
                 snprintf(err, errlen, "unknown filter \"%.64s\" (doc_id, uri_prefix, lang)", key);
-                query_free(q);
-                return -1;
+                goto fail;
             }
         }
         if (query_filter_string(f, "doc_id", &q->filter.doc_id, err, errlen) < 0 ||
             query_filter_string(f, "uri_prefix", &q->filter.uri_prefix, err, errlen) < 0 ||
-            query_filter_string(f, "lang", &q->filter.lang, err, errlen) < 0) {
-            query_free(q);
-            return -1;
-        }
+            query_filter_string(f, "lang", &q->filter.lang, err, errlen) < 0)
+            goto fail;
     }
-    return 0;
+    return NZ_OK;
+fail:
+    query_free(q);
+    return rc;
 }
 
 void query_free(query_req *q) {
@@ -164,67 +163,56 @@ static json_t *query_hit_json(const snapshot *s, const topk_hit *h) {
     return o;
 }
 
-json_t *query_run(const snapshot *s, const query_req *q, int threads, char *err, size_t errlen,
-                  int *status) {
+int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
+              size_t errlen) {
     double t0 = query_now_ms();
     float *v = NULL;
     topk_hit *hits = NULL;
-    json_t *ans = NULL, *arr = NULL;
-    *status = 500;
+    json_t *arr = NULL;
+    int rc = NZ_ENOMEM;
+    *answer = NULL;
     v = malloc(s->dim * sizeof *v);
     hits = malloc(q->k * sizeof *hits);
-    if (!v || !hits) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
+    if (!v || !hits) goto fail;
     if (q->vector) {
+        rc = NZ_EINVAL;
         if (q->vector_dim != s->dim) {
             snprintf(err, errlen, "vector has %zu dimensions, the index has %u", q->vector_dim,
                      s->dim);
-            *status = 400;
-            goto out;
+            goto fail;
         }
         memcpy(v, q->vector, s->dim * sizeof *v);
         if (kern_normalise(v, s->dim) == 0) {
             snprintf(err, errlen, "vector is all zeros");
-            *status = 400;
-            goto out;
+            goto fail;
         }
     } else {
-        int erc = embedder_query(s->provider, s->model, s->dim, q->text, v, err, errlen);
-        if (erc < 0) {
-            *status = erc == -1 ? 400 : 503; /* a bad query, or the provider failed */
-            goto out;
-        }
+        /* NZ_EINVAL: a bad query; NZ_EUNAVAILABLE: the provider failed */
+        rc = embedder_query(s->provider, s->model, s->dim, q->text, v, err, errlen);
+        if (rc < 0) goto fail;
     }
+    rc = NZ_ENOMEM;
     search_params p = {
         .k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
     long n = index_search(s, v, &p, hits);
-    if (n < 0) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    arr = json_array();
-    if (!arr) goto oom;
+    if (n < 0 || !(arr = json_array())) goto fail;
     for (long i = 0; i < n; i++) {
         json_t *h = query_hit_json(s, &hits[i]);
         if (!h) {
             snprintf(err, errlen, "index record %u is corrupt", hits[i].id);
-            goto out;
+            rc = NZ_ECORRUPT;
+            goto fail;
         }
         json_array_append_new(arr, h);
     }
-    ans = json_pack("{s:o,s:f}", "results", arr, "took_ms",
-                    round((query_now_ms() - t0) * 1000) / 1000);
+    *answer = json_pack("{s:o,s:f}", "results", arr, "took_ms",
+                        round((query_now_ms() - t0) * 1000) / 1000);
     arr = NULL;
-    if (!ans) goto oom;
-    *status = 200;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
-out:
+    rc = *answer ? NZ_OK : NZ_ENOMEM;
+fail:
+    if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
     json_decref(arr);
     free(v);
     free(hits);
-    return ans;
+    return rc;
 }

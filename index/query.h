@@ -28,13 +28,23 @@ typedef struct query_req {
     search_filter filter; /* strings borrowed from the request JSON */
 } query_req;
 
-/* Validate a request object. 0, or -1 with a message for a 400. */
+/* Validate a request object. NZ_OK; NZ_EINVAL with a message when the
+ * request is refused (the caller's fault); NZ_ENOMEM. On failure nothing
+ * is left to free. */
 int query_parse(const json_t *body, query_req *q, char *err, size_t errlen);
 void query_free(query_req *q);
 
-/* Embed (text) or check (vector), normalise, search, format. Returns the
- * answer object, or NULL with err; *status is the HTTP status to use. */
-json_t *query_run(const snapshot *s, const query_req *q, int threads, char *err, size_t errlen,
-                  int *status);
+/* Embed (text) or check (vector), normalise, search, format: *answer gets
+ * the answer object. Returns NZ_OK, or with err set:
+ *   NZ_EINVAL        the request cannot be answered as asked (a vector of
+ *                    the wrong dimension or all zeros, a text that cannot
+ *                    be embedded): the caller's fault;
+ *   NZ_EUNAVAILABLE  the embedding provider failed: trying later may work;
+ *   NZ_ENOMEM        out of memory;
+ *   NZ_ECORRUPT      a result's record in the snapshot is corrupt.
+ * Callers map these to their own answers (nz-serve: HTTP 400/503/500;
+ * nz-index: exit codes). */
+int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
+              size_t errlen);
 
 #endif

@@ -13,9 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "graph.h"
-
-#define SNAPSHOT_MAX_MANIFEST (1 << 20)
+#include "manifest.h"
+#include "status.h"
 
 char *snapshot_resolve(const char *path, char *err, size_t errlen) {
     char *cur = NULL, *dir = NULL;
@@ -75,70 +74,55 @@ static int snapshot_check_header(const nzi_header *h, const char *magic, uint64_
                                  const char *name, char *err, size_t errlen) {
     if (memcmp(h->magic, magic, 8) != 0) {
         snprintf(err, errlen, "%s: bad magic", name);
-        return -1;
+        return NZ_ECORRUPT;
     }
     if (h->version != NZI_FORMAT_VERSION || h->header_size != sizeof(nzi_header)) {
         snprintf(err, errlen, "%s: format version %u, this build reads %d", name, h->version,
                  NZI_FORMAT_VERSION);
-        return -1;
+        return NZ_ECORRUPT;
     }
     if (h->file_size != size || h->data_off < sizeof(nzi_header) || h->data_off > size ||
         h->data_len > size - h->data_off) {
         snprintf(err, errlen, "%s: header does not match the file", name);
-        return -1;
+        return NZ_ECORRUPT;
     }
     return 0;
-}
-
-/* Find a file's size in the manifest's "files" list. */
-static int snapshot_manifest_size(json_t *man, const char *name, uint64_t *size) {
-    size_t i;
-    json_t *f;
-    json_array_foreach(json_object_get(man, "files"), i, f) {
-        const char *n = json_string_value(json_object_get(f, "name"));
-        json_t *sz = json_object_get(f, "size");
-        if (n && strcmp(n, name) == 0 && json_is_integer(sz) && json_integer_value(sz) >= 0) {
-            *size = (uint64_t)json_integer_value(sz);
-            return 0;
-        }
-    }
-    return -1;
 }
 
 /* codes.bin and graph.bin: headers checked against the manifest and each
  * other; the adjacency itself is bounds-checked as it is walked. */
 static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen) {
     uint64_t csize, gsize;
-    if (snapshot_manifest_size(m, NZI_CODES, &csize) < 0 ||
-        snapshot_manifest_size(m, NZI_GRAPH, &gsize) < 0) {
+    if (manifest_file_size(m, NZI_CODES, &csize) < 0 ||
+        manifest_file_size(m, NZI_GRAPH, &gsize) < 0) {
         snprintf(err, errlen, "manifest: a vamana index needs %s and %s", NZI_CODES, NZI_GRAPH);
-        return -1;
+        return NZ_ECORRUPT;
     }
     if (!(s->cod_map = snapshot_map(s->dir, NZI_CODES, csize, &s->cod_size, NULL, err, errlen)) ||
         !(s->grf_map = snapshot_map(s->dir, NZI_GRAPH, gsize, &s->grf_size, NULL, err, errlen)))
-        return -1;
+        return NZ_EIO;
     const nzi_header *ch = s->cod_map, *gh = s->grf_map;
     if (snapshot_check_header(ch, NZI_MAGIC_CODES, s->cod_size, NZI_CODES, err, errlen) < 0 ||
         snapshot_check_header(gh, NZI_MAGIC_GRAPH, s->grf_size, NZI_GRAPH, err, errlen) < 0)
-        return -1;
+        return NZ_ECORRUPT;
     s->code_stride = (size_t)nzi_code_stride(s->dim);
     s->scale_off = (size_t)nzi_code_scale_off(s->dim);
     if (ch->count != s->count || ch->dim != s->dim || ch->data_off % NZI_ALIGN ||
         ch->data_len != s->count * s->code_stride) {
         snprintf(err, errlen, "%s: header disagrees with the manifest", NZI_CODES);
-        return -1;
+        return NZ_ECORRUPT;
     }
     if (gh->count != s->count || gh->table_off < sizeof(nzi_header) ||
         gh->table_off > s->grf_size - sizeof(nzi_graph_meta)) {
         snprintf(err, errlen, "%s: header disagrees with the manifest", NZI_GRAPH);
-        return -1;
+        return NZ_ECORRUPT;
     }
     const nzi_graph_meta *gm = (const nzi_graph_meta *)((const char *)s->grf_map + gh->table_off);
     if (gm->degree < 1 || gm->degree > GRAPH_MAX_DEGREE || gh->dim != gm->degree ||
         gm->entry >= s->count || gh->data_off % NZI_ALIGN ||
         gh->data_len != s->count * gm->degree * sizeof(uint32_t)) {
         snprintf(err, errlen, "%s: bad degree, entry point or adjacency size", NZI_GRAPH);
-        return -1;
+        return NZ_ECORRUPT;
     }
     s->codes = (const int8_t *)((const char *)s->cod_map + ch->data_off);
     s->adj = (const uint32_t *)((const char *)s->grf_map + gh->data_off);
@@ -149,92 +133,56 @@ static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen)
 
 snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
     snapshot *s = calloc(1, sizeof *s);
-    char *mp = NULL;
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->vec_fd = -1;
-    if (!(s->dir = snapshot_resolve(path, err, errlen))) goto err;
+    if (!(s->dir = snapshot_resolve(path, err, errlen))) goto fail;
     const char *base = strrchr(s->dir, '/');
-    if (!(s->name = strdup(base ? base + 1 : s->dir))) goto oom;
-    if (asprintf(&mp, "%s/%s", s->dir, NZI_MANIFEST) < 0) {
-        mp = NULL;
-        goto oom;
+    if (!(s->name = strdup(base ? base + 1 : s->dir))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
-    json_error_t je;
-    s->manifest = json_load_file(mp, JSON_REJECT_DUPLICATES, &je);
-    if (!s->manifest) {
-        snprintf(err, errlen, "%s: %s", mp, je.text);
-        goto err;
-    }
-    json_t *m = s->manifest;
-    json_t *emb = json_object_get(m, "embedding");
-    json_int_t ver = json_integer_value(json_object_get(m, "format_version"));
-    json_int_t dim = json_integer_value(json_object_get(m, "dim"));
-    json_int_t count = json_integer_value(json_object_get(m, "count"));
-    s->provider = json_string_value(json_object_get(emb, "provider"));
-    s->model = json_string_value(json_object_get(emb, "model"));
-    s->metric = json_string_value(json_object_get(m, "metric"));
-    s->created = json_number_value(json_object_get(m, "created_unix"));
-    if (ver != NZI_FORMAT_VERSION) {
-        snprintf(err, errlen, "%s: format_version %lld, this build reads %d", mp, (long long)ver,
-                 NZI_FORMAT_VERSION);
-        goto err;
-    }
-    if (dim < 1 || dim > 65536 || count < 1 || count > UINT32_MAX || !s->provider || !s->model ||
-        !s->metric) {
-        snprintf(err, errlen, "%s: missing or invalid dim, count or embedding", mp);
-        goto err;
-    }
-    s->dim = (uint32_t)dim;
-    s->count = (uint64_t)count;
-
-    uint64_t vsize, csize;
-    if (snapshot_manifest_size(m, NZI_VECTORS, &vsize) < 0 ||
-        snapshot_manifest_size(m, NZI_CHUNKS, &csize) < 0) {
-        snprintf(err, errlen, "%s: files list lacks %s or %s", mp, NZI_VECTORS, NZI_CHUNKS);
-        goto err;
-    }
-    if (!(s->vec_map =
-              snapshot_map(s->dir, NZI_VECTORS, vsize, &s->vec_size, &s->vec_fd, err, errlen)))
-        goto err;
-    if (!(s->chk_map = snapshot_map(s->dir, NZI_CHUNKS, csize, &s->chk_size, NULL, err, errlen)))
-        goto err;
+    manifest_info mi;
+    if (!(s->manifest = manifest_read(s->dir, &mi, err, errlen))) goto fail;
+    s->provider = mi.provider;
+    s->model = mi.model;
+    s->metric = mi.metric;
+    s->created = mi.created;
+    s->kind = mi.kind;
+    s->dim = mi.dim;
+    s->count = mi.count;
+    if (!(s->vec_map = snapshot_map(s->dir, NZI_VECTORS, mi.vectors_size, &s->vec_size, &s->vec_fd,
+                                    err, errlen)))
+        goto fail;
+    if (!(s->chk_map =
+              snapshot_map(s->dir, NZI_CHUNKS, mi.chunks_size, &s->chk_size, NULL, err, errlen)))
+        goto fail;
 
     const nzi_header *vh = s->vec_map, *ch = s->chk_map;
     if (snapshot_check_header(vh, NZI_MAGIC_VECTORS, s->vec_size, NZI_VECTORS, err, errlen) < 0 ||
         snapshot_check_header(ch, NZI_MAGIC_CHUNKS, s->chk_size, NZI_CHUNKS, err, errlen) < 0)
-        goto err;
+        goto fail;
     if (vh->count != s->count || vh->dim != s->dim ||
         vh->data_len != s->count * s->dim * sizeof(float) || vh->data_off % NZI_ALIGN) {
         snprintf(err, errlen, "%s: count or dim disagrees with the manifest", NZI_VECTORS);
-        goto err;
+        goto fail;
     }
     if (ch->count != s->count || ch->table_off % 8 || ch->table_off > s->chk_size ||
         (s->chk_size - ch->table_off) / 8 < s->count + 1) {
         snprintf(err, errlen, "%s: offsets table out of bounds", NZI_CHUNKS);
-        goto err;
+        goto fail;
     }
-    s->kind = json_string_value(json_object_get(json_object_get(m, "index"), "kind"));
-    if (!s->kind) s->kind = "flat";
-    if (!strcmp(s->kind, "vamana")) {
-        if (snapshot_open_graph(s, m, err, errlen) < 0) goto err;
-    } else if (strcmp(s->kind, "flat") != 0) {
-        snprintf(err, errlen, "%s: index kind \"%.32s\" unknown to this build", mp, s->kind);
-        goto err;
-    }
+    if (!strcmp(s->kind, "vamana") && snapshot_open_graph(s, s->manifest, err, errlen) < 0)
+        goto fail;
     s->vectors = (const float *)((const char *)s->vec_map + vh->data_off);
     s->vec_off = vh->data_off;
     s->blob = (const unsigned char *)s->chk_map + ch->data_off;
     s->blob_len = ch->data_len;
     s->offsets = (const uint64_t *)((const char *)s->chk_map + ch->table_off);
-    free(mp);
     return s;
-oom:
-    snprintf(err, errlen, "out of memory");
-err:
-    free(mp);
+fail:
     snapshot_close(s);
     return NULL;
 }
@@ -253,18 +201,18 @@ void snapshot_close(snapshot *s) {
 }
 
 int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out) {
-    if (row >= s->count) return -1;
+    if (row >= s->count) return NZ_ECORRUPT;
     uint64_t a = s->offsets[row], b = s->offsets[row + 1];
-    if (a > b || b > s->blob_len || b - a < 4) return -1;
+    if (a > b || b > s->blob_len || b - a < 4) return NZ_ECORRUPT;
     const unsigned char *p = s->blob + a, *end = s->blob + b;
     memcpy(&out->page, p, 4);
     p += 4;
     for (int f = 0; f < NZI_NFIELDS; f++) {
         uint32_t n;
-        if (end - p < 4) return -1;
+        if (end - p < 4) return NZ_ECORRUPT;
         memcpy(&n, p, 4);
         p += 4;
-        if ((uint64_t)(end - p) < n) return -1;
+        if ((uint64_t)(end - p) < n) return NZ_ECORRUPT;
         out->f[f] = (const char *)p;
         out->len[f] = n;
         p += n;
@@ -281,17 +229,17 @@ void snapshot_read_vector(const snapshot *s, uint64_t row, float *out) {
 
 long long snapshot_file_crc(const char *path, uint64_t *size_out) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0) return NZ_EIO;
     unsigned char *buf = malloc(1 << 20);
     uLong crc = crc32(0L, Z_NULL, 0);
     uint64_t total = 0;
-    long long rc = -1;
-    if (!buf) goto out;
+    long long rc = NZ_EIO;
+    if (!buf) goto fail;
     for (;;) {
         ssize_t n = read(fd, buf, 1 << 20);
         if (n < 0) {
             if (errno == EINTR) continue;
-            goto out;
+            goto fail;
         }
         if (n == 0) break;
         crc = crc32(crc, buf, (uInt)n);
@@ -299,7 +247,7 @@ long long snapshot_file_crc(const char *path, uint64_t *size_out) {
     }
     if (size_out) *size_out = total;
     rc = (long long)crc;
-out:
+fail:
     free(buf);
     close(fd);
     return rc;
@@ -316,16 +264,19 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
         if (!name || strchr(name, '/') || !json_is_integer(want_crc) ||
             !json_is_integer(want_size)) {
             snprintf(err, errlen, "manifest: malformed files entry %zu", i);
-            return -1;
+            return NZ_ECORRUPT;
         }
         char *p = NULL;
-        if (asprintf(&p, "%s/%s", s->dir, name) < 0) return -1;
+        if (asprintf(&p, "%s/%s", s->dir, name) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return NZ_ENOMEM;
+        }
         uint64_t size = 0;
         long long crc = snapshot_file_crc(p, &size);
         if (crc < 0) {
             snprintf(err, errlen, "%s: cannot read: %s", p, strerror(errno));
             free(p);
-            return -1;
+            return NZ_EIO;
         }
         if (size != (uint64_t)json_integer_value(want_size) ||
             crc != (long long)json_integer_value(want_crc)) {
@@ -333,14 +284,14 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
                      crc, (unsigned long long)size, (long long)json_integer_value(want_crc),
                      (long long)json_integer_value(want_size));
             free(p);
-            return -1;
+            return NZ_ECORRUPT;
         }
         free(p);
         nfiles++;
     }
     if (nfiles < 2) {
         snprintf(err, errlen, "manifest lists %d files, expected at least 2", nfiles);
-        return -1;
+        return NZ_ECORRUPT;
     }
     /* The mapping may differ from what was just read if the file changed. */
     for (uint64_t r = 0; r < s->count; r++) {
@@ -348,7 +299,7 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
         if (snapshot_chunk_get(s, r, &c) < 0) {
             snprintf(err, errlen, "%s: record %llu out of bounds", NZI_CHUNKS,
                      (unsigned long long)r);
-            return -1;
+            return NZ_ECORRUPT;
         }
     }
     if (s->adj) {
@@ -356,7 +307,7 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
             if (s->adj[i] >= s->count && s->adj[i] != GRAPH_EMPTY) {
                 snprintf(err, errlen, "%s: edge %llu points outside the index", NZI_GRAPH,
                          (unsigned long long)i);
-                return -1;
+                return NZ_ECORRUPT;
             }
         }
     }

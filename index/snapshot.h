@@ -64,9 +64,12 @@ char *snapshot_resolve(const char *path, char *err, size_t errlen);
 
 snapshot *snapshot_open(const char *path, char *err, size_t errlen);
 void snapshot_close(snapshot *s);
+/* NZ_OK; NZ_ECORRUPT (a CRC, size, record or edge is wrong); NZ_EIO (a
+ * file cannot be read); NZ_ENOMEM. err set on failure. */
 int snapshot_verify(const snapshot *s, char *err, size_t errlen);
 
-/* Decode row's metadata; -1 when the record is out of bounds (corrupt). */
+/* Decode row's metadata: NZ_OK, or NZ_ECORRUPT when the record is out of
+ * bounds. */
 int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out);
 
 static inline const float *snapshot_vector(const snapshot *s, uint64_t row) {
@@ -84,7 +87,7 @@ static inline float snapshot_scale(const snapshot *s, uint64_t row) {
  * the map if the read fails. */
 void snapshot_read_vector(const snapshot *s, uint64_t row, float *out);
 
-/* CRC32 (zlib) of a whole file, streaming; -1 on read error. */
+/* CRC32 (zlib) of a whole file, streaming; NZ_EIO on a read error. */
 long long snapshot_file_crc(const char *path, uint64_t *size_out);
 
 #endif

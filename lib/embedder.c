@@ -9,10 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "hashembed.h"
 #include "openai.h"
 #include "sha.h"
+#include "status.h"
 
 typedef struct lru_entry {
     unsigned char key[SHA_LEN];
@@ -90,23 +92,13 @@ void embedder_cache_stats(unsigned long long *hits, unsigned long long *misses) 
     pthread_mutex_unlock(&lru.lock);
 }
 
-typedef struct {
-    char *s;
-    size_t len;
-    char retry_after_ms[32], retry_after[64], should_retry[16];
-} embedder_body;
+#define EMBEDDER_MAX_REPLY (64u << 20)
 
+/* libcurl's write callback: the reply body into a capped buf. */
 static size_t embedder_write(char *p, size_t size, size_t n, void *ud) {
-    embedder_body *b = ud;
+    buf *b = ud;
     size_t add = size * n;
-    if (b->len + add > (64u << 20)) return 0;
-    char *ns = realloc(b->s, b->len + add + 1);
-    if (!ns) return 0;
-    b->s = ns;
-    memcpy(b->s + b->len, p, add);
-    b->len += add;
-    b->s[b->len] = '\0';
-    return add;
+    return buf_add(b, p, add) < 0 ? 0 : add;
 }
 
 static int embedder_openai(const char *model, size_t dim, const char *text, float *out, char *err,
@@ -114,7 +106,7 @@ static int embedder_openai(const char *model, size_t dim, const char *text, floa
     const char *key = config_get(CFG_OPENAI_API_KEY);
     if (!key || !*key) {
         snprintf(err, errlen, "the index was built with openai embeddings: set OPENAI_API_KEY");
-        return -1;
+        return NZ_EUNAVAILABLE;
     }
     char *url = openai_endpoint(config_get(CFG_OPENAI_BASE_URL));
     size_t len = strlen(text);
@@ -127,13 +119,14 @@ static int embedder_openai(const char *model, size_t dim, const char *text, floa
     hdr = curl_slist_append(hdr, auth);
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
     memset(auth, 0, sizeof auth);
-    int rc = -1;
+    int rc = NZ_EUNAVAILABLE;
     if (!url || !req || !h || !hdr) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        goto fail;
     }
     for (int attempt = 0; attempt < 3; attempt++) {
-        embedder_body b = {0};
+        buf b;
+        buf_init(&b, EMBEDDER_MAX_REPLY);
         curl_easy_reset(h);
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -157,15 +150,15 @@ static int embedder_openai(const char *model, size_t dim, const char *text, floa
             openai_reply r = {status, b.s, b.len, NULL, NULL, NULL};
             v = openai_parse(&r, 1, (uint32_t)dim, out, &tokens, &cause, &after, key, err, errlen);
         }
-        free(b.s);
+        buf_free(&b);
         if (v == OPENAI_OK) {
-            rc = 0;
+            rc = NZ_OK;
             break;
         }
         if (v == OPENAI_FATAL) break;
         usleep((useconds_t)(after >= 0 && after < 2 ? after * 1e6 : 200000 * (attempt + 1)));
     }
-out:
+fail:
     curl_slist_free_all(hdr);
     if (h) curl_easy_cleanup(h);
     free(url);
@@ -177,29 +170,29 @@ int embedder_query(const char *provider, const char *model, size_t dim, const ch
                    float *out, char *err, size_t errlen) {
     unsigned char key[SHA_LEN];
     lru_key(provider, model, dim, text, key);
-    if (lru_get(key, dim, out)) return 0;
+    if (lru_get(key, dim, out)) return NZ_OK;
     int rc;
     if (strcmp(provider, "hash") == 0) {
         if (strcmp(model, HASHEMBED_MODEL) != 0) {
             snprintf(err, errlen, "hash provider: unknown model \"%s\"", model);
-            return -1;
+            return NZ_EINVAL;
         }
         long nf = hashembed(text, strlen(text), out, dim);
         if (nf < 0) {
             snprintf(err, errlen, "query text cannot be embedded");
-            return -1;
+            return NZ_EINVAL;
         }
         if (nf == 0) {
             snprintf(err, errlen, "query text has no words");
-            return -1;
+            return NZ_EINVAL;
         }
-        rc = 0;
+        rc = NZ_OK;
     } else if (strcmp(provider, "openai") == 0) {
-        rc = embedder_openai(model, dim, text, out, err, errlen) < 0 ? -2 : 0;
+        rc = embedder_openai(model, dim, text, out, err, errlen);
     } else {
         snprintf(err, errlen, "embedding provider \"%s\" is not available in this build", provider);
-        return -2;
+        return NZ_EUNAVAILABLE;
     }
-    if (rc == 0) lru_put(key, dim, out);
+    if (rc == NZ_OK) lru_put(key, dim, out);
     return rc;
 }

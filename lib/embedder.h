@@ -15,8 +15,12 @@
 
 #define EMBEDDER_CACHE 256
 
-/* Fill out[0..dim). 0 on success; -1 when the text cannot be embedded (a
- * bad query); -2 when the provider failed (unreachable, refused, quota). */
+/* Fill out[0..dim). Returns (status.h), with err set on failure:
+ *   NZ_OK            out holds the embedding;
+ *   NZ_EINVAL        the text cannot be embedded (a bad query: no words,
+ *                    or a model the in-process provider does not know);
+ *   NZ_EUNAVAILABLE  the provider failed (unreachable, refused, quota, no
+ *                    credentials, or not in this build): try later. */
 int embedder_query(const char *provider, const char *model, size_t dim, const char *text,
                    float *out, char *err, size_t errlen);
 

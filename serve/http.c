@@ -1,25 +1,25 @@
 /* http.c -- see http.h. */
 #include "http.h"
 
-#include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "health.h"
 #include "holder.h"
 #include "jsonl.h"
 #include "log.h"
 #include "nz.h"
 #include "query.h"
 #include "stats.h"
+#include "status.h"
 
 typedef struct http_request {
     double start;
-    char *body;
-    size_t len, cap;
+    buf body; /* capped at HTTP_MAX_BODY */
     int too_large;
     int status;
     stats_route route;
@@ -57,16 +57,14 @@ static enum MHD_Result http_json(struct MHD_Connection *c, http_request *r, int 
                                  json_t *obj /* stolen */, const char *allow) {
     char *s = obj ? json_dumps(obj, JSONL_DUMP_FLAGS) : NULL;
     json_decref(obj);
-    if (!s) s = strdup("{\"error\":\"out of memory\"}");
-    if (!s) return MHD_NO;
-    size_t n = strlen(s);
-    char *line = realloc(s, n + 2);
-    if (line) {
-        line[n] = '\n';
-        line[n + 1] = '\0';
-        s = line;
-    }
-    return http_send(c, r, status, "application/json; charset=utf-8", s, allow);
+    buf line = BUF_INIT; /* the JSON and a newline */
+    buf_adds(&line, s ? s : "{\"error\":\"out of memory\"}");
+    buf_addc(&line, '\n');
+    free(s);
+    char *body = buf_failed(&line) ? NULL : buf_detach(&line, NULL);
+    buf_free(&line);
+    if (!body) return MHD_NO;
+    return http_send(c, r, status, "application/json; charset=utf-8", body, allow);
 }
 
 static enum MHD_Result http_error(struct MHD_Connection *c, http_request *r, int status,
@@ -74,32 +72,11 @@ static enum MHD_Result http_error(struct MHD_Connection *c, http_request *r, int
     return http_json(c, r, status, json_pack("{s:s}", "error", msg), allow);
 }
 
-/* DATABASE_URL reachability for /health, cached for 10 s. */
-static const char *http_database_status(void) {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static double checked;
-    static const char *status = "unknown";
-    if (!http_cfg->database_url) return "not_configured";
-    pthread_mutex_lock(&lock);
-    double now = http_now();
-    if (now - checked > 10 || checked == 0) {
-        /* PQping never returns the connection string or password */
-        const char *keys[] = {"dbname", "connect_timeout", NULL};
-        const char *vals[] = {http_cfg->database_url, "2", NULL};
-        PGPing p = PQpingParams(keys, vals, 1);
-        status = p == PQPING_OK ? "ok" : p == PQPING_REJECT ? "rejecting" : "unreachable";
-        checked = now;
-    }
-    const char *s = status;
-    pthread_mutex_unlock(&lock);
-    return s;
-}
-
 static enum MHD_Result http_health(struct MHD_Connection *c, http_request *r) {
     held_snapshot *h = holder_acquire();
     json_t *o;
     int status;
-    const char *db = http_database_status();
+    const char *db = health_database(http_cfg->database_url);
     if (h) {
         const snapshot *s = holder_snapshot(h);
         o = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:I,s:i,s:s,s:s}}", "status", "ok", "version",
@@ -132,11 +109,23 @@ static enum MHD_Result http_metrics(struct MHD_Connection *c, http_request *r) {
     return http_send(c, r, 200, "text/plain; version=0.0.4; charset=utf-8", text, NULL);
 }
 
+/* The HTTP status for a library status (status.h): the caller's fault is
+ * a 400, a provider that failed a 503, anything else ours, a 500. */
+static int http_status(int rc) {
+    switch (rc) {
+    case NZ_OK: return 200;
+    case NZ_EINVAL: return 400;
+    case NZ_EUNAVAILABLE: return 503;
+    default: return 500;
+    }
+}
+
 static enum MHD_Result http_query(struct MHD_Connection *c, http_request *r) {
     if (r->too_large) return http_error(c, r, 413, "request body larger than 1 MiB", NULL);
-    if (r->len == 0) return http_error(c, r, 400, "empty request body: send a JSON object", NULL);
+    if (r->body.len == 0)
+        return http_error(c, r, 400, "empty request body: send a JSON object", NULL);
     json_error_t je;
-    json_t *body = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
+    json_t *body = json_loadb(buf_str(&r->body), r->body.len, JSON_REJECT_DUPLICATES, &je);
     if (!body) {
         char msg[256];
         snprintf(msg, sizeof msg, "invalid JSON: %s", je.text);
@@ -144,9 +133,10 @@ static enum MHD_Result http_query(struct MHD_Connection *c, http_request *r) {
     }
     char err[512];
     query_req q;
-    if (query_parse(body, &q, err, sizeof err) < 0) {
+    int rc = query_parse(body, &q, err, sizeof err);
+    if (rc < 0) {
         json_decref(body);
-        return http_error(c, r, 400, err, NULL);
+        return http_error(c, r, http_status(rc), err, NULL);
     }
     held_snapshot *h = holder_acquire();
     if (!h) {
@@ -154,12 +144,12 @@ static enum MHD_Result http_query(struct MHD_Connection *c, http_request *r) {
         json_decref(body);
         return http_error(c, r, 503, "no index loaded", NULL);
     }
-    int status;
-    json_t *ans = query_run(holder_snapshot(h), &q, 1, err, sizeof err, &status);
+    json_t *ans;
+    rc = query_run(holder_snapshot(h), &q, 1, &ans, err, sizeof err);
     holder_release(h);
     query_free(&q);
     json_decref(body);
-    if (!ans) return http_error(c, r, status, err, NULL);
+    if (rc < 0) return http_error(c, r, http_status(rc), err, NULL);
     return http_json(c, r, 200, ans, NULL);
 }
 
@@ -200,6 +190,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         r->start = http_now();
         r->status = 500;
         r->route = ROUTE_OTHER;
+        buf_init(&r->body, HTTP_MAX_BODY);
         __atomic_add_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);
         *con_cls = r;
         return MHD_YES;
@@ -207,21 +198,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (r->too_large || r->len + n > HTTP_MAX_BODY) {
-            r->too_large = 1; /* keep reading, answer 413 at the end */
-            return MHD_YES;
-        }
-        if (r->len + n + 1 > r->cap) {
-            size_t cap = r->cap ? r->cap : 4096;
-            while (cap < r->len + n + 1) cap *= 2;
-            char *b = realloc(r->body, cap);
-            if (!b) return MHD_NO;
-            r->body = b;
-            r->cap = cap;
-        }
-        memcpy(r->body + r->len, upload_data, n);
-        r->len += n;
-        return MHD_YES;
+        if (r->too_large) return MHD_YES;
+        int rc = buf_add(&r->body, upload_data, n);
+        if (rc == NZ_ELIMIT) r->too_large = 1; /* keep reading, answer 413 at the end */
+        return rc == NZ_ENOMEM ? MHD_NO : MHD_YES;
     }
     return http_route(c, r, url, method);
 }
@@ -234,7 +214,7 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     http_request *r = *con_cls;
     if (!r) return;
     stats_record(r->route, r->status, (http_now() - r->start) * 1000);
-    free(r->body);
+    buf_free(&r->body);
     free(r);
     *con_cls = NULL;
     __atomic_sub_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);

@@ -42,43 +42,53 @@ static void usage(FILE *f) {
                "SIGHUP reloads the index now; SIGTERM drains and exits 0.\n");
 }
 
-int main(int argc, char **argv) {
-    log_init("nz-serve");
-    const char *port_file = NULL;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN), drain = 25, port;
-    if (threads < 1) threads = 1;
-    static const struct option longopts[] = {{"index-path", required_argument, 0, 'i'},
-                                             {"port", required_argument, 0, 'p'},
-                                             {"threads", required_argument, 0, 't'},
-                                             {"port-file", required_argument, 0, 'f'},
-                                             {"drain-timeout", required_argument, 0, 'd'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {"version", no_argument, 0, 'V'},
-                                             {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'i': config_set(CFG_INDEX_PATH, optarg); break;
-        case 'p': config_set(CFG_PORT, optarg); break;
-        case 't':
-            if (config_parse_long("--threads", optarg, 1, 256, &threads) < 0) return NZ_EXIT_USAGE;
-            break;
-        case 'f': port_file = optarg; break;
-        case 'd':
-            if (config_parse_long("--drain-timeout", optarg, 0, 3600, &drain) < 0)
-                return NZ_EXIT_USAGE;
-            break;
-        case 'h': usage(stdout); return NZ_EXIT_OK;
-        case 'V': printf("nz-serve %s\n", NZ_VERSION); return NZ_EXIT_OK;
-        default: usage(stderr); return NZ_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return NZ_EXIT_USAGE;
-    }
-    if (config_long(CFG_PORT, 0, 65535, &port) < 0) return NZ_EXIT_USAGE;
+typedef struct serve_opts {
+    const char *port_file; /* or NULL */
+    long threads, drain, port;
+} serve_opts;
 
+/* Write the bound port for whoever started us on port 0. */
+static void serve_port_file(const char *path, unsigned port) {
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%u\n", port);
+    if (atomic_write_file(path, buf, (size_t)n) < 0)
+        log_error("--port-file %s: %s", path, strerror(errno));
+}
+
+/* Wait for signals: SIGHUP (or each second's tick) checks for a new
+ * snapshot; SIGTERM or SIGINT returns. */
+static void serve_wait(const sigset_t *set) {
+    for (;;) {
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("%s: draining %ld request(s) in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                     http_in_flight());
+            return;
+        }
+        holder_check(sig == SIGHUP);
+    }
+}
+
+/* Stop accepting, then give the requests in flight up to drain seconds. */
+static void serve_drain(struct MHD_Daemon *d, long drain) {
+    http_quiesce(d);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (http_in_flight() > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= drain) {
+            log_warn("drain timeout: %ld request(s) cut off", http_in_flight());
+            break;
+        }
+        struct timespec ms10 = {0, 10 * 1000 * 1000};
+        nanosleep(&ms10, NULL);
+    }
+    http_stop(d);
+}
+
+/* Serve until SIGTERM; the exit code. */
+static int serve_run(const serve_opts *o) {
     /* Signals belong to this thread: block them before any thread starts. */
     sigset_t set;
     sigemptyset(&set);
@@ -99,47 +109,53 @@ int main(int argc, char **argv) {
     char err[256];
     unsigned bound = 0;
     struct MHD_Daemon *d =
-        http_start((unsigned)port, (unsigned)threads, &hc, &bound, err, sizeof err);
+        http_start((unsigned)o->port, (unsigned)o->threads, &hc, &bound, err, sizeof err);
     if (!d) {
         log_error("%s", err);
         holder_shutdown();
         return NZ_EXIT_FAIL;
     }
-    if (port_file) {
-        char buf[16];
-        int n = snprintf(buf, sizeof buf, "%u\n", bound);
-        if (atomic_write_file(port_file, buf, (size_t)n) < 0)
-            log_error("--port-file %s: %s", port_file, strerror(errno));
-    }
+    if (o->port_file) serve_port_file(o->port_file, bound);
     log_fields(LOG_INFO, "listening",
                json_pack("{s:i,s:s,s:i}", "port", (int)bound, "index_path", root, "threads",
-                         (int)threads));
-
-    for (;;) {
-        struct timespec tick = {1, 0};
-        int sig = sigtimedwait(&set, NULL, &tick);
-        if (sig == SIGTERM || sig == SIGINT) {
-            log_info("%s: draining %ld request(s) in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                     http_in_flight());
-            break;
-        }
-        holder_check(sig == SIGHUP);
-    }
-    http_quiesce(d);
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        if (http_in_flight() == 0) break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - start.tv_sec >= drain) {
-            log_warn("drain timeout: %ld request(s) cut off", http_in_flight());
-            break;
-        }
-        struct timespec ms10 = {0, 10 * 1000 * 1000};
-        nanosleep(&ms10, NULL);
-    }
-    http_stop(d);
+                         (int)o->threads));
+    serve_wait(&set);
+    serve_drain(d, o->drain);
     holder_shutdown();
     log_info("stopped");
     return NZ_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    log_init("nz-serve");
+    serve_opts o = {.threads = sysconf(_SC_NPROCESSORS_ONLN), .drain = 25};
+    if (o.threads < 1) o.threads = 1;
+    static const struct option longopts[] = {{"index-path", required_argument, 0, 'i'},
+                                             {"port", required_argument, 0, 'p'},
+                                             {"threads", required_argument, 0, 't'},
+                                             {"port-file", required_argument, 0, 'f'},
+                                             {"drain-timeout", required_argument, 0, 'd'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'i': config_set(CFG_INDEX_PATH, optarg); break;
+        case 'p': config_set(CFG_PORT, optarg); break;
+        case 't': bad = config_parse_long("--threads", optarg, 1, 256, &o.threads) < 0; break;
+        case 'f': o.port_file = optarg; break;
+        case 'd': bad = config_parse_long("--drain-timeout", optarg, 0, 3600, &o.drain) < 0; break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        case 'V': printf("nz-serve %s\n", NZ_VERSION); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if (bad) return NZ_EXIT_USAGE;
+    if (optind != argc) {
+        usage(stderr);
+        return NZ_EXIT_USAGE;
+    }
+    if (config_long(CFG_PORT, 0, 65535, &o.port) < 0) return NZ_EXIT_USAGE;
+    return serve_run(&o);
 }

@@ -14,8 +14,10 @@
 #include "builder.h"
 #include "fvecs.h"
 #include "graph.h"
+#include "graph_search.h"
 #include "kernels.h"
 #include "publish.h"
+#include "flat.h"
 #include "search.h"
 #include "snapshot.h"
 #include "unit.h"
@@ -155,14 +157,11 @@ static int build_graph(const char *root, const float *x, int n, int threads) {
         m.f[NZI_F_LANG] = r % 3 ? "en" : "id";
         if (builder_add(b, x + (size_t)r * G_DIM, G_DIM, &m, err, sizeof err) < 0) return -1;
     }
-    json_t *man = json_pack("{s:s,s:i,s:s,s:s,s:f,s:{s:s,s:s},s:{s:s}}", "format",
-                            "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot",
-                            name, "metric", "cosine", "created_unix", 1.0, "embedding", "provider",
-                            "test", "model", "clustered", "index", "kind", "flat");
-    int rc = builder_finish(b, man, err, sizeof err);
+    manifest_build mb = {
+        .snapshot = name, .created = 1, .tool = "test", .provider = "test", .model = "clustered"};
+    int rc = builder_finish(b, &mb, err, sizeof err);
     if (rc < 0) fprintf(stderr, "build_graph: %s\n", err);
     builder_free(b);
-    json_decref(man);
     if (rc == 0) rc = root_publish(&ir, name, tmp, err, sizeof err);
     root_unlock(&ir);
     free(name);

@@ -12,8 +12,10 @@
 #include "builder.h"
 #include "kernels.h"
 #include "publish.h"
+#include "flat.h"
 #include "search.h"
 #include "snapshot.h"
+#include "status.h"
 #include "topk.h"
 #include "unit.h"
 
@@ -81,16 +83,13 @@ static int build_random(const char *root, int keep) {
     }
     float zero[T_DIM] = {0};
     builder_meta m0 = {0};
-    if (builder_add(b, zero, T_DIM, &m0, err, sizeof err) != -1) return -1; /* refused */
+    if (builder_add(b, zero, T_DIM, &m0, err, sizeof err) != NZ_EINVAL) return -1; /* refused */
     float shorter[T_DIM - 1] = {1};
-    if (builder_add(b, shorter, T_DIM - 1, &m0, err, sizeof err) != -1) return -1;
-    json_t *man =
-        json_pack("{s:s,s:i,s:s,s:s,s:f,s:{s:s,s:s}}", "format", "nuzantara-index",
-                  "format_version", NZI_FORMAT_VERSION, "snapshot", name, "metric", "cosine",
-                  "created_unix", 1.0, "embedding", "provider", "test", "model", "random");
-    int rc = builder_finish(b, man, err, sizeof err);
+    if (builder_add(b, shorter, T_DIM - 1, &m0, err, sizeof err) != NZ_EINVAL) return -1;
+    manifest_build mb = {
+        .snapshot = name, .created = 1, .tool = "test", .provider = "test", .model = "random"};
+    int rc = builder_finish(b, &mb, err, sizeof err);
     builder_free(b);
-    json_decref(man);
     if (rc == 0) rc = root_publish(&ir, name, tmp, err, sizeof err);
     if (rc == 0) rc = root_prune(&ir, keep, NULL, err, sizeof err);
     root_unlock(&ir);

@@ -1,0 +1,49 @@
+/* build.h -- one build of an index root, from input rows to a published
+ * snapshot: what `nz-index build` does, with the options in one struct.
+ *
+ *   lock the root (publish.h) -> a fresh .tmp- build directory -> a builder
+ *   (builder.h), with a graph unless flat -> the rows (ingest.h) -> finish,
+ *   which writes MANIFEST.json (manifest.h) -> publish -> prune old ones
+ *
+ * Any failure, or *stop (SIGTERM) at any point, removes the build
+ * directory and publishes nothing; `current` is never touched.
+ */
+#ifndef NZ_BUILD_H
+#define NZ_BUILD_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "graph.h"
+
+typedef struct build_opts {
+    const char *root;  /* the index root (INDEX_PATH) */
+    const char *fvecs; /* rows from this .fvecs file, or NULL: */
+    int nfiles;        /* ... embedded.jsonl files (stdin when 0) */
+    char *const *files;
+    long keep;          /* snapshots to keep after publishing */
+    int flat;           /* no graph: exact search only */
+    graph_params graph; /* unless flat */
+    const char *tool;   /* for the manifest: "nz-index 0.1.0" */
+    volatile sig_atomic_t *stop;
+} build_opts;
+
+typedef struct build_result {
+    char *snapshot; /* the published snapshot's name (malloc'd) */
+    uint64_t count;
+    uint32_t dim;
+    long records, rejected;
+    json_t *pruned; /* names of snapshots removed after publishing */
+    double seconds; /* from the first row to the finished files */
+} build_result;
+
+/* Returns NZ_OK (r filled; free with build_result_free), or with err set:
+ *   NZ_EINVAL    the input was refused: a bad .fvecs file or row, or
+ *                embedded.jsonl with no valid record;
+ *   NZ_ESTOPPED  *stop was set (err not set);
+ *   NZ_EIO, NZ_ENOMEM, NZ_ECORRUPT  the build or the publish failed. */
+int build_run(const build_opts *o, build_result *r, char *err, size_t errlen);
+void build_result_free(build_result *r);
+
+#endif

@@ -1,0 +1,141 @@
+/* manifest.c -- see manifest.h. */
+#include "manifest.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomicio.h"
+#include "format.h"
+#include "status.h"
+
+/* The "index" object: the kind, and a graph's parameters. */
+static json_t *manifest_pack_index(const manifest_index *ix) {
+    const graph_params *g = ix->graph;
+    if (!g) return json_pack("{s:s}", "kind", "flat");
+    return json_pack("{s:s,s:i,s:i,s:f,s:I,s:i,s:s}", "kind", "vamana", "degree", (int)g->degree,
+                     "build_ef", (int)g->build_ef, "alpha", round(g->alpha * 1000) / 1000, "seed",
+                     (json_int_t)g->seed, "entry", (int)ix->entry, "quantisation", "int8 per row");
+}
+
+static json_t *manifest_pack_files(const manifest_index *ix) {
+    json_t *files = json_array();
+    for (int i = 0; files && i < ix->nfiles; i++) {
+        const manifest_file *f = &ix->files[i];
+        if (json_array_append_new(files, json_pack("{s:s,s:I,s:I}", "name", f->name, "size",
+                                                   (json_int_t)f->size, "crc32",
+                                                   (json_int_t)f->crc)) < 0) {
+            json_decref(files);
+            return NULL;
+        }
+    }
+    return files;
+}
+
+json_t *manifest_pack(const manifest_build *b, const manifest_index *ix) {
+    char created[32];
+    struct tm tm;
+    gmtime_r(&b->created, &tm);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* "o" steals the two parts, also when the pack fails */
+    return json_pack(
+        "{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:o,s:{s:s,s:f,s:I,s:I},s:i,s:I,s:o}", "format",
+        "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot", b->snapshot, "created",
+        created, "created_unix", (json_int_t)b->created, "metric", "cosine", "embedding",
+        "provider", b->provider, "model", b->model, "dim", (int)ix->dim, "index",
+        manifest_pack_index(ix), "build", "tool", b->tool, "seconds",
+        round(b->seconds * 1000) / 1000, "records", (json_int_t)b->records, "rejected",
+        (json_int_t)b->rejected, "dim", (int)ix->dim, "count", (json_int_t)ix->count, "files",
+        manifest_pack_files(ix));
+}
+
+int manifest_write(const char *dir, const manifest_build *b, const manifest_index *ix, char *err,
+                   size_t errlen) {
+    char *text = NULL, *path = NULL;
+    json_t *m = manifest_pack(b, ix);
+    int rc = NZ_ENOMEM;
+    if (!m || !(text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER))) goto fail;
+    if (asprintf(&path, "%s/%s", dir, NZI_MANIFEST) < 0) {
+        path = NULL;
+        goto fail;
+    }
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps's NUL: the file ends in a newline */
+    rc = atomic_write_file(path, text, len + 1) < 0 ? NZ_EIO : NZ_OK;
+fail:
+    if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
+    else if (rc == NZ_EIO) snprintf(err, errlen, "write error in %s: %s", dir, strerror(errno));
+    json_decref(m);
+    free(text);
+    free(path);
+    return rc;
+}
+
+int manifest_file_size(const json_t *m, const char *name, uint64_t *size) {
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(m, "files"), i, f) {
+        const char *n = json_string_value(json_object_get(f, "name"));
+        json_t *sz = json_object_get(f, "size");
+        if (n && strcmp(n, name) == 0 && json_is_integer(sz) && json_integer_value(sz) >= 0) {
+            *size = (uint64_t)json_integer_value(sz);
+            return NZ_OK;
+        }
+    }
+    return NZ_ECORRUPT;
+}
+
+json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t errlen) {
+    char *mp = NULL;
+    json_t *m = NULL;
+    if (asprintf(&mp, "%s/%s", dir, NZI_MANIFEST) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_error_t je;
+    m = json_load_file(mp, JSON_REJECT_DUPLICATES, &je);
+    if (!m) {
+        snprintf(err, errlen, "%s: %s", mp, je.text);
+        goto fail;
+    }
+    json_t *emb = json_object_get(m, "embedding");
+    json_int_t ver = json_integer_value(json_object_get(m, "format_version"));
+    json_int_t dim = json_integer_value(json_object_get(m, "dim"));
+    json_int_t count = json_integer_value(json_object_get(m, "count"));
+    memset(info, 0, sizeof *info);
+    info->provider = json_string_value(json_object_get(emb, "provider"));
+    info->model = json_string_value(json_object_get(emb, "model"));
+    info->metric = json_string_value(json_object_get(m, "metric"));
+    info->created = json_number_value(json_object_get(m, "created_unix"));
+    if (ver != NZI_FORMAT_VERSION) {
+        snprintf(err, errlen, "%s: format_version %lld, this build reads %d", mp, (long long)ver,
+                 NZI_FORMAT_VERSION);
+        goto fail;
+    }
+    if (dim < 1 || dim > 65536 || count < 1 || count > UINT32_MAX || !info->provider ||
+        !info->model || !info->metric) {
+        snprintf(err, errlen, "%s: missing or invalid dim, count or embedding", mp);
+        goto fail;
+    }
+    info->dim = (uint32_t)dim;
+    info->count = (uint64_t)count;
+    if (manifest_file_size(m, NZI_VECTORS, &info->vectors_size) < 0 ||
+        manifest_file_size(m, NZI_CHUNKS, &info->chunks_size) < 0) {
+        snprintf(err, errlen, "%s: files list lacks %s or %s", mp, NZI_VECTORS, NZI_CHUNKS);
+        goto fail;
+    }
+    info->kind = json_string_value(json_object_get(json_object_get(m, "index"), "kind"));
+    if (!info->kind) info->kind = "flat";
+    if (strcmp(info->kind, "vamana") != 0 && strcmp(info->kind, "flat") != 0) {
+        snprintf(err, errlen, "%s: index kind \"%.32s\" unknown to this build", mp, info->kind);
+        goto fail;
+    }
+    free(mp);
+    return m;
+fail:
+    json_decref(m);
+    free(mp);
+    return NULL;
+}

@@ -1,0 +1,17 @@
+/* health.h -- the database check behind GET /health.
+ *
+ * DATABASE_URL's reachability, asked with PQpingParams (which never puts
+ * the connection string or password in a message) and cached for
+ * HEALTH_CACHE_SECONDS so that a health probe storm makes one ping, not
+ * one per request. Thread-safe.
+ */
+#ifndef NZ_HEALTH_H
+#define NZ_HEALTH_H
+
+#define HEALTH_CACHE_SECONDS 10
+
+/* "not_configured" when url is NULL; else "ok", "rejecting", "unreachable"
+ * (a static string). The first url given is the one that is pinged. */
+const char *health_database(const char *url);
+
+#endif
