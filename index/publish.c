@@ -37,8 +37,12 @@ int root_lock(index_root *r, const char *root, char *err, size_t errlen) {
         goto fail;
     }
     if (flock(r->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        snprintf(err, errlen, "%s: another writer holds the lock%s", root,
-                 errno == EWOULDBLOCK ? "" : strerror(errno));
+        if (errno == EWOULDBLOCK) {
+            snprintf(err, errlen, "%s: another writer holds the lock", root);
+            rc = NZ_EBUSY;
+        } else {
+            snprintf(err, errlen, "%s: cannot lock %s: %s", root, lp, strerror(errno));
+        }
         goto fail;
     }
     rc = NZ_OK;

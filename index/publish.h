@@ -14,8 +14,8 @@
  * Snapshot names are UTC times to the nanosecond, so names sort by age.
  *
  * The int functions return NZ_OK, or with err set NZ_EIO (a file system
- * call failed, errno in err; for root_lock also: another writer holds the
- * lock) or NZ_ENOMEM (status.h).
+ * call failed, errno in err), NZ_ENOMEM, or for root_lock NZ_EBUSY
+ * (another writer holds the lock) (status.h).
  */
 #ifndef NZ_PUBLISH_H
 #define NZ_PUBLISH_H
