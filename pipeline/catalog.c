@@ -9,17 +9,11 @@
 #include <unistd.h>
 
 #include "atomicio.h"
-#include "catalog_backend.h"
+#include "catalog_impl.h"
 #include "status.h"
 
 #define CATALOG_SQLITE_FILE "catalog.sqlite"
 #define CATALOG_LOCK_FILE ".pipeline.lock"
-
-struct catalog {
-    const catalog_backend *be;
-    void *db;
-    char host[256];
-};
 
 /* Migrations, in order: the schema at version N is migrations 1..N. A
  * migration is never edited once released; a change is a new one. */
@@ -30,10 +24,23 @@ static const char *const catalog_v1[] = {
     "CREATE TABLE nz_rejects (run_id BIGINT NOT NULL REFERENCES nz_runs (id), "
     "stage TEXT NOT NULL, uri TEXT NOT NULL, reason TEXT NOT NULL)",
     "CREATE INDEX nz_rejects_run ON nz_rejects (run_id)", NULL};
-static const char *const *const catalog_migrations[] = {catalog_v1};
+/* 2: the sources a run saw, and the changes a run stages until its
+ * snapshot is published (catalog_sources.c) */
+static const char *const catalog_v2[] = {
+    "CREATE TABLE nz_sources (uri TEXT PRIMARY KEY, size BIGINT, mtime BIGINT, sha256 TEXT, "
+    "etag TEXT, last_modified TEXT, doc_id TEXT NOT NULL, chunk_ids TEXT NOT NULL, "
+    "first_seen BIGINT NOT NULL, last_changed BIGINT NOT NULL, last_seen BIGINT NOT NULL)",
+    "CREATE INDEX nz_sources_changed ON nz_sources (last_changed)",
+    "CREATE TABLE nz_pending (run_id BIGINT NOT NULL REFERENCES nz_runs (id), op TEXT NOT NULL, "
+    "uri TEXT NOT NULL, size BIGINT, mtime BIGINT, sha256 TEXT, etag TEXT, last_modified TEXT, "
+    "doc_id TEXT)",
+    "CREATE INDEX nz_pending_run ON nz_pending (run_id)", NULL};
+static const char *const *const catalog_migrations[] = {catalog_v1, catalog_v2};
 #define CATALOG_VERSION ((int)(sizeof catalog_migrations / sizeof *catalog_migrations))
+_Static_assert(sizeof catalog_migrations / sizeof *catalog_migrations == CATALOG_SCHEMA_VERSION,
+               "CATALOG_SCHEMA_VERSION is the number of migrations");
 
-static void catalog_now(char out[32]) {
+void catalog_now(char out[32]) {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -42,28 +49,26 @@ static void catalog_now(char out[32]) {
     snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static int catalog_exec(catalog *c, const char *sql, int nparams, const char *const *params,
-                        catalog_row_fn fn, void *ctx, char *err, size_t errlen) {
+int catalog_exec(catalog *c, const char *sql, int nparams, const char *const *params,
+                 catalog_row_fn fn, void *ctx, char *err, size_t errlen) {
     return c->be->exec(c->db, sql, nparams, params, fn, ctx, NULL, err, errlen);
 }
 
-static int catalog_begin_write(catalog *c, char *err, size_t errlen) {
+int catalog_begin_write(catalog *c, char *err, size_t errlen) {
     int rc = catalog_exec(c, c->be->begin_write_sql, 0, NULL, NULL, NULL, err, errlen);
     if (rc == NZ_OK && c->be->serialize_sql)
         rc = catalog_exec(c, c->be->serialize_sql, 0, NULL, NULL, NULL, err, errlen);
     return rc;
 }
 
-/* Commit when rc is NZ_OK, else roll back; returns the final status. */
-static int catalog_end(catalog *c, int rc, char *err, size_t errlen) {
+int catalog_end(catalog *c, int rc, char *err, size_t errlen) {
     char e2[256];
     if (rc == NZ_OK) return catalog_exec(c, "COMMIT", 0, NULL, NULL, NULL, err, errlen);
     catalog_exec(c, "ROLLBACK", 0, NULL, NULL, NULL, e2, sizeof e2);
     return rc;
 }
 
-/* Row callbacks. */
-static int catalog_first_long(void *ctx, int ncols, const char *const *vals) {
+int catalog_first_long(void *ctx, int ncols, const char *const *vals) {
     *(long long *)ctx = ncols > 0 && vals[0] ? atoll(vals[0]) : -1;
     return 1;
 }
@@ -238,15 +243,15 @@ int catalog_reject(catalog *c, long long run_id, const char *stage, const char *
         NULL, NULL, err, errlen);
 }
 
-/* A row as a JSON object: names[i] = vals[i]; columns named in ints are
- * numbers, "summary" is parsed back into JSON. */
-typedef struct catalog_rows {
-    json_t *arr;
-    const char *const *names;
-    int failed;
-} catalog_rows;
+static int catalog_is_number(const char *column) {
+    static const char *const numbers[] = {
+        "id", "pid", "run", "size", "mtime", "first_seen", "last_changed", "last_seen", NULL};
+    for (const char *const *n = numbers; *n; n++)
+        if (strcmp(*n, column) == 0) return 1;
+    return 0;
+}
 
-static int catalog_row_json(void *ctx, int ncols, const char *const *vals) {
+int catalog_row_json(void *ctx, int ncols, const char *const *vals) {
     catalog_rows *r = ctx;
     json_t *o = json_object();
     if (!o) goto fail;
@@ -254,9 +259,9 @@ static int catalog_row_json(void *ctx, int ncols, const char *const *vals) {
         const char *name = r->names[i];
         json_t *v;
         if (!vals[i]) v = json_null();
-        else if (!strcmp(name, "id") || !strcmp(name, "pid") || !strcmp(name, "run"))
-            v = json_integer(atoll(vals[i]));
-        else if (!strcmp(name, "summary")) v = json_loads(vals[i], 0, NULL);
+        else if (catalog_is_number(name)) v = json_integer(atoll(vals[i]));
+        else if (!strcmp(name, "summary") || !strcmp(name, "chunk_ids"))
+            v = json_loads(vals[i], 0, NULL);
         else v = json_string(vals[i]);
         if (json_object_set_new(o, name, v ? v : json_null()) < 0) goto fail;
     }
@@ -268,8 +273,8 @@ fail:
     return 1;
 }
 
-static json_t *catalog_select(catalog *c, const char *sql, int nparams, const char *const *params,
-                              const char *const *names, char *err, size_t errlen) {
+json_t *catalog_select(catalog *c, const char *sql, int nparams, const char *const *params,
+                       const char *const *names, char *err, size_t errlen) {
     catalog_rows r = {.arr = json_array(), .names = names};
     if (!r.arr) goto oom;
     if (catalog_exec(c, sql, nparams, params, catalog_row_json, &r, err, errlen) < 0) goto fail;

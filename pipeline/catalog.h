@@ -37,6 +37,8 @@
 
 typedef struct catalog catalog;
 
+#define CATALOG_SCHEMA_VERSION 2 /* the schema this program writes */
+
 /* Open (and create or migrate) the catalog for index root `index_root`:
  * PostgreSQL when database_url is non-empty, else SQLite. NULL with err on
  * failure: unreachable, refused, or a schema newer than this program. */
@@ -73,5 +75,63 @@ json_t *catalog_runs(catalog *c, int last, char *err, size_t errlen);
 /* The rejected inputs of run `run_id` (0: of every run), oldest first:
  * [{run, stage, uri, reason}]. */
 json_t *catalog_rejects(catalog *c, long long run_id, char *err, size_t errlen);
+
+/* ---- Sources (schema 2) ----
+ *
+ * Per source the catalog keeps what the next run needs to tell whether it
+ * changed: uri, size, mtime, sha256 of the bytes, a URL's ETag and
+ * Last-Modified, its doc_id, the chunk ids it produced, and the runs that
+ * first saw, last changed and last saw it. A run does not change these
+ * rows directly: it stages its changes (catalog_stage) before its snapshot
+ * is published, and they are applied (catalog_apply) in one transaction
+ * with the run's completion once it is. A run that dies between the two
+ * leaves them staged; the next run applies them if `current` is that
+ * run's snapshot, else discards them. So the catalog and the published
+ * snapshot never disagree. */
+
+/* What a run learned of one source. NULL strings and negative numbers are
+ * unknown. */
+typedef struct catalog_source {
+    const char *uri, *sha256, *etag, *last_modified, *doc_id;
+    long long size, mtime;
+} catalog_source;
+
+typedef enum {
+    CATALOG_PUT,   /* new or changed: every field replaced, chunk ids taken at apply */
+    CATALOG_SEEN,  /* unchanged: last_seen, and mtime when known */
+    CATALOG_DELETE /* vanished: the row goes */
+} catalog_op;
+
+typedef struct catalog_change {
+    catalog_op op;
+    catalog_source src;
+} catalog_change;
+
+/* Every known source, by uri: [{uri, size, mtime, sha256, etag,
+ * last_modified, doc_id, chunk_ids, first_seen, last_changed, last_seen}].
+ * changed_since > 0 keeps those changed by a later run. NULL with err. */
+json_t *catalog_sources(catalog *c, long long changed_since, char *err, size_t errlen);
+
+/* Stage a run's changes, in one transaction. NZ_OK or a status with err. */
+int catalog_stage(catalog *c, long long run_id, const catalog_change *ch, size_t n, char *err,
+                  size_t errlen);
+
+/* The chunk ids the published snapshot holds for doc_id, as the text of a
+ * JSON array (malloc'd; "[]" for none), or NULL when out of memory. */
+typedef char *(*catalog_chunk_ids_fn)(void *ctx, const char *doc_id);
+
+/* The run's snapshot is published: in one transaction, apply its staged
+ * changes (PUT rows get their chunk ids from fn), drop them from staging,
+ * and complete the run as catalog_run_finish does. */
+int catalog_apply(catalog *c, long long run_id, catalog_chunk_ids_fn fn, void *ctx,
+                  const char *status, const char *snapshot, const json_t *summary, char *err,
+                  size_t errlen);
+
+/* The run published nothing: drop its staged changes. */
+int catalog_discard(catalog *c, long long run_id, char *err, size_t errlen);
+
+/* Runs that left staged changes behind (crashed), oldest first. *ids is
+ * malloc'd. NZ_OK or a status with err. */
+int catalog_staged_runs(catalog *c, long long **ids, size_t *n, char *err, size_t errlen);
 
 #endif
