@@ -117,7 +117,7 @@ $(BUILD)/nz-index: $(call obj,index/nz_index.c $(INDEX_SRC)) $(LIBNZ)
 $(BUILD)/nz-serve: $(call obj,serve/nz_serve.c $(SERVE_SRC) $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC)) $(LIBNZ)
+$(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC) $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC) \

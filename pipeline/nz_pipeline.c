@@ -23,6 +23,8 @@ static void usage(FILE *f) {
             "       nz-pipeline runs [-o DIR] [--last N] [--format table|json]\n"
             "\n"
             "run: extract | chunk | embed | index build as one job; publish only if all succeed.\n"
+            "Incremental: only new and changed sources are extracted, chunked and embedded;\n"
+            "the chunks of unchanged ones are carried over, those of vanished ones dropped.\n"
             "Every run is recorded in the run catalog: PostgreSQL when DATABASE_URL is set,\n"
             "else INDEX_PATH/catalog.sqlite. One run per catalog at a time.\n"
             "status: the snapshot being served and the last run. runs: the newest runs (20).\n"
@@ -35,6 +37,8 @@ static void usage(FILE *f) {
             "      --model M          embedding model     (env EMBEDDING_MODEL)\n"
             "      --dim N            vector size         (env EMBEDDING_DIMENSIONS)\n"
             "      --keep N           snapshots to keep (default 3)\n"
+            "      --full             rebuild from the sources: extract, chunk and embed all\n"
+            "      --keep-missing     a source that vanished keeps its chunks\n"
             "  -h, --help             show this help\n"
             "\n"
             "Exit: 0 published, 1 a stage failed or another run holds the catalog (nothing\n"
@@ -51,12 +55,16 @@ static int cmd_run(int argc, char **argv) {
                                              {"model", required_argument, 0, 'm'},
                                              {"dim", required_argument, 0, 'd'},
                                              {"keep", required_argument, 0, 'k'},
+                                             {"full", no_argument, 0, 'F'},
+                                             {"keep-missing", no_argument, 0, 'K'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': config_set(CFG_INDEX_PATH, optarg); break;
+        case 'F': o.full = 1; break;
+        case 'K': o.keep_missing = 1; break;
         case 'f': o.from = optarg; break;
         case 't': o.max_tokens = optarg; break;
         case 'p': config_set(CFG_EMBEDDING_PROVIDER, optarg); break;

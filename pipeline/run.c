@@ -1,33 +1,28 @@
 /* run.c -- see run.h. */
 #include "run.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "atomicio.h"
 #include "catalog.h"
-#include "chain.h"
 #include "config.h"
+#include "delta.h"
 #include "jsonl.h"
 #include "log.h"
 #include "nz.h"
-#include "stagelog.h"
+#include "snapshot.h"
 #include "status.h"
+#include "step.h"
 
-#define RUN_MAX_ARGS 4096
-#define RUN_MAX_OUTPUT (1 << 20) /* of the index build's summary */
-#define RUN_KILL_AFTER 10.0      /* seconds a stopped index build gets */
-#define RUN_STAGES 4
-
-enum { RUN_EXTRACT, RUN_CHUNK, RUN_EMBED, RUN_INDEX };
-static const char *const run_names[RUN_STAGES] = {"extract", "chunk", "embed", "index"};
+#define RUN_DIR_PREFIX ".run-"
 
 static volatile sig_atomic_t run_stop_signal;
 
@@ -39,225 +34,120 @@ static double run_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Directory of this executable: the stages are installed beside it. */
-static char *run_bin_dir(void) {
-    const char *env = getenv("NZ_BIN_DIR");
-    if (env && *env) return strdup(env);
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    if (n <= 0) return strdup(".");
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    if (slash) *slash = '\0';
-    return strdup(path);
-}
-
-/* A stage's argv, NULL-terminated, bounded. */
-typedef struct run_argv {
-    char *v[RUN_MAX_ARGS + 1];
-    int n;
-    int full; /* an argument did not fit */
-} run_argv;
-
-static void run_arg(run_argv *a, const char *s) {
-    if (a->n >= RUN_MAX_ARGS) {
-        a->full = 1;
-        return;
-    }
-    a->v[a->n++] = (char *)s;
-    a->v[a->n] = NULL;
-}
-
-static void run_flag(run_argv *a, const char *flag, const char *value) {
-    if (!value) return;
-    run_arg(a, flag);
-    run_arg(a, value);
-}
-
 /* Everything one run owns, freed in one place. */
 typedef struct run_state {
     const pipeline_opts *o;
-    char *exe[RUN_STAGES];
-    run_argv argv[RUN_STAGES];
-    chain_stage st[RUN_STAGES];
-    chain ch;
-    int failed, stopped;
-    buf output; /* the index build's stdout */
+    const char *root;
     catalog *cat;
-    long long run_id;
-    stagelog *logs;
+    long long id;
+    int full;                         /* rebuild from the sources, no --base */
+    char *dir, *known, *docs, *drops; /* the run's folder and files in it */
+    char label[48];                   /* run=ID, in the snapshot's manifest */
+    json_t *sources;                  /* what the catalog knows */
+    delta d;
+    step extract, index;
+    json_t *index_summary; /* nz-index build's summary line */
+    const char *status;    /* published, unchanged, failed */
+    int rejected;          /* some stage rejected inputs */
 } run_state;
 
-/* The four command lines. NZ_OK, NZ_ENOMEM, or NZ_ELIMIT (too many). */
-static int run_command_lines(run_state *r) {
-    char *bin = run_bin_dir();
-    if (!bin) return NZ_ENOMEM;
-    for (int i = 0; i < RUN_STAGES; i++)
-        if (asprintf(&r->exe[i], "%s/nz-%s", bin, run_names[i]) < 0) {
-            r->exe[i] = NULL;
-            free(bin);
-            return NZ_ENOMEM;
-        }
-    free(bin);
-    run_argv *a = r->argv;
-    run_arg(&a[RUN_EXTRACT], r->exe[RUN_EXTRACT]);
-    run_flag(&a[RUN_EXTRACT], "--from", r->o->from);
-    run_arg(&a[RUN_EXTRACT], "--");
-    for (int i = 0; i < r->o->nsources; i++) run_arg(&a[RUN_EXTRACT], r->o->sources[i]);
-    run_arg(&a[RUN_CHUNK], r->exe[RUN_CHUNK]);
-    run_flag(&a[RUN_CHUNK], "--max-tokens", r->o->max_tokens);
-    run_arg(&a[RUN_EMBED], r->exe[RUN_EMBED]);
-    run_flag(&a[RUN_EMBED], "--provider", config_get(CFG_EMBEDDING_PROVIDER));
-    run_flag(&a[RUN_EMBED], "--model", config_get(CFG_EMBEDDING_MODEL));
-    run_flag(&a[RUN_EMBED], "--dim", config_get(CFG_EMBEDDING_DIMENSIONS));
-    run_arg(&a[RUN_INDEX], r->exe[RUN_INDEX]);
-    run_arg(&a[RUN_INDEX], "build");
-    run_flag(&a[RUN_INDEX], "-o", config_get(CFG_INDEX_PATH));
-    run_flag(&a[RUN_INDEX], "--keep", r->o->keep);
-    for (int i = 0; i < RUN_STAGES; i++)
-        if (a[i].full) return NZ_ELIMIT;
-    return NZ_OK;
+/* The name `current` points at, or NULL (malloc'd). */
+static char *run_current(const char *root) {
+    char *link = NULL, target[4096];
+    if (asprintf(&link, "%s/current", root) < 0) return NULL;
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    free(link);
+    if (n <= 0) return NULL;
+    target[n] = '\0';
+    const char *base = strrchr(target, '/');
+    return strdup(base ? base + 1 : target);
 }
 
-static int run_stage_ok(const chain_stage *s) {
-    int code = chain_exit_code(s);
-    return s->done && (code == NZ_EXIT_OK || code == NZ_EXIT_REJECTED);
+/* The run id a snapshot was labelled with (run=ID), or -1. */
+static long long run_label_of(const snapshot *s) {
+    json_t *labels = json_object_get(json_object_get(s->manifest, "build"), "labels");
+    const char *v = json_string_value(json_object_get(labels, "run"));
+    return v ? atoll(v) : -1;
 }
 
-/* A signal arrived: stop every stage (the index build first, while its
- * gate is shut), once. */
-static void run_check_signal(run_state *r) {
-    if (!run_stop_signal || r->stopped) return;
-    log_warn("run: signal %d: stopping every stage, nothing will be published",
-             (int)run_stop_signal);
-    chain_kill_last(&r->ch);
-    chain_kill_all(&r->ch, SIGTERM);
-    r->stopped = r->failed = 1;
-}
-
-/* Wait for extract, chunk and embed; the index build waits at the gate,
- * and is stopped if any of them fails. */
-static void run_wait_upstream(run_state *r) {
-    int left = RUN_STAGES - 1;
-    while (left > 0) {
-        run_check_signal(r);
-        int i = chain_wait_any(&r->ch);
-        if (i == -1) {
-            if (errno == EINTR) continue;
-            break; /* ECHILD: nothing left */
-        }
-        if (i < 0) continue;
-        if (i < RUN_INDEX) left--;
-        if (!run_stage_ok(&r->st[i]) && !r->failed) {
-            char how[64];
-            log_error("run: stage %s failed (%s): nothing will be published", r->st[i].name,
-                      chain_describe(&r->st[i], how, sizeof how));
-            r->failed = 1;
-            chain_kill_last(&r->ch);
+/* doc_id -> [chunk_id, ...] over every row of a snapshot. */
+static json_t *run_chunk_map(const snapshot *s) {
+    json_t *map = json_object();
+    for (uint64_t row = 0; map && row < s->count; row++) {
+        snapshot_chunk c;
+        if (snapshot_chunk_get(s, row, &c) < 0) continue;
+        char doc[128];
+        snprintf(doc, sizeof doc, "%.*s", (int)c.len[NZI_F_DOC_ID], c.f[NZI_F_DOC_ID]);
+        json_t *ids = json_object_get(map, doc);
+        if (!ids && json_object_set_new(map, doc, ids = json_array()) < 0) ids = NULL;
+        if (!ids || json_array_append_new(
+                        ids, json_stringn(c.f[NZI_F_CHUNK_ID], c.len[NZI_F_CHUNK_ID])) < 0) {
+            json_decref(map);
+            return NULL;
         }
     }
+    return map;
 }
 
-/* Read the index build's summary (at most RUN_MAX_OUTPUT bytes are kept;
- * the rest is drained) until it exits. A stopped build gets RUN_KILL_AFTER
- * seconds, then SIGKILL. */
-static void run_collect_index(run_state *r) {
-    double kill_at = r->failed ? run_now() + RUN_KILL_AFTER : 0;
-    for (;;) {
-        if (run_stop_signal && !r->stopped) {
-            chain_kill_last(&r->ch);
-            r->stopped = r->failed = 1;
-            kill_at = run_now() + RUN_KILL_AFTER;
-        }
-        if (kill_at && run_now() > kill_at) {
-            log_warn("run: index build did not stop: killing it");
-            chain_kill_all(&r->ch, SIGKILL);
-            kill_at = 0;
-        }
-        struct pollfd pfd = {.fd = r->ch.output_fd, .events = POLLIN};
-        if (poll(&pfd, 1, 100) <= 0) continue;
-        char chunk[4096];
-        ssize_t n = read(r->ch.output_fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;                     /* EOF: the index build is gone */
-        buf_add(&r->output, chunk, (size_t)n); /* past the cap: dropped */
-    }
-    close(r->ch.output_fd);
-    while (!r->st[RUN_INDEX].done) {
-        int i = chain_wait_any(&r->ch);
-        if (i == -1 && errno != EINTR) break;
-    }
-    chain_open_gate(&r->ch);
-    if (!run_stage_ok(&r->st[RUN_INDEX])) r->failed = 1;
+static char *run_chunk_ids(void *ctx, const char *doc_id) {
+    json_t *ids = json_object_get(ctx, doc_id);
+    return ids ? json_dumps(ids, JSON_COMPACT) : strdup("[]");
 }
 
-/* Record the run's rejected inputs and its end in the catalog. A run that
- * cannot record its result fails (exit 1). */
-static int run_record(run_state *r, const char *status, json_t *summary) {
+/* Apply run `id`'s staged sources against the snapshot it published. */
+static int run_apply(run_state *r, long long id, const snapshot *s, const json_t *summary) {
     char err[512];
-    size_t n = 0, dropped = 0;
-    const stagelog_reject *rj = stagelog_wait(r->logs, &n, &dropped);
-    int rc = NZ_OK;
-    for (size_t i = 0; rc == NZ_OK && i < n; i++)
-        rc =
-            catalog_reject(r->cat, r->run_id, rj[i].stage, rj[i].uri, rj[i].error, err, sizeof err);
-    if (dropped)
-        log_warn("run: %zu rejected inputs past the first %zu were not recorded", dropped, n);
-    const char *snapshot =
-        json_string_value(json_object_get(json_object_get(summary, "index"), "snapshot"));
-    if (rc == NZ_OK)
-        rc = catalog_run_finish(r->cat, r->run_id, status, snapshot, summary, err, sizeof err);
-    if (rc < 0) log_error("run: cannot record the run in the catalog: %s", err);
+    json_t *map = run_chunk_map(s);
+    int rc = map ? catalog_apply(r->cat, id, run_chunk_ids, map, "published", s->name, summary, err,
+                                 sizeof err)
+                 : NZ_ENOMEM;
+    if (!map) snprintf(err, sizeof err, "out of memory");
+    if (rc < 0) log_error("run: cannot record run %lld's sources in the catalog: %s", id, err);
+    json_decref(map);
     return rc;
 }
 
-/* The one JSON summary line, also stored in the catalog; returns the
- * run's exit code. */
-static int run_summary(run_state *r, double t0) {
-    int any_rejected = 0;
-    json_t *stages = json_array();
-    for (int i = 0; i < RUN_STAGES; i++) {
-        char how[64];
-        const chain_stage *s = &r->st[i];
-        int code = s->done ? chain_exit_code(s) : -1;
-        if (code == NZ_EXIT_REJECTED) any_rejected = 1;
-        json_array_append_new(stages,
-                              json_pack("{s:s,s:s,s:i,s:f}", "name", s->name, "result",
-                                        chain_describe(s, how, sizeof how), "exit", code, "seconds",
-                                        (double)(long)(s->seconds * 1000) / 1000));
+/* Runs that died with staged sources: the one whose snapshot is current
+ * had published it, so its sources are applied now; the others published
+ * nothing, so theirs are dropped. */
+static int run_repair(run_state *r) {
+    char err[512];
+    long long *ids = NULL;
+    size_t n = 0;
+    if (catalog_staged_runs(r->cat, &ids, &n, err, sizeof err) < 0) {
+        log_error("run: run catalog: %s", err);
+        return NZ_EIO;
     }
-    json_t *index = NULL;
-    if (!r->failed && r->output.len) {
-        char *nl = strchr(r->output.s, '\n');
-        if (nl) *nl = '\0';
-        index = json_loads(r->output.s, 0, NULL);
+    snapshot *cur = NULL;
+    int rc = NZ_OK;
+    if (n && !(cur = snapshot_open(r->root, err, sizeof err))) cur = NULL;
+    for (size_t i = 0; rc == NZ_OK && i < n; i++) {
+        if (cur && run_label_of(cur) == ids[i]) {
+            log_warn("run: run %lld published %s, then died before it recorded it: recorded now",
+                     ids[i], cur->name);
+            rc = run_apply(r, ids[i], cur, NULL);
+        } else if ((rc = catalog_discard(r->cat, ids[i], err, sizeof err)) < 0) {
+            log_error("run: run catalog: %s", err);
+        }
     }
-    int exit_code = r->failed ? NZ_EXIT_FAIL : any_rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
-    const char *status = r->failed ? "failed" : "published";
-    json_t *summary =
-        json_pack("{s:s,s:i,s:I,s:s,s:o,s:o*,s:f}", "status", status, "exit", exit_code, "run",
-                  (json_int_t)r->run_id, "index_path", config_get(CFG_INDEX_PATH), "stages", stages,
-                  "index", index, "seconds", (double)(long)((run_now() - t0) * 1000) / 1000);
-    if (!summary || run_record(r, status, summary) < 0) exit_code = NZ_EXIT_FAIL;
-    if (!summary || jsonl_write(stdout, summary) < 0 || fflush(stdout) != 0)
-        exit_code = NZ_EXIT_FAIL;
-    json_decref(summary);
-    return exit_code;
+    snapshot_close(cur);
+    free(ids);
+    return rc;
 }
 
-/* Open the catalog, take the writer lock and record the run as started:
- * before any work, so a run that cannot be recorded does nothing. */
+/* Open the catalog, take the writer lock, record the run as started and
+ * repair what an earlier run left: before any work, so a run that cannot
+ * be recorded does nothing. */
 static int run_open_catalog(run_state *r) {
     char err[512], holder[256];
     int crashed = 0;
-    r->cat =
-        catalog_open(config_get(CFG_DATABASE_URL), config_get(CFG_INDEX_PATH), err, sizeof err);
+    r->cat = catalog_open(config_get(CFG_DATABASE_URL), r->root, err, sizeof err);
     if (!r->cat) {
         log_error("run: run catalog: %s", err);
         return NZ_EUNAVAILABLE;
     }
     int rc = catalog_lock(r->cat, holder, sizeof holder, err, sizeof err);
-    if (rc == NZ_OK) rc = catalog_run_begin(r->cat, &r->run_id, &crashed, err, sizeof err);
+    if (rc == NZ_OK) rc = catalog_run_begin(r->cat, &r->id, &crashed, err, sizeof err);
     if (rc < 0) {
         log_error("run: %s", err);
         return rc;
@@ -265,56 +155,262 @@ static int run_open_catalog(run_state *r) {
     if (crashed)
         log_warn("run: %d earlier run(s) ended without finishing; the catalog now says crashed",
                  crashed);
+    snprintf(r->label, sizeof r->label, "run=%lld", r->id);
+    return run_repair(r);
+}
+
+/* ROOT/.run-ID, after removing what earlier runs left (we hold the lock). */
+static int run_workdir(run_state *r) {
+    DIR *d = opendir(r->root);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, RUN_DIR_PREFIX, strlen(RUN_DIR_PREFIX)) != 0) continue;
+        char *old = NULL;
+        if (asprintf(&old, "%s/%s", r->root, e->d_name) >= 0) {
+            DIR *od = opendir(old);
+            struct dirent *f;
+            while (od && (f = readdir(od))) {
+                if (f->d_name[0] == '.') continue;
+                char *p = NULL;
+                if (asprintf(&p, "%s/%s", old, f->d_name) >= 0) unlink(p);
+                free(p);
+            }
+            if (od) closedir(od);
+            rmdir(old);
+        }
+        free(old);
+    }
+    if (d) closedir(d);
+    if (asprintf(&r->dir, "%s/" RUN_DIR_PREFIX "%lld", r->root, r->id) < 0 ||
+        asprintf(&r->known, "%s/known.jsonl", r->dir) < 0 ||
+        asprintf(&r->docs, "%s/docs.jsonl", r->dir) < 0 ||
+        asprintf(&r->drops, "%s/drop-docs.txt", r->dir) < 0) {
+        log_error("out of memory");
+        return NZ_ENOMEM;
+    }
+    if (mkdir(r->dir, 0755) < 0 && errno != EEXIST) {
+        log_error("run: cannot create %s: %s", r->dir, strerror(errno));
+        return NZ_EIO;
+    }
     return NZ_OK;
 }
 
-int pipeline_run(const pipeline_opts *o) {
-    double t0 = run_now();
-    run_state r = {.o = o};
-    buf_init(&r.output, RUN_MAX_OUTPUT);
-    int exit_code = NZ_EXIT_FAIL;
-    int rc = run_command_lines(&r);
-    if (rc == NZ_ELIMIT) {
-        log_error("run: more than %d arguments; use --from FILE", RUN_MAX_ARGS);
-        exit_code = NZ_EXIT_USAGE;
-        goto out;
-    }
-    if (rc < 0) {
-        log_error("out of memory");
-        goto out;
-    }
-    if (run_open_catalog(&r) < 0) goto out;
+/* Files of the run's folder, then the folder. */
+static void run_cleanup(run_state *r) {
+    const char *files[] = {r->known, r->docs, r->drops};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (files[i]) unlink(files[i]);
+    if (r->dir) rmdir(r->dir);
+}
+
+/* Rejected inputs of a step go to the catalog at once. */
+static int run_record_rejects(run_state *r, step *s) {
+    const stagelog_result *logs = step_logs(s);
     char err[512];
-    int log_fd = -1;
-    if (!(r.logs = stagelog_start(&log_fd, err, sizeof err))) {
-        log_error("run: %s", err);
-        catalog_run_finish(r.cat, r.run_id, "failed", NULL, NULL, err, sizeof err);
-        goto out;
+    for (size_t i = 0; i < logs->nrejects; i++) {
+        const stagelog_reject *j = &logs->rejects[i];
+        if (catalog_reject(r->cat, r->id, j->stage, j->uri, j->error, err, sizeof err) < 0) {
+            log_error("run: cannot record a rejected input: %s", err);
+            return NZ_EIO;
+        }
     }
-    setenv("NZ_LOG_FORMAT", "json", 1); /* the stages' logs are read as JSON lines */
+    if (logs->dropped)
+        log_warn("run: %zu rejected inputs or notes past the first %d were not kept", logs->dropped,
+                 STAGELOG_MAX_KEPT);
+    if (step_rejected(s)) r->rejected = 1;
+    return NZ_OK;
+}
+
+/* Does the catalog describe `current`? Only then may unchanged sources be
+ * carried over from it; else this run rebuilds from the sources. */
+static int run_can_carry(run_state *r) {
+    char err[256];
+    char *cur = run_current(r->root);
+    snapshot *s = cur ? snapshot_open(r->root, err, sizeof err) : NULL;
+    long long label = s ? run_label_of(s) : -1;
+    int ok = 0;
+    if (label > 0) {
+        json_t *runs = catalog_runs(r->cat, 1000000, err, sizeof err);
+        size_t i;
+        json_t *run;
+        json_array_foreach(runs, i, run) {
+            if (json_integer_value(json_object_get(run, "id")) != label) continue;
+            const char *snap = json_string_value(json_object_get(run, "snapshot"));
+            ok = snap && strcmp(snap, cur) == 0;
+        }
+        json_decref(runs);
+    }
+    snapshot_close(s);
+    free(cur);
+    return ok;
+}
+
+/* Step one: nz-extract, told what the catalog knows, into docs.jsonl; then
+ * what changed. */
+static int run_extract(run_state *r) {
+    char err[512];
+    const pipeline_opts *o = r->o;
+    if (!(r->sources = catalog_sources(r->cat, 0, err, sizeof err))) goto fail;
+    if (!r->full && delta_write_known(r->sources, r->known, err, sizeof err) < 0) goto fail;
+    step *s = &r->extract;
+    step_add(s, "extract");
+    if (!r->full) step_flag(s, "--known", r->known);
+    step_flag(s, "-o", r->docs);
+    step_flag(s, "--from", o->from);
+    step_arg(s, "--");
+    for (int i = 0; i < o->nsources; i++) step_arg(s, o->sources[i]);
+    int rc = step_run(s, &run_stop_signal);
+    if (run_record_rejects(r, s) < 0 || rc < 0) return NZ_EINVAL;
+    if (delta_compute(&r->d, r->docs, r->sources, step_logs(s), o->keep_missing, err, sizeof err) <
+        0)
+        goto fail;
+    return NZ_OK;
+fail:
+    log_error("run: %s", err);
+    return NZ_EIO;
+}
+
+/* Step two: chunk | embed | index build, the build carrying over the
+ * current snapshot's rows of unchanged sources. The run's changes are
+ * staged in the catalog before the index build may publish. */
+static int run_index(run_state *r) {
+    char err[512];
+    if (catalog_stage(r->cat, r->id, r->d.changes, r->d.n, err, sizeof err) < 0 ||
+        (!r->full && delta_write_drops(&r->d, r->sources, r->drops, err, sizeof err) < 0)) {
+        log_error("run: %s", err);
+        return NZ_EIO;
+    }
+    step *s = &r->index;
+    step_add(s, "chunk");
+    step_flag(s, "--max-tokens", r->o->max_tokens);
+    step_arg(s, r->docs);
+    step_add(s, "embed");
+    step_flag(s, "--provider", config_get(CFG_EMBEDDING_PROVIDER));
+    step_flag(s, "--model", config_get(CFG_EMBEDDING_MODEL));
+    step_flag(s, "--dim", config_get(CFG_EMBEDDING_DIMENSIONS));
+    step_add(s, "index");
+    step_arg(s, "build");
+    step_flag(s, "-o", r->root);
+    if (!r->full) {
+        step_flag(s, "--base", r->root);
+        step_flag(s, "--drop-docs", r->drops);
+    }
+    step_flag(s, "--label", r->label);
+    step_flag(s, "--keep", r->o->keep);
+    int rc = step_run(s, &run_stop_signal);
+    if (run_record_rejects(r, s) < 0) rc = NZ_EIO;
+    if (rc == NZ_OK && s->output.len) {
+        char *nl = strchr(s->output.s, '\n');
+        if (nl) *nl = '\0';
+        r->index_summary = json_loads(s->output.s, 0, NULL);
+    }
+    const char *snap = json_string_value(json_object_get(r->index_summary, "snapshot"));
+    if (rc == NZ_OK && !snap) {
+        log_error("run: the index build said nothing of its snapshot");
+        rc = NZ_EIO;
+    }
+    if (rc < 0 && catalog_discard(r->cat, r->id, err, sizeof err) < 0)
+        log_error("run: run catalog: %s", err);
+    return rc;
+}
+
+/* The one JSON summary: what the run saw, did and published. */
+static json_t *run_summary(run_state *r, int exit_code, double t0) {
+    json_t *stages = step_results(&r->extract), *more = step_results(&r->index);
+    json_array_extend(stages, more);
+    json_decref(more);
+    json_t *embed = json_object_get(step_logs(&r->index)->done, "nz-embed");
+    json_t *sent =
+        json_pack("{s:O*,s:O*,s:O*,s:O*}", "requests", json_object_get(embed, "requests"), "tokens",
+                  json_object_get(embed, "tokens"), "cost_usd", json_object_get(embed, "cost_usd"),
+                  "cache_hits", json_object_get(embed, "cache_hits"));
+    return json_pack("{s:s,s:i,s:I,s:s,s:b,s:{s:i,s:i,s:i,s:i,s:i,s:i},s:O*,s:o*,s:o,s:O*,s:f}",
+                     "status", r->status, "exit", exit_code, "run", (json_int_t)r->id, "index_path",
+                     r->root, "full", r->full, "sources", "added", (int)r->d.added, "changed",
+                     (int)r->d.changed, "unchanged", (int)r->d.unchanged, "removed",
+                     (int)r->d.removed, "rejected", (int)r->d.rejected, "kept_missing",
+                     (int)r->d.kept_missing, "chunks", json_object_get(r->index_summary, "count"),
+                     "embedding", embed ? sent : NULL, "stages", stages, "index", r->index_summary,
+                     "seconds", (double)(long)((run_now() - t0) * 1000) / 1000);
+}
+
+/* Record the end and print the summary; returns the exit code. */
+static int run_finish(run_state *r, double t0) {
+    char err[512];
+    int exit_code = !strcmp(r->status, "failed") ? NZ_EXIT_FAIL
+                    : r->rejected                ? NZ_EXIT_REJECTED
+                                                 : NZ_EXIT_OK;
+    json_t *summary = run_summary(r, exit_code, t0);
+    int rc = summary ? NZ_OK : NZ_ENOMEM;
+    const char *snap = json_string_value(json_object_get(r->index_summary, "snapshot"));
+    if (rc == NZ_OK && !strcmp(r->status, "published")) {
+        char *path = NULL;
+        snapshot *s = NULL;
+        if (asprintf(&path, "%s/%s", r->root, snap) >= 0) s = snapshot_open(path, err, sizeof err);
+        rc = s ? run_apply(r, r->id, s, summary) : NZ_EIO;
+        if (!s) log_error("run: cannot open the published snapshot: %s", err);
+        snapshot_close(s);
+        free(path);
+    } else if (rc == NZ_OK && !strcmp(r->status, "unchanged")) {
+        rc = catalog_stage(r->cat, r->id, r->d.changes, r->d.n, err, sizeof err);
+        if (rc == NZ_OK)
+            rc = catalog_apply(r->cat, r->id, run_chunk_ids, NULL, "unchanged", NULL, summary, err,
+                               sizeof err);
+        if (rc < 0) log_error("run: cannot record the run: %s", err);
+    } else if (rc == NZ_OK) {
+        rc = catalog_run_finish(r->cat, r->id, r->status, NULL, summary, err, sizeof err);
+        if (rc < 0) log_error("run: cannot record the run: %s", err);
+    }
+    if (rc < 0) { /* the next run repairs a published one (run_repair) */
+        exit_code = NZ_EXIT_FAIL;
+        json_object_set_new(summary, "exit", json_integer(exit_code));
+        json_object_set_new(summary, "recorded", json_false());
+    }
+    if (!summary || jsonl_write(stdout, summary) < 0 || fflush(stdout) != 0)
+        exit_code = NZ_EXIT_FAIL;
+    json_decref(summary);
+    return exit_code;
+}
+
+static void run_signals(void) {
     struct sigaction sa = {.sa_handler = run_on_signal}; /* no SA_RESTART */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    for (int i = 0; i < RUN_STAGES; i++)
-        r.st[i] = (chain_stage){.name = run_names[i], .argv = r.argv[i].v};
-    if (chain_start(&r.ch, r.st, RUN_STAGES, log_fd) < 0) {
-        log_error("run: cannot start the stages: %s", strerror(errno));
-        r.failed = 1;
-        stagelog_writer_done(r.logs);
-        exit_code = run_summary(&r, t0);
-        goto out;
+}
+
+int pipeline_run(const pipeline_opts *o) {
+    double t0 = run_now();
+    run_state r = {.o = o, .root = config_get(CFG_INDEX_PATH), .status = "failed"};
+    int exit_code = NZ_EXIT_FAIL;
+    run_signals();
+    /* the stages log JSON lines to us, and see the index root in use */
+    setenv("NZ_LOG_FORMAT", "json", 1);
+    setenv("INDEX_PATH", r.root, 1);
+    if (run_open_catalog(&r) < 0) goto out;
+    if (run_workdir(&r) < 0) goto done;
+    r.full = o->full || !run_can_carry(&r);
+    if (r.full && !o->full) log_info("run: the catalog does not describe current: full rebuild");
+    if (run_extract(&r) < 0) goto done;
+    if (!r.full && delta_is_empty(&r.d)) {
+        r.status = "unchanged";
+        goto done;
     }
-    stagelog_writer_done(r.logs);
-    run_wait_upstream(&r);
-    if (!r.failed) chain_open_gate(&r.ch); /* the index build sees EOF and publishes */
-    run_collect_index(&r);
-    exit_code = run_summary(&r, t0);
+    if (run_index(&r) == NZ_OK) r.status = "published";
+done:
+    exit_code = run_finish(&r, t0);
+    run_cleanup(&r);
 out:
-    stagelog_free(r.logs);
+    step_free(&r.extract);
+    step_free(&r.index);
+    delta_free(&r.d);
+    json_decref(r.sources);
+    json_decref(r.index_summary);
     catalog_close(r.cat);
-    buf_free(&r.output);
-    for (int i = 0; i < RUN_STAGES; i++) free(r.exe[i]);
+    free(r.dir);
+    free(r.known);
+    free(r.docs);
+    free(r.drops);
     return exit_code;
 }

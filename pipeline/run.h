@@ -23,6 +23,8 @@ typedef struct pipeline_opts {
     const char *keep;       /* passed to nz-index build, or NULL */
     char *const *sources;   /* SOURCE... */
     int nsources;
+    int full;         /* --full: rebuild from the sources, carry nothing over */
+    int keep_missing; /* --keep-missing: a vanished source keeps its chunks */
 } pipeline_opts;
 
 /* Run the job; the index root, provider, model and dimensions come from

@@ -12,35 +12,26 @@
 
 #include "buf.h"
 #include "log.h"
+#include "status.h"
 
 struct stagelog {
     int read_fd, write_fd;
     pthread_t thread;
     int started, joined;
     stagelog_reject *rejects;
-    size_t n, cap, dropped;
+    size_t n, cap;
+    stagelog_result result;
 };
 
-/* Keep a rejected input's stage, uri and error, if the line is one. */
-static void stagelog_keep(stagelog *l, const char *line, size_t len) {
-    if (!memchr(line, '{', len > 8 ? 8 : len)) return;
-    json_t *o = json_loadb(line, len, 0, NULL);
-    const char *level = json_string_value(json_object_get(o, "level"));
-    const char *stage = json_string_value(json_object_get(o, "stage"));
-    const char *uri = json_string_value(json_object_get(o, "uri"));
-    const char *error = json_string_value(json_object_get(o, "error"));
-    if (!level || strcmp(level, "error") != 0 || !uri || !error) goto out;
-    if (l->n == STAGELOG_MAX_REJECTS) {
-        l->dropped++;
-        goto out;
-    }
+/* Keep a rejected input (NZ_OK, or NZ_ENOMEM / NZ_ELIMIT when it is only
+ * counted). */
+static int stagelog_keep_reject(stagelog *l, const char *stage, const char *uri,
+                                const char *error) {
+    if (l->n == STAGELOG_MAX_KEPT) return NZ_ELIMIT;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         stagelog_reject *nr = realloc(l->rejects, cap * sizeof *nr);
-        if (!nr) {
-            l->dropped++;
-            goto out;
-        }
+        if (!nr) return NZ_ENOMEM;
         l->rejects = nr;
         l->cap = cap;
     }
@@ -49,11 +40,31 @@ static void stagelog_keep(stagelog *l, const char *line, size_t len) {
         free(r.stage);
         free(r.uri);
         free(r.error);
-        l->dropped++;
-        goto out;
+        return NZ_ENOMEM;
     }
     l->rejects[l->n++] = r;
-out:
+    return NZ_OK;
+}
+
+/* Keep what the run needs of one log line, if anything. */
+static void stagelog_keep(stagelog *l, const char *line, size_t len) {
+    if (!memchr(line, '{', len > 8 ? 8 : len)) return;
+    json_t *o = json_loadb(line, len, 0, NULL);
+    const char *level = json_string_value(json_object_get(o, "level"));
+    const char *stage = json_string_value(json_object_get(o, "stage"));
+    const char *msg = json_string_value(json_object_get(o, "msg"));
+    const char *uri = json_string_value(json_object_get(o, "uri"));
+    const char *error = json_string_value(json_object_get(o, "error"));
+    int rc = NZ_OK;
+    if (level && strcmp(level, "error") == 0 && uri && error && !msg) {
+        rc = stagelog_keep_reject(l, stage, uri, error);
+    } else if (msg && uri && (strcmp(msg, "unchanged") == 0 || strcmp(msg, "gone") == 0)) {
+        if (json_array_size(l->result.notes) >= STAGELOG_MAX_KEPT) rc = NZ_ELIMIT;
+        else if (json_array_append(l->result.notes, o) < 0) rc = NZ_ENOMEM;
+    } else if (msg && stage && strcmp(msg, "done") == 0) {
+        json_object_set(l->result.done, stage, o);
+    }
+    if (rc < 0) l->result.dropped++;
     json_decref(o);
 }
 
@@ -104,17 +115,23 @@ stagelog *stagelog_start(int *write_fd, char *err, size_t errlen) {
     }
     l->read_fd = fds[0];
     l->write_fd = fds[1];
+    l->result.notes = json_array();
+    l->result.done = json_object();
+    if (!l->result.notes || !l->result.done) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     int rc = pthread_create(&l->thread, NULL, stagelog_main, l);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the log reader: %s", strerror(rc));
-        close(fds[0]);
-        close(fds[1]);
-        free(l);
-        return NULL;
+        goto fail;
     }
     l->started = 1;
     *write_fd = l->write_fd;
     return l;
+fail:
+    stagelog_free(l);
+    return NULL;
 }
 
 void stagelog_writer_done(stagelog *l) {
@@ -122,22 +139,23 @@ void stagelog_writer_done(stagelog *l) {
     l->write_fd = -1;
 }
 
-const stagelog_reject *stagelog_wait(stagelog *l, size_t *n, size_t *dropped) {
+const stagelog_result *stagelog_wait(stagelog *l) {
     stagelog_writer_done(l);
     if (l->started && !l->joined) {
         pthread_join(l->thread, NULL);
         l->joined = 1;
     }
-    *n = l->n;
-    *dropped = l->dropped;
-    return l->rejects;
+    l->result.rejects = l->rejects;
+    l->result.nrejects = l->n;
+    return &l->result;
 }
 
 void stagelog_free(stagelog *l) {
     if (!l) return;
-    size_t n, dropped;
-    stagelog_wait(l, &n, &dropped);
+    stagelog_wait(l);
     close(l->read_fd);
+    json_decref(l->result.notes);
+    json_decref(l->result.done);
     for (size_t i = 0; i < l->n; i++) {
         free(l->rejects[i].stage);
         free(l->rejects[i].uri);
