@@ -1,8 +1,10 @@
 /* build.h -- one build of an index root, from input rows to a published
  * snapshot: what `nz-index build` does, with the options in one struct.
  *
- *   lock the root (publish.h) -> a fresh .tmp- build directory -> a builder
- *   (builder.h), with a graph unless flat -> the rows (ingest.h) -> finish,
+ *   lock the root (publish.h) -> a fresh .tmp- build directory -> with
+ *   --base, open and verify the base (carry.h) -> a builder (builder.h),
+ *   with a graph unless flat -> the new rows (ingest.h), their doc_ids
+ *   noted -> the base's rows not dropped nor replaced (carry.h) -> finish,
  *   which writes MANIFEST.json (manifest.h) -> publish -> prune old ones
  *
  * Any failure, or *stop (SIGTERM) at any point, removes the build
@@ -15,6 +17,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "docset.h"
 #include "graph.h"
 
 typedef struct build_opts {
@@ -22,10 +25,13 @@ typedef struct build_opts {
     const char *fvecs; /* rows from this .fvecs file, or NULL: */
     int nfiles;        /* ... embedded.jsonl files (stdin when 0) */
     char *const *files;
-    long keep;          /* snapshots to keep after publishing */
-    int flat;           /* no graph: exact search only */
-    graph_params graph; /* unless flat */
-    const char *tool;   /* for the manifest: "nz-index 0.1.0" */
+    long keep;            /* snapshots to keep after publishing */
+    int flat;             /* no graph: exact search only */
+    graph_params graph;   /* unless flat */
+    const char *tool;     /* for the manifest: "nz-index 0.1.0" */
+    const char *base;     /* carry rows from this snapshot (or root), or NULL */
+    const docset *drop;   /* with base: documents not carried (may be NULL) */
+    const json_t *labels; /* build.labels for the manifest, or NULL */
     volatile sig_atomic_t *stop;
 } build_opts;
 
@@ -34,15 +40,18 @@ typedef struct build_result {
     uint64_t count;
     uint32_t dim;
     long records, rejected;
-    json_t *pruned; /* names of snapshots removed after publishing */
-    double seconds; /* from the first row to the finished files */
+    uint64_t carried, dropped; /* base rows carried, and left out */
+    json_t *pruned;            /* names of snapshots removed after publishing */
+    double seconds;            /* from the first row to the finished files */
 } build_result;
 
 /* Returns NZ_OK (r filled; free with build_result_free), or with err set:
  *   NZ_EINVAL    the input was refused: a bad .fvecs file or row, or
- *                embedded.jsonl with no valid record;
+ *                embedded.jsonl with no valid record (and no row carried);
+ *   NZ_EDIM      the input's provider, model or dim is not the base's;
  *   NZ_ESTOPPED  *stop was set (err not set);
- *   NZ_EIO, NZ_ENOMEM, NZ_ECORRUPT  the build or the publish failed. */
+ *   NZ_EIO, NZ_ENOMEM, NZ_ECORRUPT  the build or the publish failed, or
+ *                the base could not be opened or does not verify. */
 int build_run(const build_opts *o, build_result *r, char *err, size_t errlen);
 void build_result_free(build_result *r);
 

@@ -127,8 +127,10 @@ int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atom
 uint64_t builder_count(const index_builder *b) { return b->count; }
 uint32_t builder_dim(const index_builder *b) { return b->dim; }
 
-int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m, char *err,
-                size_t errlen) {
+/* Room for one more row of dim floats: the first row sets the dim. NZ_OK;
+ * NZ_EINVAL (a full index, a dim out of range or unlike the first row's,
+ * a non-finite value); NZ_ENOMEM. err set on failure. */
+static int builder_check(index_builder *b, const float *v, uint32_t dim, char *err, size_t errlen) {
     if (b->failed) return NZ_EIO;
     if (b->count >= UINT32_MAX - 1) {
         snprintf(err, errlen, "index is full (%u rows)", UINT32_MAX - 1);
@@ -155,11 +157,6 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
             return NZ_EINVAL;
         }
     }
-    memcpy(b->row, v, dim * sizeof *v);
-    if (kern_normalise(b->row, dim) == 0) {
-        snprintf(err, errlen, "vector is all zeros");
-        return NZ_EINVAL;
-    }
     if (b->count + 1 >= b->offsets_cap) {
         size_t cap = b->offsets_cap ? b->offsets_cap * 2 : 4096;
         uint64_t *no = realloc(b->offsets, cap * sizeof *no);
@@ -170,17 +167,24 @@ int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_me
         b->offsets = no;
         b->offsets_cap = cap;
     }
+    return NZ_OK;
+}
+
+/* Write a checked, normalised row: its vector, its code, its record. */
+static int builder_append(index_builder *b, const float *row, const builder_meta *m, char *err,
+                          size_t errlen) {
+    uint32_t dim = b->dim;
     uint64_t blob_pos = b->chk.pos - sizeof(nzi_header);
-    if (builder_file_write(&b->vec, b->row, dim * sizeof(float)) < 0) goto ioerr;
+    if (builder_file_write(&b->vec, row, dim * sizeof(float)) < 0) goto ioerr;
     if (b->graph) {
-        float sc = kern_quantise(b->row, dim, (int8_t *)b->code);
+        float sc = kern_quantise(row, dim, (int8_t *)b->code);
         memcpy(b->code + nzi_code_scale_off(dim), &sc, sizeof sc);
         if (builder_file_write(&b->cod, b->code, b->stride) < 0) goto ioerr;
     }
     if (builder_file_write(&b->chk, &m->page, 4) < 0) goto ioerr;
     for (int f = 0; f < NZI_NFIELDS; f++) {
         const char *s = m->f[f] ? m->f[f] : "";
-        size_t n = strlen(s);
+        size_t n = m->len ? m->len[f] : strlen(s);
         if (n > UINT32_MAX) n = UINT32_MAX;
         uint32_t n32 = (uint32_t)n;
         if (builder_file_write(&b->chk, &n32, 4) < 0 || builder_file_write(&b->chk, s, n) < 0)
@@ -192,6 +196,24 @@ ioerr:
     b->failed = 1;
     snprintf(err, errlen, "write error: %s", strerror(errno));
     return NZ_EIO;
+}
+
+int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m, char *err,
+                size_t errlen) {
+    int rc = builder_check(b, v, dim, err, errlen);
+    if (rc < 0) return rc;
+    memcpy(b->row, v, dim * sizeof *v);
+    if (kern_normalise(b->row, dim) == 0) {
+        snprintf(err, errlen, "vector is all zeros");
+        return NZ_EINVAL;
+    }
+    return builder_append(b, b->row, m, err, errlen);
+}
+
+int builder_add_normalised(index_builder *b, const float *v, uint32_t dim, const builder_meta *m,
+                           char *err, size_t errlen) {
+    int rc = builder_check(b, v, dim, err, errlen);
+    return rc < 0 ? rc : builder_append(b, v, m, err, errlen);
 }
 
 /* The 64-byte header of a file whose first section starts right after it. */

@@ -22,10 +22,13 @@
 
 typedef struct index_builder index_builder;
 
-/* One row's metadata, as NUL-terminated strings (NULL counts as ""). */
+/* One row's metadata: NUL-terminated strings (NULL counts as ""), or,
+ * when len is set, len[i] bytes at f[i] (views into a snapshot's record,
+ * snapshot_chunk, are taken as they are). */
 typedef struct builder_meta {
     int32_t page;
     const char *f[NZI_NFIELDS];
+    const uint32_t *len; /* NULL: strlen of each field */
 } builder_meta;
 
 index_builder *builder_open(const char *dir, char *err, size_t errlen);
@@ -39,6 +42,13 @@ index_builder *builder_open(const char *dir, char *err, size_t errlen);
  *   NZ_ENOMEM  out of memory: the build is lost. */
 int builder_add(index_builder *b, const float *v, uint32_t dim, const builder_meta *m, char *err,
                 size_t errlen);
+
+/* Append a row whose vector is already L2-normalised (a row carried from
+ * another snapshot's vectors.bin): written as it is, bit for bit, and
+ * quantised like any row. The same returns as builder_add, except that a
+ * zero vector is not looked for. */
+int builder_add_normalised(index_builder *b, const float *v, uint32_t dim, const builder_meta *m,
+                           char *err, size_t errlen);
 
 /* Also build a graph index at finish (codes.bin, graph.bin; kind
  * "vamana"). Without this call the snapshot is "flat". The builder checks

@@ -34,7 +34,12 @@ int ingest_record(ingest *in, const json_t *rec, char *err, size_t errlen) {
     const char *model = jsonl_str(rec, "model");
     const char *chunk_id = jsonl_str(rec, "chunk_id"), *doc_id = jsonl_str(rec, "doc_id");
     float *v = NULL;
-    int rc = NZ_EINVAL;
+    int rc = NZ_ENOMEM;
+    if (in->docs && doc_id && docset_add(in->docs, doc_id, strlen(doc_id)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    rc = NZ_EINVAL;
     if (!emb || !model || !chunk_id || !doc_id) {
         snprintf(err, errlen, "record needs string fields embedding, model, chunk_id, doc_id");
         goto fail;
@@ -112,6 +117,10 @@ int ingest_fvecs(ingest *in, const char *path, char *err, size_t errlen) {
     snprintf(in->provider, sizeof in->provider, "fvecs");
     const char *base = strrchr(path, '/');
     snprintf(in->model, sizeof in->model, "%s", base ? base + 1 : path);
+    if (in->docs && docset_add(in->docs, in->model, strlen(in->model)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     for (;;) {
         rc = NZ_ESTOPPED;
         if (ingest_stopped(in)) goto fail;

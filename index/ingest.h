@@ -12,6 +12,11 @@
  * shift every later id, and ids are what ANN benchmarks compare.
  *
  * Both check *stop (SIGTERM) before each row and count rows in prog.
+ *
+ * When in->docs is set, every doc_id the input names goes into it: each
+ * record's "doc_id" (also a record then refused: the document has a new
+ * version, whole or not), or the .fvecs file's name. A build with a base
+ * (carry.h) leaves those documents' old rows out.
  */
 #ifndef NZ_INGEST_H
 #define NZ_INGEST_H
@@ -20,18 +25,21 @@
 #include <signal.h>
 
 #include "builder.h"
+#include "docset.h"
 #include "progress.h"
 
 typedef struct ingest {
     index_builder *b;
     volatile sig_atomic_t *stop; /* may be NULL */
+    docset *docs;                /* may be NULL: the input's doc_ids */
     char provider[64], model[256];
     long records, rejected; /* input records seen, and refused */
     progress prog;
 } ingest;
 
 /* Add one embedded.jsonl record. NZ_OK; NZ_EINVAL when the record is
- * refused (err says why); NZ_EIO or NZ_ENOMEM from the builder (fatal). */
+ * refused (err says why); NZ_EIO or NZ_ENOMEM from the builder or the
+ * docset (fatal). */
 int ingest_record(ingest *in, const json_t *rec, char *err, size_t errlen);
 
 /* Every record of the named embedded.jsonl files (stdin when nfiles is 0).

@@ -34,21 +34,39 @@ static json_t *manifest_pack_files(const manifest_index *ix) {
     return files;
 }
 
+/* The "build" object: base, carried and dropped only with a base, labels
+ * only when given, so a plain build's manifest keeps its keys. */
+static json_t *manifest_pack_build(const manifest_build *b) {
+    json_t *j =
+        json_pack("{s:s,s:f,s:I,s:I}", "tool", b->tool, "seconds", round(b->seconds * 1000) / 1000,
+                  "records", (json_int_t)b->records, "rejected", (json_int_t)b->rejected);
+    int bad = !j;
+    if (j && b->base)
+        bad |= json_object_set_new(j, "base", json_string(b->base)) < 0 ||
+               json_object_set_new(j, "carried", json_integer((json_int_t)b->carried)) < 0 ||
+               json_object_set_new(j, "dropped", json_integer((json_int_t)b->dropped)) < 0;
+    if (j && b->labels && json_object_size(b->labels))
+        bad |= json_object_set_new(j, "labels", json_deep_copy(b->labels)) < 0;
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 json_t *manifest_pack(const manifest_build *b, const manifest_index *ix) {
     char created[32];
     struct tm tm;
     gmtime_r(&b->created, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     /* "o" steals the two parts, also when the pack fails */
-    return json_pack(
-        "{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:o,s:{s:s,s:f,s:I,s:I},s:i,s:I,s:o}", "format",
-        "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot", b->snapshot, "created",
-        created, "created_unix", (json_int_t)b->created, "metric", "cosine", "embedding",
-        "provider", b->provider, "model", b->model, "dim", (int)ix->dim, "index",
-        manifest_pack_index(ix), "build", "tool", b->tool, "seconds",
-        round(b->seconds * 1000) / 1000, "records", (json_int_t)b->records, "rejected",
-        (json_int_t)b->rejected, "dim", (int)ix->dim, "count", (json_int_t)ix->count, "files",
-        manifest_pack_files(ix));
+    return json_pack("{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:o,s:o,s:i,s:I,s:o}", "format",
+                     "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot",
+                     b->snapshot, "created", created, "created_unix", (json_int_t)b->created,
+                     "metric", "cosine", "embedding", "provider", b->provider, "model", b->model,
+                     "dim", (int)ix->dim, "index", manifest_pack_index(ix), "build",
+                     manifest_pack_build(b), "dim", (int)ix->dim, "count", (json_int_t)ix->count,
+                     "files", manifest_pack_files(ix));
 }
 
 int manifest_write(const char *dir, const manifest_build *b, const manifest_index *ix, char *err,
@@ -71,6 +89,46 @@ fail:
     free(text);
     free(path);
     return rc;
+}
+
+int manifest_label_add(json_t *labels, const char *kv, char *err, size_t errlen) {
+    const char *eq = strchr(kv, '=');
+    size_t klen = eq ? (size_t)(eq - kv) : 0;
+    if (klen == 0 || klen > MANIFEST_MAX_LABEL_KEY ||
+        strspn(kv, "abcdefghijklmnopqrstuvwxyz"
+                   "0123456789_") != klen) {
+        snprintf(err, errlen, "--label %.80s: want KEY=VALUE, KEY of [a-z0-9_] (at most %d)", kv,
+                 MANIFEST_MAX_LABEL_KEY);
+        return NZ_EINVAL;
+    }
+    char key[MANIFEST_MAX_LABEL_KEY + 1];
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    if (json_object_get(labels, key)) {
+        snprintf(err, errlen, "--label %s given twice", key);
+        return NZ_EINVAL;
+    }
+    if (json_object_size(labels) >= MANIFEST_MAX_LABELS ||
+        strlen(eq + 1) > MANIFEST_MAX_LABEL_VALUE) {
+        snprintf(err, errlen, "--label: at most %d labels of at most %d bytes", MANIFEST_MAX_LABELS,
+                 MANIFEST_MAX_LABEL_VALUE);
+        return NZ_ELIMIT;
+    }
+    json_t *v = json_string(eq + 1);
+    if (!v) {
+        snprintf(err, errlen, "--label %s: the value is not valid UTF-8", key);
+        return NZ_EINVAL;
+    }
+    if (json_object_set_new(labels, key, v) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return NZ_ENOMEM;
+    }
+    return NZ_OK;
+}
+
+const char *manifest_label(const json_t *m, const char *key) {
+    json_t *labels = json_object_get(json_object_get(m, "build"), "labels");
+    return json_string_value(json_object_get(labels, key));
 }
 
 int manifest_file_size(const json_t *m, const char *name, uint64_t *size) {

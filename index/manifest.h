@@ -4,7 +4,9 @@
  * and version, the snapshot's name and time, the metric, the embedding
  * (provider, model, dim), the index (kind "flat", or "vamana" with its
  * graph parameters and entry point), how the build went (tool, seconds,
- * records, rejected), dim, count, and each file's name, size and CRC32.
+ * records, rejected; with a base, its name and the rows carried and
+ * dropped; labels when given), dim, count, and each file's name, size and
+ * CRC32.
  * Its keys are written in that order, indented by 2, one trailing newline;
  * snapshots already published are read by the same reader, so the bytes
  * do not change from one build of nuzantara to the next.
@@ -24,6 +26,10 @@
 
 #define MANIFEST_MAX_FILES 4
 
+#define MANIFEST_MAX_LABELS 32
+#define MANIFEST_MAX_LABEL_KEY 64
+#define MANIFEST_MAX_LABEL_VALUE 1024
+
 /* What the caller of a build knows: where the rows came from. */
 typedef struct manifest_build {
     const char *snapshot; /* the snapshot's name */
@@ -32,6 +38,9 @@ typedef struct manifest_build {
     const char *provider, *model;
     double seconds; /* reading the input */
     long records, rejected;
+    const char *base;          /* the base snapshot's name, or NULL (no --base) */
+    uint64_t carried, dropped; /* base rows carried, and left out (with base) */
+    const json_t *labels;      /* {KEY: VALUE} (manifest_label_add), or NULL */
 } manifest_build;
 
 typedef struct manifest_file {
@@ -73,6 +82,15 @@ typedef struct manifest_info {
  * Returns the document (the caller's reference) and fills *info, or NULL
  * with err set (a missing, unparsable or unsupported manifest). */
 json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t errlen);
+
+/* Parse a --label "KEY=VALUE" into the object labels: KEY is [a-z0-9_]+
+ * (at most MANIFEST_MAX_LABEL_KEY bytes), VALUE valid UTF-8 of at most
+ * MANIFEST_MAX_LABEL_VALUE bytes; at most MANIFEST_MAX_LABELS keys, each
+ * once. NZ_OK; NZ_EINVAL or NZ_ELIMIT (err set); NZ_ENOMEM. */
+int manifest_label_add(json_t *labels, const char *kv, char *err, size_t errlen);
+
+/* The value of build.labels.KEY in a manifest read back, or NULL. */
+const char *manifest_label(const json_t *m, const char *key);
 
 /* A file's size from the manifest's "files" list: NZ_OK, or NZ_ECORRUPT
  * when the file is not listed with a size. */

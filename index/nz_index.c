@@ -1,6 +1,7 @@
 /* nz-index -- build, inspect, verify and query index snapshots.
  *
  *   nz-index build  [-o ROOT] [--keep N] [graph options] [FILE... | --fvecs F]
+ *                   [--base SNAPSHOT [--drop-docs FILE]] [--label KEY=VALUE...]
  *   nz-index search [ROOT|SNAPSHOT] --fvecs Q [-k N] [--ef N] [--threads T]
  *                   [--exact] [-o OUT.ivecs]
  *   nz-index info   [ROOT|SNAPSHOT]
@@ -23,10 +24,12 @@
 
 #include "build.h"
 #include "config.h"
+#include "docset.h"
 #include "fvecs.h"
 #include "jsonl.h"
 #include "kernels.h"
 #include "log.h"
+#include "manifest.h"
 #include "nz.h"
 #include "progress.h"
 #include "publish.h"
@@ -57,6 +60,10 @@ static void usage(FILE *f) {
             "         [--fvecs FILE]                  ... or from an .fvecs file (ids = rows)\n"
             "         [--degree R] [--build-ef L] [--alpha A] [--seed S] [--threads T]\n"
             "         [--flat]                        graph parameters; --flat: exact only\n"
+            "         [--base SNAPSHOT]               carry the rows of SNAPSHOT (or ROOT's\n"
+            "                                         current) whose documents are not in\n"
+            "         [--drop-docs FILE]              the input nor in FILE (a doc_id a line)\n"
+            "         [--label KEY=VALUE]             into MANIFEST.json build.labels\n"
             "  search [ROOT|SNAPSHOT] --fvecs Q [-k N] [--ef N] [--threads T] [--exact]\n"
             "         [--warmup] [--repeat N]         untimed pass first; best of N passes\n"
             "         [-o OUT.ivecs]                  ids per query (.ivecs, or JSON lines),\n"
@@ -88,11 +95,11 @@ static int index_build(const build_opts *o) {
     int rc = build_run(o, &r, err, sizeof err);
     int exit_code = NZ_EXIT_FAIL;
     if (rc == NZ_OK) {
-        print_json(json_pack("{s:s,s:s,s:I,s:i,s:I,s:O,s:s,s:f}", "snapshot", r.snapshot, "root",
-                             o->root, "count", (json_int_t)r.count, "dim", (int)r.dim, "rejected",
-                             (json_int_t)r.rejected, "pruned", r.pruned, "kind",
-                             o->flat ? "flat" : "vamana", "seconds",
-                             round(r.seconds * 1000) / 1000));
+        print_json(json_pack(
+            "{s:s,s:s,s:I,s:i,s:I,s:I,s:I,s:O,s:s,s:f}", "snapshot", r.snapshot, "root", o->root,
+            "count", (json_int_t)r.count, "dim", (int)r.dim, "rejected", (json_int_t)r.rejected,
+            "carried", (json_int_t)r.carried, "dropped", (json_int_t)r.dropped, "pruned", r.pruned,
+            "kind", o->flat ? "flat" : "vamana", "seconds", round(r.seconds * 1000) / 1000));
         exit_code = r.rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
         if (fflush(stdout) != 0) exit_code = NZ_EXIT_FAIL;
         build_result_free(&r);
@@ -110,12 +117,63 @@ static int index_build(const build_opts *o) {
     return exit_code;
 }
 
-static int cmd_build(int argc, char **argv) {
-    build_opts o = {
-        .keep = INDEX_DEFAULT_KEEP, .tool = "nz-index " NZ_VERSION, .stop = &build_stop};
-    long degree = GRAPH_DEFAULT_DEGREE, build_ef = GRAPH_DEFAULT_BUILD_EF;
-    long seed = GRAPH_DEFAULT_SEED, threads = 0;
-    double alpha = GRAPH_DEFAULT_ALPHA;
+/* build's options; drop and labels are filled while parsing. */
+typedef struct build_cli {
+    build_opts o;
+    long degree, build_ef, seed, threads;
+    double alpha;
+    const char *drop_path;
+    docset drop;
+    json_t *labels;
+} build_cli;
+
+/* A parsed option that needs more than a number; 1 for a usage error. */
+static int build_opt(build_cli *c, int opt, const char *arg) {
+    char err[512];
+    int rc = NZ_OK;
+    switch (opt) {
+    case 'B': c->o.base = arg; break;
+    case 'D': c->drop_path = arg; break;
+    case 'l':
+        if (!c->labels && !(c->labels = json_object())) rc = NZ_ENOMEM;
+        if (rc == NZ_OK && (rc = manifest_label_add(c->labels, arg, err, sizeof err)) < 0)
+            log_error("build: %s", err);
+        break;
+    }
+    return rc < 0;
+}
+
+/* After getopt: what the options say together; -1, or the exit code. */
+static int build_check(build_cli *c, int argc, char **argv) {
+    char err[512];
+    if (c->o.fvecs && optind < argc) {
+        log_error("build: give either --fvecs or embedded.jsonl files, not both");
+        return NZ_EXIT_USAGE;
+    }
+    if (c->drop_path && !c->o.base) {
+        log_error("build: --drop-docs needs --base");
+        return NZ_EXIT_USAGE;
+    }
+    int rc = c->drop_path ? docset_read(&c->drop, c->drop_path, err, sizeof err) : NZ_OK;
+    if (rc < 0) {
+        log_error("build: --drop-docs %s", err);
+        return rc == NZ_ENOMEM ? NZ_EXIT_FAIL : NZ_EXIT_USAGE;
+    }
+    c->o.drop = c->drop_path ? &c->drop : NULL;
+    c->o.labels = c->labels;
+    c->o.graph = (graph_params){.degree = (uint32_t)c->degree,
+                                .build_ef = (uint32_t)c->build_ef,
+                                .alpha = (float)c->alpha,
+                                .seed = (uint64_t)c->seed,
+                                .threads = (int)c->threads};
+    if (!c->o.root) c->o.root = config_get(CFG_INDEX_PATH);
+    c->o.nfiles = argc - optind;
+    c->o.files = argv + optind;
+    return -1;
+}
+
+/* Parse build's options into c: -1 to go on, or the exit code. */
+static int build_parse(build_cli *c, int argc, char **argv) {
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
                                              {"keep", required_argument, 0, 'k'},
                                              {"fvecs", required_argument, 0, 'f'},
@@ -125,44 +183,54 @@ static int cmd_build(int argc, char **argv) {
                                              {"seed", required_argument, 0, 's'},
                                              {"threads", required_argument, 0, 'T'},
                                              {"flat", no_argument, 0, 'F'},
+                                             {"base", required_argument, 0, 'B'},
+                                             {"drop-docs", required_argument, 0, 'D'},
+                                             {"label", required_argument, 0, 'l'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-    int c, bad = 0;
-    while (!bad && (c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': o.root = optarg; break;
-        case 'k': bad = config_parse_long("--keep", optarg, 1, 1000, &o.keep) < 0; break;
-        case 'f': o.fvecs = optarg; break;
+    int opt, bad = 0;
+    while (!bad && (opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'o': c->o.root = optarg; break;
+        case 'k': bad = config_parse_long("--keep", optarg, 1, 1000, &c->o.keep) < 0; break;
+        case 'f': c->o.fvecs = optarg; break;
         case 'R':
-            bad = config_parse_long("--degree", optarg, 2, GRAPH_MAX_DEGREE, &degree) < 0;
+            bad = config_parse_long("--degree", optarg, 2, GRAPH_MAX_DEGREE, &c->degree) < 0;
             break;
-        case 'L': bad = config_parse_long("--build-ef", optarg, 2, 10000, &build_ef) < 0; break;
-        case 's': bad = config_parse_long("--seed", optarg, 0, LONG_MAX, &seed) < 0; break;
-        case 'T': bad = config_parse_long("--threads", optarg, 1, 1024, &threads) < 0; break;
-        case 'a': bad = config_parse_double("--alpha", optarg, 1.0, 4.0, &alpha) < 0; break;
-        case 'F': o.flat = 1; break;
+        case 'L': bad = config_parse_long("--build-ef", optarg, 2, 10000, &c->build_ef) < 0; break;
+        case 's': bad = config_parse_long("--seed", optarg, 0, LONG_MAX, &c->seed) < 0; break;
+        case 'T': bad = config_parse_long("--threads", optarg, 1, 1024, &c->threads) < 0; break;
+        case 'a': bad = config_parse_double("--alpha", optarg, 1.0, 4.0, &c->alpha) < 0; break;
+        case 'F': c->o.flat = 1; break;
+        case 'B':
+        case 'D':
+        case 'l': bad = build_opt(c, opt, optarg); break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }
     }
-    if (bad) return NZ_EXIT_USAGE;
-    if (o.fvecs && optind < argc) {
-        log_error("build: give either --fvecs or embedded.jsonl files, not both");
-        return NZ_EXIT_USAGE;
+    return bad ? NZ_EXIT_USAGE : build_check(c, argc, argv);
+}
+
+static int cmd_build(int argc, char **argv) {
+    build_cli c = {
+        .o = {.keep = INDEX_DEFAULT_KEEP, .tool = "nz-index " NZ_VERSION, .stop = &build_stop},
+        .degree = GRAPH_DEFAULT_DEGREE,
+        .build_ef = GRAPH_DEFAULT_BUILD_EF,
+        .seed = GRAPH_DEFAULT_SEED,
+        .alpha = GRAPH_DEFAULT_ALPHA,
+        .drop = DOCSET_INIT};
+    int rc = build_parse(&c, argc, argv);
+    if (rc < 0) {
+        struct sigaction sa = {.sa_handler = build_on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        rc = index_build(&c.o);
     }
-    o.graph = (graph_params){.degree = (uint32_t)degree,
-                             .build_ef = (uint32_t)build_ef,
-                             .alpha = (float)alpha,
-                             .seed = (uint64_t)seed,
-                             .threads = (int)threads};
-    if (!o.root) o.root = config_get(CFG_INDEX_PATH);
-    o.nfiles = argc - optind;
-    o.files = argv + optind;
-    struct sigaction sa = {.sa_handler = build_on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    return index_build(&o);
+    docset_free(&c.drop);
+    json_decref(c.labels);
+    return rc;
 }
 
 /* ------------------------------------------------------- info / verify */

@@ -151,6 +151,7 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
     s->metric = mi.metric;
     s->created = mi.created;
     s->kind = mi.kind;
+    s->labels = json_object_get(json_object_get(s->manifest, "build"), "labels");
     s->dim = mi.dim;
     s->count = mi.count;
     if (!(s->vec_map = snapshot_map(s->dir, NZI_VECTORS, mi.vectors_size, &s->vec_size, &s->vec_fd,

@@ -47,7 +47,9 @@ typedef struct snapshot {
     size_t code_stride, scale_off;
     const uint32_t *adj; /* count x degree */
     uint32_t degree, entry;
-    const char *kind; /* "flat" or "vamana"; owned by manifest */
+    const char *kind;     /* "flat" or "vamana"; owned by manifest */
+    const json_t *labels; /* build.labels {KEY: VALUE} or NULL; owned by
+                             manifest (manifest_label reads one) */
     /* vectors.bin stays open too: a graph search re-ranks its few rows
      * with pread, not through the map, because the kernel maps a 64 KiB
      * window around every page fault ("fault-around") and a serving

@@ -108,19 +108,39 @@ static int extract_html(const unsigned char *p, size_t n, const char *content_ty
     return 0;
 }
 
-json_t *extract_record(const extract_source *src, const char *mime, const json_t *extras) {
+int extract_sha256_hex(const unsigned char *data, size_t len, char out[SHA_HEX_LEN + 1]) {
     unsigned char digest[SHA_LEN];
-    char sha_hex_s[SHA_HEX_LEN + 1], doc_id[ID_HEX_LEN + 1], mtime_s[32];
-    if (sha256(src->data, src->len, digest) < 0 || sha_id(doc_id, src->uri, NULL) < 0) return NULL;
-    sha_hex(digest, SHA_LEN, sha_hex_s);
+    if (sha256(data, len, digest) < 0) return NZ_ENOMEM;
+    sha_hex(digest, SHA_LEN, out);
+    return NZ_OK;
+}
+
+void extract_time_string(time_t t, char out[32]) {
     struct tm tm;
-    gmtime_r(&src->mtime, &tm);
-    strftime(mtime_s, sizeof mtime_s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *extract_record(const extract_source *src, const char *mime, const json_t *extras) {
+    char sha_hex_s[SHA_HEX_LEN + 1], doc_id[ID_HEX_LEN + 1], mtime_s[32];
+    if (src->sha256) snprintf(sha_hex_s, sizeof sha_hex_s, "%s", src->sha256);
+    else if (extract_sha256_hex(src->data, src->len, sha_hex_s) < 0) return NULL;
+    if (sha_id(doc_id, src->uri, NULL) < 0) return NULL;
+    extract_time_string(src->mtime, mtime_s);
     /* the contract's field order; title and lang are settled at the end */
     json_t *doc = json_pack("{s:s,s:s,s:n,s:s,s:s,s:s,s:I,s:s}", "doc_id", doc_id, "uri", src->uri,
                             "title", "mime", mime, "lang", "und", "sha256", sha_hex_s, "bytes",
                             (json_int_t)src->len, "mtime", mtime_s);
     if (!doc) return NULL;
+    /* a validator that is not UTF-8 is left out (and a later run fetches
+     * the URL whole): a repaired one would never match */
+    const char *hv[2] = {src->etag, src->last_modified}, *hk[2] = {"etag", "last_modified"};
+    for (int i = 0; i < 2; i++)
+        if (hv[i] && *hv[i] && utf8_valid(hv[i], strlen(hv[i]), NULL) &&
+            json_object_set_new(doc, hk[i], json_string(hv[i])) < 0) {
+            json_decref(doc);
+            return NULL;
+        }
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)extras, key, val) {

@@ -32,6 +32,9 @@ typedef struct extract_source {
     size_t len;
     time_t mtime;
     const char *content_type; /* HTTP Content-Type, or NULL */
+    const char *sha256;       /* hex SHA-256 of data when the caller has it, or NULL */
+    const char *etag;         /* a URL's ETag and Last-Modified, or NULL */
+    const char *last_modified;
 } extract_source;
 
 /* The record of one source, or NULL with the reason in err (unsupported or
@@ -40,9 +43,15 @@ json_t *extract_document(const extract_source *src, const extract_opts *o, char 
                          size_t errlen);
 
 /* The record around the blocks: doc_id, uri, title (null until finished),
- * mime, lang ("und" until finished), sha256, bytes, mtime, then `extras`.
- * NULL when out of memory. */
+ * mime, lang ("und" until finished), sha256, bytes, mtime, a URL's etag
+ * and last_modified when known, then `extras`. NULL when out of memory. */
 json_t *extract_record(const extract_source *src, const char *mime, const json_t *extras);
+/* SHA-256 of a source's raw bytes (before gunzip), as the record's
+ * "sha256" says it: 64 lower-case hex digits into out. NZ_OK or NZ_ENOMEM. */
+int extract_sha256_hex(const unsigned char *data, size_t len, char out[65]);
+/* A time as the record's "mtime" says it: YYYY-MM-DDTHH:MM:SSZ (UTC). */
+void extract_time_string(time_t t, char out[32]);
+
 /* Settle title (given, else the first heading, else the file name) and lang
  * (given, else guessed from the text), and attach blocks (stolen). NZ_OK
  * or NZ_ENOMEM. */

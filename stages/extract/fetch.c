@@ -94,7 +94,8 @@ static CURL *fetch_handle(void) {
     return h;
 }
 
-int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err, size_t errlen) {
+int fetch_url(const char *url, const fetch_opts *o, const fetch_validators *v, fetch_result *out,
+              char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     CURL *h = fetch_handle();
     if (!h) {
@@ -104,8 +105,10 @@ int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err
     struct curl_slist *hdrs = NULL;
     char *sp = fetch_state_path(url, o);
     json_t *state = sp ? json_load_file(sp, 0, NULL) : NULL;
-    const char *etag = json_string_value(json_object_get(state, "etag"));
-    const char *lm = json_string_value(json_object_get(state, "last_modified"));
+    const char *etag = v && v->etag ? v->etag : json_string_value(json_object_get(state, "etag"));
+    const char *lm = v && v->last_modified
+                         ? v->last_modified
+                         : json_string_value(json_object_get(state, "last_modified"));
     char hb[400];
     if (etag && *etag) {
         snprintf(hb, sizeof hb, "If-None-Match: %s", etag);
@@ -204,7 +207,7 @@ static int fetch_sitemap_level(const char *url, const fetch_opts *o, size_t max,
     fetch_opts plain = *o;
     plain.state_dir = NULL; /* a sitemap is always read whole */
     fetch_result r;
-    int rc = fetch_url(url, &plain, &r, err, errlen);
+    int rc = fetch_url(url, &plain, NULL, &r, err, errlen);
     if (rc < 0) return rc;
     unsigned char *xml = r.data;
     size_t xlen = r.len;

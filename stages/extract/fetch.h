@@ -8,7 +8,8 @@
  * file per URL, written atomically), are sent back as If-None-Match and
  * If-Modified-Since, and a 304 comes back as `unchanged`. The state is
  * saved only after the document was extracted, so a failed run is fetched
- * again next time.
+ * again next time. The caller may also give the validators itself (what
+ * nz-extract --known says of the URL); they take the place of the state's.
  *
  * A URL whose last path segment is sitemap*.xml(.gz) is a sitemap: its
  * <loc> pages (and those of nested sitemap indexes, two levels deep) are
@@ -40,10 +41,17 @@ int fetch_is_url(const char *s);
 int fetch_is_sitemap(const char *url);
 void fetch_global_init(void);
 
-/* NZ_OK with *out filled (status 200, or unchanged). Else, with err:
- * NZ_EUNAVAILABLE (connection, timeout, redirects, an HTTP error status),
- * NZ_ELIMIT (a body over max_bytes) or NZ_ENOMEM. */
-int fetch_url(const char *url, const fetch_opts *o, fetch_result *out, char *err, size_t errlen);
+/* Validators for a conditional GET; a NULL field: the state folder's. */
+typedef struct fetch_validators {
+    const char *etag, *last_modified;
+} fetch_validators;
+
+/* v: validators to send, or NULL (the state folder's, if any). NZ_OK with
+ * *out filled (status 200, or unchanged). Else, with err: NZ_EUNAVAILABLE
+ * (connection, timeout, redirects, an HTTP error status: out->status says
+ * which), NZ_ELIMIT (a body over max_bytes) or NZ_ENOMEM. */
+int fetch_url(const char *url, const fetch_opts *o, const fetch_validators *v, fetch_result *out,
+              char *err, size_t errlen);
 void fetch_result_free(fetch_result *r);
 /* Remember a successful fetch for the next conditional GET. NZ_OK (also
  * when there is nothing to remember), NZ_EIO or NZ_ENOMEM. */

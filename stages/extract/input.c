@@ -14,18 +14,27 @@
 
 #define INPUT_STEP 65536 /* bytes a read() asks for, at least */
 
-char *input_file_uri(const char *path) {
-    char *abs = realpath(path, NULL);
-    if (!abs) return NULL;
+/* file:// and the bytes of s percent-encoded, appended to uri. */
+static void input_uri_add(buf *uri, const char *s) {
     static const char keep[] = "-._~/!$&'()*+,;=:@";
-    buf uri = BUF_INIT;
-    buf_adds(&uri, "file://");
-    for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char c = *p;
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             strchr(keep, c))
-            buf_addc(&uri, (char)c);
-        else buf_printf(&uri, "%%%02X", c);
+            buf_addc(uri, (char)c);
+        else buf_printf(uri, "%%%02X", c);
+    }
+}
+
+/* The uri of a real directory `abs` and, when not NULL, a name in it. */
+static char *input_uri_make(char *abs, const char *name) {
+    buf uri = BUF_INIT;
+    if (!abs) return NULL;
+    buf_adds(&uri, "file://");
+    input_uri_add(&uri, abs);
+    if (name) {
+        if (uri.len && uri.s[uri.len - 1] != '/') buf_addc(&uri, '/');
+        input_uri_add(&uri, name);
     }
     free(abs);
     if (buf_failed(&uri)) {
@@ -33,6 +42,19 @@ char *input_file_uri(const char *path) {
         return NULL;
     }
     return buf_detach(&uri, NULL);
+}
+
+char *input_file_uri(const char *path) { return input_uri_make(realpath(path, NULL), NULL); }
+
+char *input_missing_uri(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) return NULL;
+    if (!slash) return input_uri_make(realpath(".", NULL), name);
+    char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    char *uri = dir ? input_uri_make(realpath(dir, NULL), name) : NULL;
+    free(dir);
+    return uri;
 }
 
 /* Why a file cannot be read, before reading it: NZ_OK, or a status with err. */

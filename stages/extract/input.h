@@ -25,5 +25,8 @@ int input_read(const char *name, long max_bytes, unsigned char **data, size_t *l
 /* file://<absolute path>, percent-encoding bytes outside RFC 3986 pchar;
  * malloc'd, or NULL when the path cannot be resolved or out of memory. */
 char *input_file_uri(const char *path);
+/* The same for a file that does not exist (any more): the real path of its
+ * directory and its name. NULL when the directory cannot be resolved. */
+char *input_missing_uri(const char *path);
 
 #endif

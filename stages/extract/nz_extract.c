@@ -11,6 +11,9 @@
  * malformed, or crashes its worker is rejected with one JSON error line on
  * stderr; every good source is still written, and the exit code is 3.
  *
+ * With --known FILE (known.h), sources an earlier run extracted and that
+ * did not change are not read or written, only noted (run.h).
+ *
  * This file is the command line only: options into a run_options, then
  * run.h does the run (plan.h the tasks, input.h the reading, pool.h the
  * workers).
@@ -45,6 +48,10 @@ static void usage(FILE *f) {
             "      --max-memory N   address-space limit per worker in bytes (8 GiB; 0: none)\n"
             "      --url-timeout S  total time for one HTTP fetch (30)\n"
             "      --state DIR      remember ETag/Last-Modified for conditional GETs\n"
+            "      --known FILE     what an earlier run knew (JSON lines: uri, size, mtime,\n"
+            "                       sha256, etag, last_modified): unchanged sources are\n"
+            "                       noted, not read or written; known ones that are gone\n"
+            "                       are noted, not rejected\n"
             "  -h, --help           show this help\n"
             "      --version        show the version\n"
             "\n"
@@ -54,13 +61,20 @@ static void usage(FILE *f) {
 /* Options into *o; the sources given into *inputs. -1 to go on, else the
  * exit code (help, version, usage errors). */
 static int parse_options(int argc, char **argv, run_options *o, source_list *inputs) {
-    static const struct option longopts[] = {
-        {"output", required_argument, 0, 'o'},     {"from", required_argument, 0, 'f'},
-        {"threads", required_argument, 0, 'j'},    {"max-bytes", required_argument, 0, 'm'},
-        {"max-pages", required_argument, 0, 'P'},  {"timeout", required_argument, 0, 'T'},
-        {"max-memory", required_argument, 0, 'M'}, {"url-timeout", required_argument, 0, 'U'},
-        {"state", required_argument, 0, 's'},      {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
+                                             {"from", required_argument, 0, 'f'},
+                                             {"threads", required_argument, 0, 'j'},
+                                             {"max-bytes", required_argument, 0, 'm'},
+                                             {"max-pages", required_argument, 0, 'P'},
+                                             {"timeout", required_argument, 0, 'T'},
+                                             {"max-memory", required_argument, 0, 'M'},
+                                             {"url-timeout", required_argument, 0, 'U'},
+                                             {"state", required_argument, 0, 's'},
+                                             {"known", required_argument, 0, 'k'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
+    char err[600];
     long threads = o->threads, max_memory = (long)o->max_memory, v;
     int c;
     while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
@@ -93,6 +107,13 @@ static int parse_options(int argc, char **argv, run_options *o, source_list *inp
             if (config_parse_long("--url-timeout", optarg, 1, 3600, &o->fo.timeout) < 0) goto usage;
             break;
         case 's': o->fo.state_dir = optarg; break;
+        case 'k':
+            known_free(&o->known); /* the last --known counts */
+            if (known_load(&o->known, optarg, err, sizeof err) < 0) {
+                log_error("--known: %s", err);
+                return NZ_EXIT_USAGE;
+            }
+            break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         case 'V': printf("nz-extract %s\n", NZ_VERSION); return NZ_EXIT_OK;
         default: goto usage;
@@ -132,5 +153,6 @@ int main(int argc, char **argv) {
                     : rejected                     ? NZ_EXIT_REJECTED
                                                    : NZ_EXIT_OK;
     sources_free(&inputs);
+    known_free(&o.known);
     return exit_code;
 }

@@ -62,14 +62,16 @@ static int plan_reserve(plan *p, size_t *cap, size_t more) {
     return nt && nc ? NZ_OK : NZ_ENOMEM;
 }
 
-int plan_make(plan *p, const source_list *sources, int workers, long max_pages) {
+int plan_make(plan *p, const source_list *sources, const unsigned char *whole, int workers,
+              long max_pages) {
     size_t cap = 0;
     int max_parts = 1;
     memset(p, 0, sizeof *p);
     if (plan_reserve(p, &cap, sources->n + 16) < 0) goto fail;
     for (size_t i = 0; i < sources->n; i++) {
         double size = 0;
-        int pages = sources->errors[i] ? 0 : plan_pdf_pages(sources->items[i], workers > 1, &size);
+        int split = workers > 1 && !(whole && whole[i]);
+        int pages = sources->errors[i] ? 0 : plan_pdf_pages(sources->items[i], split, &size);
         int nparts = 1;
         /* Parts are small, many more than workers: whichever worker is free
          * takes the next, so the workers finish together (the pages of a

@@ -26,7 +26,7 @@
 enum {
     PLAN_REJECT = POOL_REJECT, /* {"uri","error"} JSON, or the pool's own text */
     PLAN_DOC,                  /* a docs.jsonl record */
-    PLAN_NOTE,                 /* {"uri","status":"unchanged"}: a 304 */
+    PLAN_NOTE,                 /* {"uri","status":"unchanged"|"gone",...} (run.h) */
     PLAN_PART,                 /* the packed lines of a PDF part */
     PLAN_MAX_KIND = PLAN_PART
 };
@@ -49,8 +49,10 @@ typedef struct plan {
 } plan;
 
 /* One task per source; a long local PDF (of at most max_pages) becomes
- * one task per page range when `workers` > 1. NZ_OK or NZ_ENOMEM. */
-int plan_make(plan *p, const source_list *sources, int workers, long max_pages);
+ * one task per page range when `workers` > 1, unless whole[i] (whole: NULL
+ * or one flag a source) keeps it whole. NZ_OK or NZ_ENOMEM. */
+int plan_make(plan *p, const source_list *sources, const unsigned char *whole, int workers,
+              long max_pages);
 void plan_free(plan *p);
 
 /* A task's result is this rejection (out->payload NULL when out of memory). */

@@ -8,12 +8,23 @@
  * order and are written to the output (atomically, when a file) or
  * logged, a rejection as one JSON error line on stderr. A source that
  * fails never stops the others.
+ *
+ * Incremental runs (--known, known.h): a source that needs no record is a
+ * note, logged as an info line whose msg is its status. "unchanged" (uri;
+ * for a file also size and mtime): a known file of the same size and
+ * mtime (decided in the parent by a stat, before any task: nothing is
+ * read), a known file of the same size whose bytes hash to the known
+ * sha256 (in its worker; the note carries the new mtime), a URL answering
+ * 304 to the validators from --known or --state. "gone" (uri, reason): a
+ * known file that no longer exists, a known URL answering 404 or 410.
+ * Neither is a rejection. Sources not in --known go as they always did.
  */
 #ifndef NZ_RUN_H
 #define NZ_RUN_H
 
 #include "extract.h"
 #include "fetch.h"
+#include "known.h"
 #include "sources.h"
 
 typedef struct run_options {
@@ -24,6 +35,7 @@ typedef struct run_options {
     unsigned long max_memory;  /* address space per worker; 0: none */
     extract_opts eo;
     fetch_opts fo;
+    known_table known; /* --known: what an earlier run knew (empty: nothing) */
 } run_options;
 
 /* NZ_OK when every source was written or rejected (*rejected counts the

@@ -133,6 +133,20 @@ int sources_add_from(source_list *l, const char *listfile) {
     return rc;
 }
 
+void sources_keep(source_list *l, const unsigned char *keep) {
+    size_t j = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (keep[i]) {
+            l->items[j] = l->items[i];
+            l->errors[j++] = l->errors[i];
+        } else {
+            free(l->items[i]);
+            free(l->errors[i]);
+        }
+    }
+    l->n = j;
+}
+
 void sources_free(source_list *l) {
     for (size_t i = 0; i < l->n; i++) {
         free(l->items[i]);

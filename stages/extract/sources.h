@@ -29,6 +29,8 @@ int sources_add(source_list *l, const char *src);
 /* Add every non-empty, non-# line of a file. NZ_OK; NZ_EIO if it cannot
  * be read (errno tells why); NZ_ENOMEM. */
 int sources_add_from(source_list *l, const char *listfile);
+/* Keep the items whose keep[i] is non-zero, in order; free the others. */
+void sources_keep(source_list *l, const unsigned char *keep);
 void sources_free(source_list *l);
 
 #endif

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# An incremental build end to end: nz-index build --base SNAPSHOT
+# --drop-docs FILE --label KEY=VALUE. Rows carried from the base are its
+# bytes (vector and chunks.bin record, read here by a small independent
+# dumper), dropped documents are gone and only they, a document in the new
+# input replaces its old rows, the summary counts, labels in the manifest,
+# and the refusals: another model, a corrupt base, bad options.
+source "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+
+# dump SNAPSHOT_DIR: a line a row, "doc_id chunk_id sha256(vector) sha256(record)"
+# read straight from vectors.bin and chunks.bin (format.h), not by nz-index.
+dump() {
+    "$PY" - "$1" <<'PYEOF'
+import hashlib, struct, sys
+d = sys.argv[1]
+def header(b):
+    magic, ver, hsz, count, dim, flags, doff, dlen, toff, fsz = struct.unpack("<8sIIQIIQQQQ", b[:64])
+    return count, dim, doff, dlen, toff
+vb = open(d + "/vectors.bin", "rb").read()
+cb = open(d + "/chunks.bin", "rb").read()
+count, dim, voff, _, _ = header(vb)
+ccount, _, boff, _, toff = header(cb)
+assert count == ccount
+offs = struct.unpack("<%dQ" % (count + 1), cb[toff:toff + 8 * (count + 1)])
+for r in range(count):
+    rec = cb[boff + offs[r]:boff + offs[r + 1]]
+    p, f = 4, []
+    for _ in range(7):
+        (n,) = struct.unpack("<I", rec[p:p + 4])
+        f.append(rec[p + 4:p + 4 + n].decode())
+        p += 4 + n
+    vec = vb[voff + r * dim * 4:voff + (r + 1) * dim * 4]
+    print(f[1], f[0], hashlib.sha256(vec).hexdigest(), hashlib.sha256(rec).hexdigest())
+PYEOF
+}
+
+nz-extract "$NZ_ROOT/fixtures/docs" 2>/dev/null | nz-chunk 2>/dev/null | nz-embed 2>/dev/null >"$T/emb.jsonl"
+nz-index build -o "$T/ix" "$T/emb.jsonl" >"$T/base.json" 2>"$T/build.err" || t_fail build_base "$(cat "$T/build.err")"
+base_snap=$(jq -r .snapshot "$T/base.json")
+total=$(wc -l <"$T/emb.jsonl")
+jq -r .doc_id "$T/emb.jsonl" | sort -u >"$T/docs"
+D1=$(sed -n 1p "$T/docs") D2=$(sed -n 2p "$T/docs") D3=$(sed -n 3p "$T/docs")
+n_of() { jq -r .doc_id "$T/emb.jsonl" | grep -cx "$1"; }
+n1=$(n_of "$D1") n2=$(n_of "$D2") n3=$(n_of "$D3")
+printf '%s\n\n%s\n' "$D1" "$D2" >"$T/drop" # a blank line is ignored
+# D3's new version: two chunks, new text, same vectors
+jq -c "select(.doc_id == \"$D3\") | .text = \"REPLACED \" + .chunk_id" "$T/emb.jsonl" | head -2 >"$T/new.jsonl"
+
+# ---- the incremental build
+expect_exit build_with_base 0 nz-index build -o "$T/ix2" --base "$T/ix" --drop-docs "$T/drop" \
+    --label run=17 --label by=test "$T/new.jsonl"
+cp "$T/exp.out" "$T/sum.json"
+cp "$T/exp.err" "$T/sum.err"
+carried=$((total - n1 - n2 - n3))
+check summary_counts jq -e ".carried == $carried and .dropped == $((n1 + n2 + n3)) and .count == $((carried + 2)) and .rejected == 0" "$T/sum.json"
+check published_line_counts jq -e "select(.msg == \"published\") | .carried == $carried and .dropped == $((n1 + n2 + n3))" "$T/sum.err"
+check new_snapshot_verifies nz-index verify "$T/ix2"
+nz-index info "$T/ix2" >"$T/info.json"
+check label_in_manifest jq -e '.manifest.build.labels == {"run": "17", "by": "test"}' "$T/info.json"
+check base_named_in_manifest jq -e ".manifest.build.base == \"$base_snap\" and .manifest.build.carried == $carried" "$T/info.json"
+check embedding_kept jq -e '.manifest.embedding.provider == "hash" and .manifest.embedding.model == "nz-hash-v1"' "$T/info.json"
+
+dump "$T/ix/current" >"$T/base.dump"
+dump "$T/ix2/current" >"$T/new.dump"
+# carried rows: the base's rows of the other documents, in base order, same bytes
+grep -v -e "^$D1 " -e "^$D2 " -e "^$D3 " "$T/base.dump" >"$T/want.dump"
+check carried_rows_byte_identical_in_base_order bash -c "tail -n +3 '$T/new.dump' | cmp -s - '$T/want.dump'"
+check carried_count_matches_dump bash -c "[ \$(wc -l <'$T/want.dump') = $carried ]"
+check dropped_docs_gone bash -c "! grep -q -e '^$D1 ' -e '^$D2 ' '$T/new.dump'"
+check only_dropped_docs_gone bash -c "[ \"\$(cut -d' ' -f1 '$T/new.dump' | sort -u)\" = \"\$(grep -vx -e '$D1' -e '$D2' '$T/docs')\" ]"
+check replaced_doc_has_only_new_rows bash -c "[ \$(grep -c '^$D3 ' '$T/new.dump') = 2 ] && head -2 '$T/new.dump' | grep -c '^$D3 ' | grep -qx 2"
+# the replacement's records are the new ones: same vectors, other text
+check replaced_rows_have_new_text bash -c "nz-index query '$T/ix2' --text 'x' -k 100 --doc-id '$D3' --exact | jq -e '(.results | length) == 2 and all(.results[]; .text | startswith(\"REPLACED \"))'"
+check replaced_vectors_unchanged bash -c "[ \"\$(head -2 '$T/new.dump' | cut -d' ' -f2,3)\" = \"\$(grep '^$D3 ' '$T/base.dump' | head -2 | cut -d' ' -f2,3)\" ]"
+
+# search still finds a carried row by its own text
+row=$(jq -c "select(.doc_id != \"$D1\" and .doc_id != \"$D2\" and .doc_id != \"$D3\")" "$T/emb.jsonl" | sed -n 5p)
+cid=$(jq -r .chunk_id <<<"$row")
+text=$(jq -r .text <<<"$row")
+check query_finds_carried_row bash -c "nz-index query '$T/ix2' --text \"\$1\" -k 3 | jq -e --arg c '$cid' 'any(.results[]; .chunk_id == \$c)'" _ "$text"
+check query_finds_carried_row_exact bash -c "nz-index query '$T/ix2' --text \"\$1\" -k 3 --exact | jq -e --arg c '$cid' 'any(.results[]; .chunk_id == \$c)'" _ "$text"
+
+# ---- the same base, lists and input give the same files
+nz-index build -o "$T/ix2b" --base "$T/ix" --drop-docs "$T/drop" --label run=17 --label by=test "$T/new.jsonl" >/dev/null 2>&1
+for f in vectors.bin chunks.bin codes.bin graph.bin; do
+    check "deterministic_$f" cmp -s "$T/ix2/current/$f" "$T/ix2b/current/$f"
+done
+
+# ---- only drops (no input): the base gives the embedding; a snapshot directory as base
+expect_exit drops_only 0 nz-index build -o "$T/ix3" --base "$T/ix/current/" --drop-docs "$T/drop" </dev/null
+check drops_only_counts jq -e ".count == $((total - n1 - n2)) and .carried == $((total - n1 - n2)) and .dropped == $((n1 + n2))" "$T/exp.out"
+check drops_only_embedding bash -c "nz-index info '$T/ix3' | jq -e '.manifest.embedding.model == \"nz-hash-v1\" and .manifest.embedding.dim == 1536 and .manifest.build.records == 0'"
+# no drops, no input: a copy of the base's rows
+nz-index build -o "$T/ix4" --base "$T/ix" </dev/null >/dev/null 2>&1
+dump "$T/ix4/current" >"$T/ix4.dump" 2>/dev/null
+check no_drops_same_rows cmp -s "$T/ix4.dump" "$T/base.dump"
+
+# everything dropped and no input: nothing to publish
+cp "$T/docs" "$T/all"
+before=$(readlink "$T/ix3/current")
+expect_exit all_dropped_fails 1 nz-index build -o "$T/ix3" --base "$T/ix" --drop-docs "$T/all" </dev/null
+check all_dropped_says_why grep -q "no valid vectors" "$T/exp.err"
+check all_dropped_publishes_nothing bash -c "[ \"\$(readlink '$T/ix3/current')\" = '$before' ]"
+
+# ---- refusals
+jq -c '.model = "nz-hash-v2"' "$T/new.jsonl" >"$T/other.jsonl"
+expect_exit other_model_refused 1 nz-index build -o "$T/ix3" --base "$T/ix" "$T/other.jsonl"
+check other_model_says_rebuild grep -q "rebuild without --base" "$T/exp.err"
+check other_model_publishes_nothing bash -c "[ \"\$(readlink '$T/ix3/current')\" = '$before' ]"
+
+cp -r "$T/ix/current/." "$T/corrupt"
+printf '\x5a' | dd of="$T/corrupt/vectors.bin" bs=1 seek=5000 conv=notrunc 2>/dev/null
+expect_exit corrupt_base_refused 1 nz-index build -o "$T/ix3" --base "$T/corrupt" "$T/new.jsonl"
+check corrupt_base_says_why grep -q "does not verify" "$T/exp.err"
+check corrupt_base_publishes_nothing bash -c "[ \"\$(readlink '$T/ix3/current')\" = '$before' ]"
+check corrupt_base_leaves_no_tmp bash -c "! ls -a '$T/ix3' | grep -q '^\.tmp-'"
+expect_exit missing_base_refused 1 nz-index build -o "$T/ix3" --base "$T/nowhere" "$T/new.jsonl"
+
+printf 'ok\nbad\tid\n' >"$T/baddrop"
+expect_exit malformed_drop_line_is_usage 2 nz-index build -o "$T/ix3" --base "$T/ix" --drop-docs "$T/baddrop" "$T/new.jsonl"
+check malformed_drop_line_names_line grep -q "line 2" "$T/exp.err"
+expect_exit drop_without_base_is_usage 2 nz-index build -o "$T/ix3" --drop-docs "$T/drop" "$T/new.jsonl"
+expect_exit missing_drop_file_is_usage 2 nz-index build -o "$T/ix3" --base "$T/ix" --drop-docs "$T/nofile" "$T/new.jsonl"
+expect_exit bad_label_key_is_usage 2 nz-index build -o "$T/ix3" --base "$T/ix" --label Run=1 "$T/new.jsonl"
+expect_exit label_twice_is_usage 2 nz-index build -o "$T/ix3" --label run=1 --label run=2 "$T/new.jsonl"
+check refusals_publish_nothing bash -c "[ \"\$(readlink '$T/ix3/current')\" = '$before' ]"
+# a label without a base is fine
+expect_exit label_without_base 0 nz-index build -o "$T/ix5" --label run=3 "$T/new.jsonl"
+check label_without_base_in_manifest bash -c "nz-index info '$T/ix5' | jq -e '.manifest.build.labels.run == \"3\" and (.manifest.build | has(\"base\") | not)'"
