@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "atomicio.h"
 #include "jsonl.h"
@@ -43,6 +44,18 @@ int delta_write_known(const json_t *known, const char *path, char *err, size_t e
     return delta_write_lines(known, fields, path, err, errlen);
 }
 
+/* An mtime as seconds since the epoch: docs.jsonl and nz-extract's notes
+ * write it as UTC "2026-12-01T02:00:00Z"; the catalog keeps the number.
+ * NULL when there is none (or it does not parse). */
+static json_t *delta_epoch(const json_t *v) {
+    if (json_is_integer(v)) return json_integer(json_integer_value(v));
+    const char *s = json_string_value(v);
+    struct tm tm = {0};
+    const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    if (!end || *end) return NULL;
+    return json_integer((json_int_t)timegm(&tm));
+}
+
 /* Append a change whose strings live in `o` (kept alive by d->keep). */
 static int delta_add(delta *d, catalog_op op, json_t *o) {
     catalog_change *nc = realloc(d->changes, (d->n + 1) * sizeof *nc);
@@ -68,11 +81,11 @@ static int delta_add(delta *d, catalog_op op, json_t *o) {
 static int delta_record(delta *d, json_t *rec, json_t *by_uri, json_t *seen) {
     const char *uri = jsonl_str(rec, "uri");
     if (!uri) return NZ_OK; /* nz-extract never writes one; nz-chunk will refuse it */
-    json_t *o =
-        json_pack("{s:s,s:s*,s:s*,s:s*,s:s*,s:O*,s:O*}", "uri", uri, "doc_id",
-                  jsonl_str(rec, "doc_id"), "sha256", jsonl_str(rec, "sha256"), "etag",
-                  jsonl_str(rec, "etag"), "last_modified", jsonl_str(rec, "last_modified"), "size",
-                  json_object_get(rec, "bytes"), "mtime", json_object_get(rec, "mtime"));
+    json_t *o = json_pack("{s:s,s:s*,s:s*,s:s*,s:s*,s:O*,s:o*}", "uri", uri, "doc_id",
+                          jsonl_str(rec, "doc_id"), "sha256", jsonl_str(rec, "sha256"), "etag",
+                          jsonl_str(rec, "etag"), "last_modified", jsonl_str(rec, "last_modified"),
+                          "size", json_object_get(rec, "bytes"), "mtime",
+                          delta_epoch(json_object_get(rec, "mtime")));
     if (!o) return NZ_ENOMEM;
     int known = json_object_get(by_uri, uri) != NULL;
     int rc = delta_add(d, CATALOG_PUT, o);
@@ -118,9 +131,9 @@ static int delta_notes(delta *d, const json_t *notes, json_t *by_uri, json_t *se
         json_t *k = uri ? json_object_get(by_uri, uri) : NULL;
         if (!k || json_object_get(seen, uri)) continue;
         int gone = strcmp(json_string_value(json_object_get(note, "msg")), "gone") == 0;
-        json_t *o =
-            gone ? json_incref(k)
-                 : json_pack("{s:s,s:O*}", "uri", uri, "mtime", json_object_get(note, "mtime"));
+        json_t *o = gone ? json_incref(k)
+                         : json_pack("{s:s,s:o*}", "uri", uri, "mtime",
+                                     delta_epoch(json_object_get(note, "mtime")));
         int rc = o ? delta_add(d, gone ? CATALOG_DELETE : CATALOG_SEEN, o) : NZ_ENOMEM;
         json_decref(o);
         if (rc < 0 || json_object_set(seen, uri, json_true()) < 0) return NZ_ENOMEM;

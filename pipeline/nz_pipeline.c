@@ -7,6 +7,7 @@
  * publishes only if every stage succeeds.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ static void usage(FILE *f) {
             "usage: nz-pipeline run [options] SOURCE...\n"
             "       nz-pipeline status [-o DIR] [--format table|json]\n"
             "       nz-pipeline runs [-o DIR] [--last N] [--format table|json]\n"
+            "       nz-pipeline sources [-o DIR] [--changed-since RUN | --rejected [--run N]]\n"
             "\n"
             "run: extract | chunk | embed | index build as one job; publish only if all succeed.\n"
             "Incremental: only new and changed sources are extracted, chunked and embedded;\n"
@@ -28,6 +30,8 @@ static void usage(FILE *f) {
             "Every run is recorded in the run catalog: PostgreSQL when DATABASE_URL is set,\n"
             "else INDEX_PATH/catalog.sqlite. One run per catalog at a time.\n"
             "status: the snapshot being served and the last run. runs: the newest runs (20).\n"
+            "sources: what each source was when last seen, and its chunks; --rejected: the\n"
+            "inputs the last run (or --run N) rejected.\n"
             "They print tables on a terminal, JSON lines otherwise (--format overrides).\n"
             "\n"
             "  -o, --index-path DIR   snapshot root       (env INDEX_PATH, default ./data/index)\n"
@@ -85,16 +89,21 @@ static int cmd_run(int argc, char **argv) {
     return pipeline_run(&o);
 }
 
-/* status and runs: the same options; --last only for runs. */
-static int cmd_report(int argc, char **argv, int runs) {
+/* status, runs and sources: the same options, each with its own. */
+typedef enum { REPORT_STATUS, REPORT_RUNS, REPORT_SOURCES } report_what;
+
+static int cmd_report(int argc, char **argv, report_what what) {
     report_opts o = {.format = REPORT_AUTO, .last = 20};
     static const struct option longopts[] = {{"index-path", required_argument, 0, 'o'},
                                              {"format", required_argument, 0, 'F'},
                                              {"last", required_argument, 0, 'n'},
+                                             {"rejected", no_argument, 0, 'r'},
+                                             {"run", required_argument, 0, 'R'},
+                                             {"changed-since", required_argument, 0, 'C'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c;
-    long last;
+    long n;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': config_set(CFG_INDEX_PATH, optarg); break;
@@ -106,9 +115,21 @@ static int cmd_report(int argc, char **argv, int runs) {
             o.format = strcmp(optarg, "table") == 0 ? REPORT_TABLE : REPORT_JSON;
             break;
         case 'n':
-            if (!runs || config_parse_long("--last", optarg, 1, 100000, &last) < 0)
+            if (what != REPORT_RUNS || config_parse_long("--last", optarg, 1, 100000, &n) < 0)
                 return NZ_EXIT_USAGE;
-            o.last = (int)last;
+            o.last = (int)n;
+            break;
+        case 'r':
+            if (what != REPORT_SOURCES) return NZ_EXIT_USAGE;
+            o.rejected = 1;
+            break;
+        case 'R':
+        case 'C':
+            if (what != REPORT_SOURCES || config_parse_long(c == 'R' ? "--run" : "--changed-since",
+                                                            optarg, 1, LONG_MAX, &n) < 0)
+                return NZ_EXIT_USAGE;
+            if (c == 'R') o.run = n;
+            else o.changed_since = n;
             break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
@@ -118,7 +139,9 @@ static int cmd_report(int argc, char **argv, int runs) {
         usage(stderr);
         return NZ_EXIT_USAGE;
     }
-    return runs ? report_runs(&o) : report_status(&o);
+    if (what == REPORT_RUNS) return report_runs(&o);
+    if (what == REPORT_SOURCES) return report_sources(&o);
+    return report_status(&o);
 }
 
 int main(int argc, char **argv) {
@@ -136,8 +159,9 @@ int main(int argc, char **argv) {
         return NZ_EXIT_OK;
     }
     if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
-    if (strcmp(argv[1], "status") == 0) return cmd_report(argc - 1, argv + 1, 0);
-    if (strcmp(argv[1], "runs") == 0) return cmd_report(argc - 1, argv + 1, 1);
+    if (strcmp(argv[1], "status") == 0) return cmd_report(argc - 1, argv + 1, REPORT_STATUS);
+    if (strcmp(argv[1], "runs") == 0) return cmd_report(argc - 1, argv + 1, REPORT_RUNS);
+    if (strcmp(argv[1], "sources") == 0) return cmd_report(argc - 1, argv + 1, REPORT_SOURCES);
     log_error("unknown command \"%s\"", argv[1]);
     usage(stderr);
     return NZ_EXIT_USAGE;

@@ -124,3 +124,53 @@ int report_status(const report_opts *o) {
     json_decref(st);
     return fflush(stdout) == 0 ? NZ_EXIT_OK : NZ_EXIT_FAIL;
 }
+
+/* One source, or one rejected input, as a table row. */
+static void report_source_row(const json_t *src, int rejected) {
+    if (rejected) {
+        printf("%5lld  %-11s  %s: %s\n", (long long)json_integer_value(json_object_get(src, "run")),
+               report_str(src, "stage"), report_str(src, "uri"), report_str(src, "reason"));
+        return;
+    }
+    printf("%6zu  %10lld  %5lld  %5lld  %s\n", json_array_size(json_object_get(src, "chunk_ids")),
+           (long long)json_integer_value(json_object_get(src, "size")),
+           (long long)json_integer_value(json_object_get(src, "first_seen")),
+           (long long)json_integer_value(json_object_get(src, "last_changed")),
+           report_str(src, "uri"));
+}
+
+int report_sources(const report_opts *o) {
+    catalog *c = report_catalog();
+    if (!c) return NZ_EXIT_FAIL;
+    char err[512];
+    json_t *rows;
+    if (o->rejected) {
+        long long run = o->run;
+        if (run == 0) { /* the last run */
+            json_t *last = catalog_runs(c, 1, err, sizeof err);
+            run = json_integer_value(json_object_get(json_array_get(last, 0), "id"));
+            json_decref(last);
+        }
+        rows = run > 0 ? catalog_rejects(c, run, err, sizeof err) : json_array();
+    } else {
+        rows = catalog_sources(c, o->changed_since, err, sizeof err);
+    }
+    catalog_close(c);
+    if (!rows) {
+        log_error("run catalog: %s", err);
+        return NZ_EXIT_FAIL;
+    }
+    int table = report_table(o);
+    if (table)
+        fputs(o->rejected ? "  RUN  STAGE        URI: REASON\n"
+                          : "CHUNKS       BYTES  FIRST  CHANGED  URI\n",
+              stdout);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        if (table) report_source_row(row, o->rejected);
+        else jsonl_write(stdout, row);
+    }
+    json_decref(rows);
+    return fflush(stdout) == 0 ? NZ_EXIT_OK : NZ_EXIT_FAIL;
+}

@@ -161,6 +161,10 @@ static int run_open_catalog(run_state *r) {
 
 /* ROOT/.run-ID, after removing what earlier runs left (we hold the lock). */
 static int run_workdir(run_state *r) {
+    if (mkdir_p(r->root, 0755) < 0) {
+        log_error("run: cannot create %s: %s", r->root, strerror(errno));
+        return NZ_EIO;
+    }
     DIR *d = opendir(r->root);
     struct dirent *e;
     while (d && (e = readdir(d))) {

@@ -195,7 +195,10 @@ int step_rejected(const step *s) {
     return 0;
 }
 
-const stagelog_result *step_logs(step *s) { return stagelog_wait(s->logs); }
+const stagelog_result *step_logs(step *s) {
+    static const stagelog_result none; /* a step that never ran */
+    return s->logs ? stagelog_wait(s->logs) : &none;
+}
 
 void step_free(step *s) {
     stagelog_free(s->logs);

@@ -46,7 +46,7 @@ scenarios() { # label
     # Two runs at once: the second is refused at once and names the first.
     local cur
     cur=$(readlink "$ix/current")
-    NZ_BIN_DIR="$T/slow" nz-pipeline run -o "$ix" "$NZ_ROOT/fixtures/docs" >"$T/$L.slow" 2>&1 &
+    NZ_BIN_DIR="$T/slow" nz-pipeline run --full -o "$ix" "$NZ_ROOT/fixtures/docs" >"$T/$L.slow" 2>&1 &
     local slow=$!
     if wait_running "$L"; then t_ok "${L}_slow_run_started"; else t_fail "${L}_slow_run_started" "no running row"; fi
     expect_exit "${L}_second_run_refused" 1 nz-pipeline run -o "$ix" "$NZ_ROOT/fixtures/docs"
@@ -75,7 +75,8 @@ scenarios() { # label
     [ $rc -eq 0 ] && t_ok "${L}_run_after_crash_completes" || t_fail "${L}_run_after_crash_completes" "exit $rc"
     check "${L}_crash_reported" grep -q 'ended without finishing' "$T/$L.err3"
     nz-pipeline runs -o "$ix" --format json >"$T/$L.runs3"
-    check "${L}_crashed_in_catalog" jq -s -e 'map(.status) == ["published", "crashed", "published"]' "$T/$L.runs3"
+    # newest first: nothing changed since run 1, and run 2 died
+    check "${L}_crashed_in_catalog" jq -s -e 'map(.status) == ["unchanged", "crashed", "published"]' "$T/$L.runs3"
     check "${L}_verifies" nz-index verify "$ix"
 }
 db_q() { db "$@"; }
@@ -90,7 +91,7 @@ if pg_start; then
     export PG_URL DATABASE_URL=$PG_URL
     scenarios pg
     # A second machine sharing the catalog (another index root) is refused too.
-    NZ_BIN_DIR="$T/slow" nz-pipeline run -o "$T/ix-pg" "$NZ_ROOT/fixtures/docs" >/dev/null 2>&1 &
+    NZ_BIN_DIR="$T/slow" nz-pipeline run --full -o "$T/ix-pg" "$NZ_ROOT/fixtures/docs" >/dev/null 2>&1 &
     slow=$!
     wait_running pg
     expect_exit pg_other_root_refused 1 nz-pipeline run -o "$T/ix-elsewhere" "$NZ_ROOT/fixtures/docs"

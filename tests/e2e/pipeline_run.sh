@@ -12,9 +12,10 @@ check summary_is_one_line bash -c "[ \$(wc -l <'$T/run.json') -eq 1 ]"
 check published_verifies nz-index verify "$T/ix"
 first=$(readlink "$T/ix/current")
 
-# One unreadable source: the others are still published, exit 3.
+# One unreadable source: the others are still published, exit 3 (--full:
+# a rebuild from the sources; without it nothing changed, see below).
 printf 'binary\x00\x01\x02 not text' >"$T/bad.txt"
-nz-pipeline run -o "$T/ix" "$NZ_ROOT/fixtures/docs" "$T/bad.txt" >"$T/run3.json" 2>"$T/run3.err"
+nz-pipeline run --full -o "$T/ix" "$NZ_ROOT/fixtures/docs" "$T/bad.txt" >"$T/run3.json" 2>"$T/run3.err"
 rc=$?
 [ $rc -eq 3 ] && t_ok rejected_input_exit_3 || t_fail rejected_input_exit_3 "exit $rc"
 check rejected_input_still_published jq -e '.status == "published" and .stages[0].exit == 3' "$T/run3.json"
@@ -23,7 +24,7 @@ second=$(readlink "$T/ix/current")
 [ "$first" != "$second" ] && t_ok new_snapshot_is_current || t_fail new_snapshot_is_current "still $first"
 
 # A failing stage: nothing published, exit 1, current untouched.
-nz-pipeline run -o "$T/ix" --max-tokens 1 "$NZ_ROOT/fixtures/docs" >"$T/fail.json" 2>"$T/fail.err"
+nz-pipeline run --full -o "$T/ix" --max-tokens 1 "$NZ_ROOT/fixtures/docs" >"$T/fail.json" 2>"$T/fail.err"
 rc=$?
 [ $rc -eq 1 ] && t_ok failed_stage_exit_1 || t_fail failed_stage_exit_1 "exit $rc"
 check failed_summary jq -e '.status == "failed" and .index == null' "$T/fail.json"
@@ -41,7 +42,7 @@ cat >"$T/fakebin/nz-embed" <<EOS
 kill -9 \$\$
 EOS
 chmod +x "$T/fakebin/nz-embed"
-NZ_BIN_DIR="$T/fakebin" nz-pipeline run -o "$T/ix" "$NZ_ROOT/fixtures/docs" >"$T/kill.json" 2>"$T/kill.err"
+NZ_BIN_DIR="$T/fakebin" nz-pipeline run --full -o "$T/ix" "$NZ_ROOT/fixtures/docs" >"$T/kill.json" 2>"$T/kill.err"
 rc=$?
 [ $rc -eq 1 ] && t_ok killed_stage_exit_1 || t_fail killed_stage_exit_1 "exit $rc"
 check killed_stage_reported jq -e '.stages[2].result | startswith("signal 9")' "$T/kill.json"
