@@ -1,6 +1,7 @@
 /* progress.c -- see progress.h. */
 #include "progress.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,29 @@ void progress_start(progress *p, const char *what, uint64_t total) {
     p->start = progress_now();
     p->last_draw = 0;
     p->active = isatty(STDERR_FILENO) && log_human();
+    p->next_json_ms = p->active ? 0 : (int64_t)((p->start + PROGRESS_JSON_EVERY) * 1000);
+}
+
+/* The JSON line, when one is due; one thread wins the slot. */
+static void progress_json(progress *p) {
+    int64_t due = __atomic_load_n(&p->next_json_ms, __ATOMIC_RELAXED);
+    double now = progress_now();
+    if (!due || (int64_t)(now * 1000) < due) return;
+    int64_t next = (int64_t)((now + PROGRESS_JSON_EVERY) * 1000);
+    if (!__atomic_compare_exchange_n(&p->next_json_ms, &due, next, 0, __ATOMIC_RELAXED,
+                                     __ATOMIC_RELAXED))
+        return;
+    uint64_t done = __atomic_load_n(&p->done, __ATOMIC_RELAXED);
+    double el = now - p->start, rate = el > 0 ? (double)done / el : 0;
+    json_t *f = json_pack("{s:s,s:I,s:f}", "what", p->what, "done", (json_int_t)done, "rate",
+                          round(rate * 10) / 10);
+    if (f && p->total) {
+        json_object_set_new(f, "total", json_integer((json_int_t)p->total));
+        if (rate > 0 && done < p->total)
+            json_object_set_new(f, "eta_s",
+                                json_integer((json_int_t)((double)(p->total - done) / rate)));
+    }
+    log_fields(LOG_INFO, "progress", f);
 }
 
 static void progress_draw(progress *p, int final) {
@@ -42,6 +66,7 @@ static void progress_draw(progress *p, int final) {
 void progress_add(progress *p, uint64_t n) {
     if (!p->active) {
         __atomic_add_fetch(&p->done, n, __ATOMIC_RELAXED);
+        progress_json(p);
         return;
     }
 #pragma omp critical(nz_progress)
@@ -58,4 +83,5 @@ void progress_add(progress *p, uint64_t n) {
 void progress_finish(progress *p) {
     if (p->active) progress_draw(p, 1);
     p->active = 0;
+    p->next_json_ms = 0;
 }

@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
 
 #include "atomicio.h"
 #include "config.h"
 #include "hashembed.h"
 #include "jsonl.h"
+#include "log.h"
+#include "progress.h"
 #include "sha.h"
 #include "status.h"
 #include "unit.h"
@@ -258,4 +261,43 @@ UNIT_TEST(hashembed_similar_texts_score_higher) {
         sf += q[i] * far[i];
     }
     CHECK(sn > sf);
+}
+
+UNIT_TEST(progress_json_line_when_due_and_only_once) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/stderr", unit_tmpdir());
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO); /* not a terminal: the JSON mode */
+    close(fd);
+    setenv("NZ_LOG_LEVEL", "info", 1); /* the runner keeps only errors */
+    log_init("nz-unit");
+    progress p;
+    progress_start(&p, "embed", 1000);
+    int json_mode = p.active == 0 && p.next_json_ms > 0;
+    progress_add(&p, 10); /* not due yet: nothing */
+    p.next_json_ms = 1;   /* due now */
+    progress_add(&p, 10);
+    progress_add(&p, 10); /* the next one is PROGRESS_JSON_EVERY away */
+    progress_finish(&p);
+    progress_add(&p, 10); /* finished: nothing */
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    setenv("NZ_LOG_LEVEL", "error", 1);
+    log_init("nz-unit");
+    CHECK(json_mode);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "\"msg\":\"progress\"")) continue;
+        n++;
+        CHECK(strstr(line, "\"what\":\"embed\"") && strstr(line, "\"done\":20") &&
+              strstr(line, "\"total\":1000") && strstr(line, "\"eta_s\":"));
+    }
+    fclose(f);
+    CHECK(n == 1);
 }
