@@ -299,6 +299,21 @@ json_t *catalog_runs(catalog *c, int last, char *err, size_t errlen) {
                           1, p, names, err, errlen);
 }
 
+static int catalog_first_text(void *ctx, int ncols, const char *const *vals) {
+    char **out = ctx;
+    if (ncols > 0 && vals[0]) *out = strdup(vals[0]);
+    return 1;
+}
+
+char *catalog_run_snapshot(catalog *c, long long run_id) {
+    char id[32], err[256], *snap = NULL;
+    snprintf(id, sizeof id, "%lld", run_id);
+    const char *p[] = {id};
+    catalog_exec(c, "SELECT snapshot FROM nz_runs WHERE id = $1", 1, p, catalog_first_text, &snap,
+                 err, sizeof err);
+    return snap;
+}
+
 json_t *catalog_rejects(catalog *c, long long run_id, char *err, size_t errlen) {
     static const char *const names[] = {"run", "stage", "uri", "reason", NULL};
     char id[32];

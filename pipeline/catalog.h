@@ -72,6 +72,10 @@ int catalog_reject(catalog *c, long long run_id, const char *stage, const char *
  * err on failure. */
 json_t *catalog_runs(catalog *c, int last, char *err, size_t errlen);
 
+/* The snapshot run `run_id` published (malloc'd), or NULL when it
+ * published none, is unknown, or the catalog cannot be read. */
+char *catalog_run_snapshot(catalog *c, long long run_id);
+
 /* The rejected inputs of run `run_id` (0: of every run), oldest first:
  * [{run, stage, uri, reason}]. */
 json_t *catalog_rejects(catalog *c, long long run_id, char *err, size_t errlen);

@@ -232,18 +232,9 @@ static int run_can_carry(run_state *r) {
     char *cur = run_current(r->root);
     snapshot *s = cur ? snapshot_open(r->root, err, sizeof err) : NULL;
     long long label = s ? run_label_of(s) : -1;
-    int ok = 0;
-    if (label > 0) {
-        json_t *runs = catalog_runs(r->cat, 1000000, err, sizeof err);
-        size_t i;
-        json_t *run;
-        json_array_foreach(runs, i, run) {
-            if (json_integer_value(json_object_get(run, "id")) != label) continue;
-            const char *snap = json_string_value(json_object_get(run, "snapshot"));
-            ok = snap && strcmp(snap, cur) == 0;
-        }
-        json_decref(runs);
-    }
+    char *snap = label > 0 ? catalog_run_snapshot(r->cat, label) : NULL;
+    int ok = snap && strcmp(snap, cur) == 0;
+    free(snap);
     snapshot_close(s);
     free(cur);
     return ok;
