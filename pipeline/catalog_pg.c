@@ -43,6 +43,10 @@ static void catalog_pg_error(const catalog_pg *pg, const char *what, const char 
 static void catalog_pg_close(void *db) {
     catalog_pg *pg = db;
     if (!pg) return;
+    /* Release the writer lock now: the server would only notice the
+     * closed connection a moment later, and refuse the next run meanwhile. */
+    if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
+        PQclear(PQexec(pg->conn, "SELECT pg_advisory_unlock_all()"));
     if (pg->conn) PQfinish(pg->conn);
     if (pg->password) {
         memset(pg->password, 0, strlen(pg->password));

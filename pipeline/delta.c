@@ -195,7 +195,7 @@ int delta_write_drops(const delta *d, const json_t *known, const char *path, cha
         if (d->changes[i].op == CATALOG_SEEN) continue;
         json_t *old = json_object_get(by_uri, d->changes[i].src.uri);
         json_t *id = json_object_get(old, "doc_id");
-        if (id && json_array_append(drops, json_pack("{s:O}", "doc_id", id)) < 0) goto out;
+        if (id && json_array_append_new(drops, json_pack("{s:O}", "doc_id", id)) < 0) goto out;
     }
     out_stream out = {0};
     rc = NZ_EIO;

@@ -318,18 +318,20 @@ static json_t *run_summary(run_state *r, int exit_code, double t0) {
     json_array_extend(stages, more);
     json_decref(more);
     json_t *embed = json_object_get(step_logs(&r->index)->done, "nz-embed");
-    json_t *sent =
-        json_pack("{s:O*,s:O*,s:O*,s:O*}", "requests", json_object_get(embed, "requests"), "tokens",
-                  json_object_get(embed, "tokens"), "cost_usd", json_object_get(embed, "cost_usd"),
-                  "cache_hits", json_object_get(embed, "cache_hits"));
+    json_t *sent = NULL; /* only a remote provider reports requests */
+    if (json_object_get(embed, "requests"))
+        sent = json_pack("{s:O*,s:O*,s:O*,s:O*}", "requests", json_object_get(embed, "requests"),
+                         "tokens", json_object_get(embed, "tokens"), "cost_usd",
+                         json_object_get(embed, "cost_usd"), "cache_hits",
+                         json_object_get(embed, "cache_hits"));
     return json_pack("{s:s,s:i,s:I,s:s,s:b,s:{s:i,s:i,s:i,s:i,s:i,s:i},s:O*,s:o*,s:o,s:O*,s:f}",
                      "status", r->status, "exit", exit_code, "run", (json_int_t)r->id, "index_path",
                      r->root, "full", r->full, "sources", "added", (int)r->d.added, "changed",
                      (int)r->d.changed, "unchanged", (int)r->d.unchanged, "removed",
                      (int)r->d.removed, "rejected", (int)r->d.rejected, "kept_missing",
                      (int)r->d.kept_missing, "chunks", json_object_get(r->index_summary, "count"),
-                     "embedding", embed ? sent : NULL, "stages", stages, "index", r->index_summary,
-                     "seconds", (double)(long)((run_now() - t0) * 1000) / 1000);
+                     "embedding", sent, "stages", stages, "index", r->index_summary, "seconds",
+                     (double)(long)((run_now() - t0) * 1000) / 1000);
 }
 
 /* Record the end and print the summary; returns the exit code. */
