@@ -38,6 +38,8 @@ export -f prefix_of_hash stats
 
 # --concurrency 1 --batch 16, the error after 2 batches: exactly 3
 # requests; the 32 inputs paid for are written, counted and cached.
+# (not_embedded counts the records read when the run stopped: how many
+# were read by then depends on the machine's speed.)
 fatal_serial() { # name status message
     local name=$1 status=$2 msg=$3
     start_mock --fatal-after 2 --fatal-status "$status"
@@ -48,7 +50,7 @@ fatal_serial() { # name status message
     check "${name}_says_why" grep -q "$msg" "$T/$name.err"
     check "${name}_writes_the_32_embedded" prefix_of_hash "$T/$name.out" 32
     check "${name}_stats_count_what_was_kept" stats "$T/$name.err" \
-        '.embedded == 32 and .paid == 32 and .sent == 48 and .requests == 3 and .not_embedded == '$((N - 32))
+        '.embedded == 32 and .paid == 32 and .sent == 48 and .requests == 3 and .not_embedded > 0 and .embedded + .not_embedded <= '$N
     # the cache holds what was paid for: a healthy server gets only the rest
     start_mock
     nz-embed --cache "$T/cache-$name" --concurrency 1 --batch 16 <"$T/in.jsonl" >"$T/$name.re" 2>"$T/$name.re.err"
@@ -81,7 +83,7 @@ check concurrent_none_starts_after_the_error jq -s -e '
     | length == 8 and all(.[]; .a < $first) and (map(select(.status == 200)) | length) == 4' "$T/mock.log"
 check concurrent_writes_the_64_embedded prefix_of_hash "$T/c4.out" 64
 check concurrent_stats_count_what_was_kept stats "$T/c4.err" \
-    '.embedded == 64 and .paid == 64 and .requests == 8 and .not_embedded == '$((N - 64))
+    '.embedded == 64 and .paid == 64 and .requests == 8 and .not_embedded > 0 and .embedded + .not_embedded <= '$N
 check concurrent_error_logged_once bash -c "[ \$(grep -c 'embedding request failed' '$T/c4.err') -eq 1 ]"
 
 # Answers that overtake one another: every batch answered before the
