@@ -193,7 +193,6 @@ int client_submit(client *c, embed_batch *b) {
 size_t client_pending(const client *c) { return c->qn + c->inflight + c->nlanded; }
 
 void client_stop(client *c) { c->stopped = 1; }
-int client_stopped(const client *c) { return c->stopped; }
 
 static void client_harvest(client *c);
 

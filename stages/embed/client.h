@@ -78,7 +78,6 @@ size_t client_pending(const client *c); /* queued and in flight */
 /* Start no request any more, as after a batch that failed for good: what
  * is in flight finishes; the next client_run hands the queue back unsent. */
 void client_stop(client *c);
-int client_stopped(const client *c);
 /* Move bytes of the transfers in flight, and take finished ones off their
  * slots so the next queued requests start at once; their answers are
  * parsed and handed back by the next client_run. Calls no callback: safe
