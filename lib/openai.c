@@ -122,6 +122,47 @@ static void openai_payloads_free(openai_payloads *p) {
     free(p->plen);
 }
 
+static int openai_is_quota(const char *code, const char *type) {
+    return (code && !strcmp(code, "insufficient_quota")) ||
+           (type && !strcmp(type, "insufficient_quota"));
+}
+
+/* The verdict on a reply that is not 200: retried or not, by its status,
+ * whether it is a 429 insufficient_quota, and x-should-retry. */
+static openai_verdict openai_error_verdict(const openai_reply *r, int quota, openai_cause *cause) {
+    openai_verdict v = OPENAI_FATAL;
+    if (r->status == 429 && !quota) {
+        v = OPENAI_RETRY;
+        *cause = CAUSE_RATE_LIMIT;
+    } else if (r->status == 408 || r->status == 409 || r->status >= 500) {
+        v = OPENAI_RETRY;
+        *cause = CAUSE_SERVER;
+    }
+    if (r->should_retry) {
+        if (!strcasecmp(r->should_retry, "true")) {
+            v = OPENAI_RETRY;
+            *cause = r->status == 429 ? CAUSE_RATE_LIMIT : CAUSE_SERVER;
+        } else if (!strcasecmp(r->should_retry, "false")) {
+            v = OPENAI_FATAL;
+        }
+    }
+    return v;
+}
+
+openai_verdict openai_classify(const openai_reply *r) {
+    if (r->status == 200) return OPENAI_OK;
+    int quota = 0;
+    if (r->status == 429 && r->body_len) { /* an error body is small: parsing it is cheap */
+        json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+        json_t *e = json_object_get(j, "error");
+        quota = openai_is_quota(json_string_value(json_object_get(e, "code")),
+                                json_string_value(json_object_get(e, "type")));
+        json_decref(j);
+    }
+    openai_cause cause;
+    return openai_error_verdict(r, quota, &cause);
+}
+
 openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float *out, long *tokens,
                             openai_cause *cause, double *retry_after, const char *secret, char *msg,
                             size_t msglen) {
@@ -146,26 +187,7 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
         snprintf(prefix, sizeof prefix, "HTTP %ld%s%s: ", r->status, code ? " " : "",
                  code ? code : "");
         openai_masked(msg, msglen, prefix, text ? text : "(no message)", secret);
-        int quota = (code && !strcmp(code, "insufficient_quota")) ||
-                    (type && !strcmp(type, "insufficient_quota"));
-        if (r->status == 429 && !quota) {
-            v = OPENAI_RETRY;
-            *cause = CAUSE_RATE_LIMIT;
-        } else if (r->status == 408 || r->status == 409 || r->status >= 500) {
-            v = OPENAI_RETRY;
-            *cause = CAUSE_SERVER;
-        } else {
-            v = OPENAI_FATAL;
-        }
-        if (r->should_retry) {
-            if (!strcasecmp(r->should_retry, "true")) {
-                v = OPENAI_RETRY;
-                if (r->status == 429) *cause = CAUSE_RATE_LIMIT;
-                else *cause = CAUSE_SERVER;
-            } else if (!strcasecmp(r->should_retry, "false")) {
-                v = OPENAI_FATAL;
-            }
-        }
+        v = openai_error_verdict(r, openai_is_quota(code, type), cause);
         if (v == OPENAI_RETRY) {
             double ms = r->retry_after_ms ? strtod(r->retry_after_ms, NULL) : -1;
             *retry_after = ms >= 0 ? ms / 1000 : openai_retry_after(r->retry_after);

@@ -57,6 +57,14 @@ openai_verdict openai_parse(const openai_reply *r, size_t n, uint32_t dim, float
                             openai_cause *cause, double *retry_after, const char *secret, char *msg,
                             size_t msglen);
 
+/* What a reply means, without reading its vectors: cheap enough to run
+ * before the next request starts. OPENAI_FATAL exactly when openai_parse
+ * would answer OPENAI_FATAL for a reason other than memory (400, 401, 403,
+ * 404, 429 insufficient_quota, x-should-retry: false...); OPENAI_RETRY for
+ * an error that is retried; OPENAI_OK for a 200, which only openai_parse
+ * can tell apart from a malformed one. */
+openai_verdict openai_classify(const openai_reply *r);
+
 /* Parse a Retry-After value: seconds, or an HTTP date. -1 when neither. */
 double openai_retry_after(const char *v);
 

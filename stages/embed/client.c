@@ -54,6 +54,7 @@ struct client {
     unsigned long long rng;
     landed *landed; /* answers harvested, not yet classified */
     size_t nlanded, landed_cap;
+    int stopped; /* a batch failed for good: no request starts any more */
 };
 
 static double client_now(void) {
@@ -164,6 +165,7 @@ void client_free(client *c) {
 }
 
 int client_submit(client *c, embed_batch *b) {
+    if (c->stopped) return NZ_ESTOPPED;
     /* the body is built now, off the path between one answer and the next
      * request */
     if (!b->req && !(b->req = openai_request(c->o.model, c->o.dim, b->texts, b->lens, b->n)))
@@ -189,6 +191,8 @@ int client_submit(client *c, embed_batch *b) {
 }
 
 size_t client_pending(const client *c) { return c->qn + c->inflight + c->nlanded; }
+
+void client_stop(client *c) { c->stopped = 1; }
 
 static void client_harvest(client *c);
 
@@ -271,11 +275,23 @@ static double client_start_ready(client *c, double next_wake);
  * submitted reserved its place (client_submit). */
 static void client_land(client *c, const landed *l) { c->landed[c->nlanded++] = *l; }
 
-/* Take every finished transfer off its slot and start the next request on
- * the slot at once; the answers wait in c->landed. Nothing is parsed and
- * nothing is handed back here, so this is safe between any two steps of
- * the caller's work: a slot never idles while the caller is busy. */
-static void client_harvest(client *c) {
+/* Will this answer fail its batch for good? Only the status and a small
+ * error body are read (openai_classify), never the vectors: this runs
+ * before the freed slot restarts. */
+static int client_final_failure(const client *c, const landed *l) {
+    if (l->cc == CURLE_OK) {
+        openai_reply r = {l->status, l->body.s, l->body.len,
+                          NULL,      NULL,      l->should_retry[0] ? l->should_retry : NULL};
+        openai_verdict v = openai_classify(&r);
+        if (v != OPENAI_RETRY) return v == OPENAI_FATAL;
+    }
+    return l->b->attempts > c->o.max_retries; /* a retry, but none is left */
+}
+
+/* Take every finished transfer off its slot; the answers wait in
+ * c->landed. One that fails its batch for good stops the client here,
+ * before any slot restarts. Returns the number of slots freed. */
+static int client_collect(client *c) {
     int left, freed = 0;
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(c->m, &left))) {
@@ -291,6 +307,7 @@ static void client_harvest(client *c) {
         memcpy(l.retry_after_ms, s->retry_after_ms, sizeof l.retry_after_ms);
         memcpy(l.retry_after, s->retry_after, sizeof l.retry_after);
         memcpy(l.should_retry, s->should_retry, sizeof l.should_retry);
+        if (client_final_failure(c, &l)) c->stopped = 1;
         client_land(c, &l);
         curl_multi_remove_handle(c->m, s->h); /* msg is invalid from here */
         if (s->rem_requests >= 0 || s->rem_tokens >= 0) {
@@ -303,7 +320,23 @@ static void client_harvest(client *c) {
         c->inflight--;
         freed++;
     }
-    if (freed) client_start_ready(c, client_now() + 1.0); /* it also sends */
+    return freed;
+}
+
+/* Take every finished transfer off its slot and start the next request on
+ * the slot at once (unless the client stopped); the answers wait in
+ * c->landed. Nothing is parsed and nothing is handed back here, so this
+ * is safe between any two steps of the caller's work: a slot never idles
+ * while the caller is busy. */
+static void client_harvest(client *c) {
+    if (client_collect(c)) client_start_ready(c, client_now() + 1.0); /* it also sends */
+}
+
+/* Hand back a batch that will not be sent (again): the client stopped. */
+static void client_cancel(embed_batch *b, void (*done)(embed_batch *, void *), void *ctx) {
+    b->ok = -2;
+    snprintf(b->error, sizeof b->error, "not sent: the run stopped");
+    done(b, ctx);
 }
 
 /* Classify a harvested answer: hand the batch back (done or failed), or
@@ -336,6 +369,7 @@ static void client_classify(client *c, landed *l, void (*done)(embed_batch *, vo
         return;
     }
     if (v == OPENAI_FATAL || b->attempts > c->o.max_retries) {
+        c->stopped = 1; /* client_collect knew already, unless a 200 was malformed */
         if (v != OPENAI_FATAL) {
             char last[512];
             snprintf(last, sizeof last, "%s", b->error);
@@ -344,6 +378,10 @@ static void client_classify(client *c, landed *l, void (*done)(embed_batch *, vo
         }
         b->ok = -1;
         done(b, ctx);
+        return;
+    }
+    if (c->stopped) {
+        client_cancel(b, done, ctx);
         return;
     }
     c->stats.retries[cause]++;
@@ -369,10 +407,13 @@ static void client_classify(client *c, landed *l, void (*done)(embed_batch *, vo
 }
 
 /* Start queued batches on idle slots, as far as the gates allow; returns
- * the time the next one could start. */
+ * the time the next one could start. The only place a request starts:
+ * finished transfers are collected first, so none starts after an answer
+ * that stopped the client has arrived. */
 static double client_start_ready(client *c, double next_wake) {
     double now = client_now();
-    for (int i = 0; i < c->o.concurrency && c->qn; i++) {
+    client_collect(c);
+    for (int i = 0; i < c->o.concurrency && c->qn && !c->stopped; i++) {
         slot *s = &c->slots[i];
         if (s->b) continue;
         size_t pick = c->qn;
@@ -424,11 +465,10 @@ int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void
                 client_progress(c);
             }
             client_start_ready(c, deadline); /* retries due now; it also sends */
-            return NZ_OK;
+            break;
         }
         now = client_now();
-        if (now >= deadline) return NZ_OK;
-        if (!c->inflight && !c->qn) return NZ_OK;
+        if (now >= deadline || (!c->inflight && (!c->qn || c->stopped))) break;
         double until = (next_wake < deadline ? next_wake : deadline) - now;
         int ms = until <= 0 ? 0 : (int)(until * 1000) + 1;
         if (ms > 1000) ms = 1000;
@@ -439,4 +479,6 @@ int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void
             usleep((useconds_t)ms * 1000);
         }
     }
+    while (c->stopped && c->qn) client_cancel(c->queue[--c->qn], done, ctx);
+    return NZ_OK;
 }

@@ -14,6 +14,13 @@
  * After max_retries, or at the first failure that can never succeed, the
  * batch is handed back as failed.
  *
+ * A failed batch stops the client: the answer is classified (cheaply, by
+ * its status and error code: openai_classify) the moment it is taken off
+ * its slot, before the slot could restart, and from then on no request
+ * starts on any slot. Requests already in flight finish and are handed
+ * back as usual; queued batches and retries are handed back unsent
+ * (ok == -2). A fatal answer therefore costs no request after it.
+ *
  * Each slot's answer is a buf (buf.h) capped at 1 GiB: a bigger reply is
  * cut off and fails its attempt. Returns are status.h codes, named below.
  */
@@ -35,7 +42,7 @@ typedef struct embed_batch {
     long usage;     /* usage.prompt_tokens */
     int attempts;
     double not_before;
-    int ok; /* 1 done, -1 failed (error holds why) */
+    int ok; /* 1 done, -1 failed (error holds why), -2 not sent: the client stopped */
     char error[512];
     void *user; /* the caller's */
     char *req;  /* the request body, built at submit; the caller frees */
@@ -59,13 +66,18 @@ typedef struct client client;
 /* NULL with err when out of memory. */
 client *client_new(const client_opts *o, char *err, size_t errlen);
 void client_free(client *c);
-/* Queue a batch (its request body is built now). NZ_OK, or NZ_ENOMEM. */
+/* Queue a batch (its request body is built now). NZ_OK, NZ_ENOMEM, or
+ * NZ_ESTOPPED when the client has stopped (the batch is not queued). */
 int client_submit(client *c, embed_batch *b);
 /* Run transfers for up to `wait` seconds or until a batch finishes; each
- * finished batch (ok or failed) goes to done(). NZ_OK, or NZ_EIO when
+ * finished batch (ok, failed, or not sent once stopped) goes to done().
+ * Returns early once stopped with nothing in flight. NZ_OK, or NZ_EIO when
  * libcurl's multi interface fails (a fatal socket or poll error): stop. */
 int client_run(client *c, double wait, void (*done)(embed_batch *, void *), void *ctx);
 size_t client_pending(const client *c); /* queued and in flight */
+/* Start no request any more, as after a batch that failed for good: what
+ * is in flight finishes; the next client_run hands the queue back unsent. */
+void client_stop(client *c);
 /* Move bytes of the transfers in flight, and take finished ones off their
  * slots so the next queued requests start at once; their answers are
  * parsed and handed back by the next client_run. Calls no callback: safe

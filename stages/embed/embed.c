@@ -280,6 +280,8 @@ static json_t *embed_stats(const embed_ctx *cx, double price_per_mtok) {
         json_object_set_new(stats, "retries_by_cause", retries);
         json_object_set_new(stats, "cache_hits", json_integer(rs->cache_hits));
         json_object_set_new(stats, "sent", json_integer(rs->sent));
+        json_object_set_new(stats, "paid", json_integer(rs->paid));
+        json_object_set_new(stats, "not_embedded", json_integer(rs->not_embedded));
         json_object_set_new(stats, "tokens", json_integer(rs->usage_tokens));
         json_object_set_new(stats, "cost_usd",
                             json_real((double)rs->usage_tokens / 1e6 * price_per_mtok));
@@ -295,7 +297,7 @@ static int embed_all(embed_ctx *cx, const embed_options *o) {
     int failed =
         jsonl_each(o->nfiles, o->files, (size_t)o->max_line, embed_record, cx, &cx->rejected) < 0;
     if (cx->rm) {
-        if (!failed) failed = remote_finish(cx->rm) < 0;
+        failed = (failed ? remote_stop(cx->rm, NZ_ESTOPPED) : remote_finish(cx->rm)) < 0;
         const remote_stats *rs = remote_get_stats(cx->rm);
         cx->embedded = rs->embedded;
         cx->rejected += rs->rejected;
@@ -325,7 +327,11 @@ int embed_run(const embed_options *o) {
     json_t *stats = embed_stats(&cx, o->price_per_mtok);
     if (failed) {
         out_abort(&out);
-        log_fields(LOG_ERROR, "failed: everything already embedded is in the cache", stats);
+        log_fields(LOG_ERROR,
+                   out.is_file ? "failed: the output is not written; what was paid for is cached"
+                               : "failed: what was embedded is written out; what was paid for is "
+                                 "cached",
+                   stats);
         goto fail;
     }
     if (out_finish(&out) < 0) {

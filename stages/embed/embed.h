@@ -16,8 +16,17 @@
  *    limits. Its setup (the API key, the endpoint, the cache) lives here.
  * The run ends with one JSON stats line ("done", or the failure): provider,
  * model, dim; for openai requests, retries (total and by cause), cache
- * hits, inputs sent, tokens, the estimated cost and the seconds waited;
- * then embedded and rejected.
+ * hits, inputs sent, paid (inputs whose vectors the server returned: billed,
+ * and in the cache), not_embedded (records read but left without a vector
+ * because the run stopped), tokens, the estimated cost and the seconds
+ * waited; then embedded (records written out with their vector) and
+ * rejected.
+ *
+ * A failure (for openai: an answer that can never succeed, such as 401 or
+ * 429 insufficient_quota, or retries run out) stops the run at once: no
+ * request starts after it, the requests in flight land, every record that
+ * has its vector is written out in input order (skipping those without),
+ * and nz-embed exits 1.
  */
 #ifndef NZ_EMBED_H
 #define NZ_EMBED_H
@@ -45,8 +54,9 @@ typedef struct embed_options {
 /* Embed every record of the inputs and log the stats line. Returns the
  * process exit code (nz.h): NZ_EXIT_OK, NZ_EXIT_REJECTED when some records
  * were rejected, NZ_EXIT_USAGE for a provider that is unknown or lacks its
- * API key, NZ_EXIT_FAIL when the run failed (the output is then not
- * written; what the openai provider already embedded is in the cache). */
+ * API key, NZ_EXIT_FAIL when the run failed (on stdout every record
+ * already embedded was written; an -o file is not written, being atomic;
+ * what the openai provider paid for is in the cache either way). */
 int embed_run(const embed_options *o);
 
 #endif

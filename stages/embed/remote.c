@@ -39,7 +39,9 @@ struct remote {
     size_t next_batch_id;
     unsigned since_pump; /* records added since the last pump */
     size_t window;
-    int failed; /* the first fatal status of a batch's answer, or NZ_OK */
+    int failed;     /* the first status that stopped the run, or NZ_OK */
+    int logged;     /* a failed batch's message was logged */
+    int out_broken; /* the output could not be written: write no more */
     remote_stats stats;
 };
 
@@ -67,6 +69,17 @@ fail:
     return NULL;
 }
 
+/* A batch and what it holds (its request body, its records' seqs). */
+static void remote_batch_free(embed_batch *b) {
+    if (!b) return;
+    free(b->user);
+    free(b->texts);
+    free(b->lens);
+    free(b->vectors);
+    free(b->req);
+    free(b);
+}
+
 static void remote_item_free(ritem *it) {
     json_decref(it->rec);
     free(it->sent);
@@ -81,12 +94,7 @@ void remote_free(remote *r) {
     for (size_t i = 0; i < r->n; i++) remote_item_free(remote_item(r, r->base + i));
     free(r->items);
     json_decref(r->waiting);
-    if (r->open) {
-        free(r->open->texts);
-        free(r->open->lens);
-        free(r->open->vectors);
-        free(r->open);
-    }
+    remote_batch_free(r->open);
     free(r->open_seq);
     client_free(r->cl);
     free(r);
@@ -118,11 +126,29 @@ static int remote_write(remote *r, ritem *it) {
             rc = NZ_OK;
         else {
             log_error("write error: %s", strerror(errno));
+            r->out_broken = 1;
             rc = NZ_EIO;
         }
     }
     free(head);
     free(b64);
+    return rc;
+}
+
+/* Settle the record at the head of the window, which is not waiting:
+ * log its rejection, or write it out. NZ_OK, or remote_write's status. */
+static int remote_settle(remote *r, ritem *it) {
+    int rc = NZ_OK;
+    if (it->state == R_REJECT) {
+        const char *uri = jsonl_str(it->rec, "uri");
+        log_reject(uri ? uri : "-", "%s", it->error ? it->error : "rejected");
+        r->stats.rejected++;
+    } else if ((rc = remote_write(r, it)) == NZ_OK) {
+        r->stats.embedded++;
+    }
+    remote_item_free(it);
+    r->base++;
+    r->n--;
     return rc;
 }
 
@@ -135,18 +161,7 @@ static int remote_emit(remote *r) {
         if (r->cl && ++k % 16 == 0) client_progress(r->cl);
         ritem *it = remote_item(r, r->base);
         if (it->state == R_WAIT) break;
-        if (it->state == R_REJECT) {
-            const char *uri = jsonl_str(it->rec, "uri");
-            log_reject(uri ? uri : "-", "%s", it->error ? it->error : "rejected");
-            r->stats.rejected++;
-        } else if ((rc = remote_write(r, it)) < 0) {
-            return rc;
-        } else {
-            r->stats.embedded++;
-        }
-        remote_item_free(it);
-        r->base++;
-        r->n--;
+        if ((rc = remote_settle(r, it)) < 0) return rc;
     }
     return NZ_OK;
 }
@@ -161,10 +176,13 @@ static void remote_done(embed_batch *b, void *ctx) {
     remote *r = ctx;
     size_t *seqs = b->user;
     if (b->ok < 0) {
-        if (!r->failed) log_error("embedding request failed: %s", b->error);
+        if (b->ok == -1 && !r->logged) log_error("embedding request failed: %s", b->error);
+        if (b->ok == -1) r->logged = 1;
+        if (b->ok == -2 && !b->attempts) r->stats.sent -= (long)b->n; /* never went out */
         remote_fail(r, NZ_EUNAVAILABLE);
     } else {
         r->stats.usage_tokens += b->usage;
+        r->stats.paid += (long)b->n;
         for (size_t i = 0; i < b->n; i++) {
             ritem *it = remote_item(r, seqs[i]);
             it->vec = malloc(r->o.dim * sizeof *it->vec);
@@ -194,33 +212,35 @@ static void remote_done(embed_batch *b, void *ctx) {
             }
         }
     }
-    free(seqs);
-    free(b->texts);
-    free(b->lens);
-    free(b->vectors);
-    free(b->req);
-    free(b);
+    remote_batch_free(b);
 }
 
-/* Send the open batch. NZ_OK, or NZ_ENOMEM (logged when libcurl's). */
+/* Send the open batch. NZ_OK, NZ_ENOMEM (logged when libcurl's), or
+ * NZ_ESTOPPED when the client stopped after a failed batch; a batch that
+ * cannot be sent is dropped (its records keep waiting). */
 static int remote_seal(remote *r) {
     embed_batch *b = r->open;
+    int rc = NZ_ENOMEM;
     if (!b || !b->n) return NZ_OK;
     r->open = NULL;
     b->user = r->open_seq; /* remote_done finds the records here */
     r->open_seq = NULL;
     b->vectors = malloc(b->n * r->o.dim * sizeof *b->vectors);
-    if (!b->vectors) return NZ_ENOMEM;
-    r->stats.sent += (long)b->n;
+    if (!b->vectors) goto fail;
     r->since_pump = 16; /* it goes out at the next chance */
     if (!r->cl) {
         char err[256];
         if (!(r->cl = client_new(&r->o.co, err, sizeof err))) {
             log_error("%s", err);
-            return NZ_ENOMEM;
+            goto fail;
         }
     }
-    return client_submit(r->cl, b);
+    if ((rc = client_submit(r->cl, b)) < 0) goto fail;
+    r->stats.sent += (long)b->n;
+    return NZ_OK;
+fail:
+    remote_batch_free(b);
+    return rc;
 }
 
 /* Let the client run for up to `wait` seconds. NZ_OK, client_run's
@@ -339,12 +359,31 @@ int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens
 }
 
 int remote_finish(remote *r) {
-    int rc = remote_seal(r);
-    if (rc < 0) return rc;
-    while (r->cl && client_pending(r->cl)) {
-        if ((rc = remote_pump(r, 1.0)) < 0) return rc;
-        if ((rc = remote_emit(r)) < 0) return rc;
+    int rc = r->failed ? r->failed : remote_seal(r);
+    while (rc == NZ_OK && r->cl && client_pending(r->cl))
+        if ((rc = remote_pump(r, 1.0)) == NZ_OK) rc = remote_emit(r);
+    if (rc == NZ_OK) rc = remote_emit(r);
+    if (rc == NZ_OK && r->n) rc = NZ_EUNAVAILABLE; /* a record left without its vector */
+    return rc == NZ_OK ? NZ_OK : remote_stop(r, rc);
+}
+
+int remote_stop(remote *r, int status) {
+    remote_fail(r, status);
+    if (r->cl) { /* no request starts; those in flight land, and their vectors are kept */
+        client_stop(r->cl);
+        while (client_pending(r->cl) && client_run(r->cl, 1.0, remote_done, r) == NZ_OK) {
+        }
     }
-    if (r->failed) return r->failed;
-    return remote_emit(r);
+    while (r->n) { /* in order, every record that has its vector, past the gaps */
+        ritem *it = remote_item(r, r->base);
+        if (it->state == R_WAIT || (it->state == R_READY && r->out_broken)) {
+            r->stats.not_embedded++;
+            remote_item_free(it);
+            r->base++;
+            r->n--;
+        } else if (remote_settle(r, it) < 0) {
+            r->stats.not_embedded++;
+        }
+    }
+    return r->failed;
 }

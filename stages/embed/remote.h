@@ -10,6 +10,12 @@
  * arrive, so a run killed at any point and started again re-sends only
  * what was in flight. Records leave in the order they came, a bounded
  * window behind the input.
+ *
+ * A failure stops the run (remote_stop): no request starts any more (the
+ * client stops itself at a batch that failed for good, before any slot
+ * restarts); the requests in flight land and their vectors reach the
+ * cache; then every record that has its vector is written out, in input
+ * order, skipping the records left without one.
  */
 #ifndef NZ_REMOTE_H
 #define NZ_REMOTE_H
@@ -30,7 +36,13 @@ typedef struct remote_opts {
 } remote_opts;
 
 typedef struct remote_stats {
-    long embedded, rejected, cache_hits, sent, usage_tokens;
+    long embedded;     /* records written out with their vector */
+    long rejected;     /* records rejected (over the model's limit) */
+    long cache_hits;   /* records whose vector came from the cache */
+    long sent;         /* inputs sent in requests (a retry counts once) */
+    long paid;         /* inputs whose vectors the server returned: billed, and cached */
+    long not_embedded; /* records read but left without a vector: the run stopped */
+    long usage_tokens; /* usage.prompt_tokens summed */
 } remote_stats;
 
 typedef struct remote remote;
@@ -47,8 +59,14 @@ remote *remote_new(const remote_opts *o, FILE *out, char *err, size_t errlen);
  *                    retries ran out (logged with the server's message). */
 int remote_add(remote *r, json_t *rec, const char *sent, size_t len, long tokens, const char *name);
 /* Send what is left and write everything out. NZ_OK, or a fatal status as
- * for remote_add. */
+ * for remote_add, after remote_stop. */
 int remote_finish(remote *r);
+/* Stop the run with `status` (kept unless an earlier one was): start no
+ * request, wait for those in flight, then write out every record that has
+ * its vector (not_embedded counts the others). Returns the first status
+ * that stopped the run. For a run that fails outside: the input, or a
+ * fatal status of remote_add. */
+int remote_stop(remote *r, int status);
 void remote_free(remote *r);
 const remote_stats *remote_get_stats(const remote *r);
 const client_stats *remote_client_stats(const remote *r);

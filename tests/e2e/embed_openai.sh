@@ -74,7 +74,10 @@ check fault_mix_every_chunk_exactly_once same_as_hash "$T/mix.jsonl"
 check fault_mix_saw_faults bash -c "[ \$(grep -vc '\"fault\":\"none\"' '$T/mock.log') -gt 3 ]"
 
 # Rate limits: 429 with retry-after-ms is waited out; pacing stays under it.
-start_mock --rpm 6 --window-ms 1000
+# 200 ms answers: the 4 slots restart on the first 4 answers (6 requests a
+# second allowed, x-ratelimit-remaining-requests says 2), before any answer
+# could say none is left, so 2 requests meet a 429 whatever the timing.
+start_mock --rpm 6 --window-ms 1000 --latency 200
 nz-embed --no-cache --batch 8 --concurrency 4 <"$T/chunks.jsonl" >"$T/rl.jsonl" 2>"$T/rl.err"
 rc=$?
 [ $rc -eq 0 ] && same_as_hash "$T/rl.jsonl" && t_ok rate_limit_429_waited_out || t_fail rate_limit_429_waited_out "exit $rc"

@@ -90,6 +90,44 @@ UNIT_TEST(openai_parse_replies) {
     CHECK(openai_retry_after("soon") < 0);
 }
 
+/* openai_classify: the verdict before the slot restarts, never read from
+ * the vectors, and always openai_parse's own for an error. */
+UNIT_TEST(openai_classify_matches_parse) {
+    static const struct {
+        long status;
+        const char *body, *should;
+        openai_verdict want;
+    } cases[] = {
+        {200, "{\"data\":[]}", NULL, OPENAI_OK}, /* only parsing tells a malformed 200 */
+        {200, "{not json", NULL, OPENAI_OK},
+        {401, "{\"error\":{\"code\":\"invalid_api_key\"}}", NULL, OPENAI_FATAL},
+        {400, "{}", NULL, OPENAI_FATAL},
+        {403, "", NULL, OPENAI_FATAL},
+        {404, "{}", NULL, OPENAI_FATAL},
+        {429, "{\"error\":{\"code\":\"insufficient_quota\"}}", NULL, OPENAI_FATAL},
+        {429, "{\"error\":{\"type\":\"insufficient_quota\"}}", NULL, OPENAI_FATAL},
+        {429, "{\"error\":{\"code\":\"rate_limit_exceeded\"}}", NULL, OPENAI_RETRY},
+        {429, "", NULL, OPENAI_RETRY},
+        {429, "{\"error\":{\"code\":\"insufficient_quota\"}}", "true", OPENAI_RETRY},
+        {500, "", NULL, OPENAI_RETRY},
+        {503, "", "false", OPENAI_FATAL},
+        {400, "{}", "true", OPENAI_RETRY},
+        {408, "", NULL, OPENAI_RETRY},
+    };
+    float out[4];
+    openai_cause cause;
+    double after;
+    char msg[256];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        openai_reply r = {cases[i].status, cases[i].body, strlen(cases[i].body), NULL, NULL,
+                          cases[i].should};
+        CHECK(openai_classify(&r) == cases[i].want);
+        if (cases[i].status != 200)
+            CHECK(parse(cases[i].status, cases[i].body, NULL, NULL, cases[i].should, 1, 4, out,
+                        &cause, &after, msg) == cases[i].want);
+    }
+}
+
 UNIT_TEST(vcache_roundtrip_and_torn_tail) {
     const char *dir = unit_tmpdir();
     char err[256];
