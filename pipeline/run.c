@@ -18,6 +18,7 @@
 #include "jsonl.h"
 #include "log.h"
 #include "nz.h"
+#include "publish.h"
 #include "snapshot.h"
 #include "status.h"
 #include "step.h"
@@ -50,18 +51,6 @@ typedef struct run_state {
     const char *status;    /* published, unchanged, failed */
     int rejected;          /* some stage rejected inputs */
 } run_state;
-
-/* The name `current` points at, or NULL (malloc'd). */
-static char *run_current(const char *root) {
-    char *link = NULL, target[4096];
-    if (asprintf(&link, "%s/current", root) < 0) return NULL;
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    free(link);
-    if (n <= 0) return NULL;
-    target[n] = '\0';
-    const char *base = strrchr(target, '/');
-    return strdup(base ? base + 1 : target);
-}
 
 /* The run id a snapshot was labelled with (run=ID), or -1. */
 static long long run_label_of(const snapshot *s) {
@@ -170,18 +159,7 @@ static int run_workdir(run_state *r) {
     while (d && (e = readdir(d))) {
         if (strncmp(e->d_name, RUN_DIR_PREFIX, strlen(RUN_DIR_PREFIX)) != 0) continue;
         char *old = NULL;
-        if (asprintf(&old, "%s/%s", r->root, e->d_name) >= 0) {
-            DIR *od = opendir(old);
-            struct dirent *f;
-            while (od && (f = readdir(od))) {
-                if (f->d_name[0] == '.') continue;
-                char *p = NULL;
-                if (asprintf(&p, "%s/%s", old, f->d_name) >= 0) unlink(p);
-                free(p);
-            }
-            if (od) closedir(od);
-            rmdir(old);
-        }
+        if (asprintf(&old, "%s/%s", r->root, e->d_name) >= 0) root_discard(old);
         free(old);
     }
     if (d) closedir(d);
@@ -229,7 +207,7 @@ static int run_record_rejects(run_state *r, step *s) {
  * carried over from it; else this run rebuilds from the sources. */
 static int run_can_carry(run_state *r) {
     char err[256];
-    char *cur = run_current(r->root);
+    char *cur = root_current(r->root);
     snapshot *s = cur ? snapshot_open(r->root, err, sizeof err) : NULL;
     long long label = s ? run_label_of(s) : -1;
     char *snap = label > 0 ? catalog_run_snapshot(r->cat, label) : NULL;
