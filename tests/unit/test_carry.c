@@ -216,3 +216,25 @@ UNIT_TEST(labels_are_checked_and_read_back_from_the_manifest) {
     CHECK(manifest_label(s->manifest, "nope") == NULL);
     snapshot_close(s);
 }
+
+UNIT_TEST(carry_stops_when_asked) {
+    char base_dir[4200], new_dir[4200], err[256];
+    const char *tmp = unit_tmpdir();
+    snprintf(base_dir, sizeof base_dir, "%s/base", tmp);
+    snprintf(new_dir, sizeof new_dir, "%s/new", tmp);
+    CHECK(c_build_base(base_dir, NULL) == 0);
+    snapshot *base = NULL;
+    CHECK(carry_open(base_dir, &base, err, sizeof err) == NZ_OK);
+    CHECK(mkdir(new_dir, 0755) == 0);
+    index_builder *b = builder_open(new_dir, err, sizeof err);
+    CHECK(b != NULL);
+    volatile sig_atomic_t stop = SIGTERM;
+    carry_stats st;
+    CHECK(carry_rows(b, base, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_ESTOPPED);
+    CHECK(st.carried == 0 && builder_count(b) == 0);
+    stop = 0;
+    CHECK(carry_rows(b, base, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_OK);
+    CHECK(st.carried == C_N && st.dropped == 0 && builder_count(b) == C_N);
+    builder_free(b);
+    snapshot_close(base);
+}
