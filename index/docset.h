@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #define DOCSET_MAX_ID 1024
-#define DOCSET_MAX_LINES 10000000L
+#define DOCSET_MAX_LINES 1000000L
 
 typedef struct docset {
     char **slot; /* NULL: empty */

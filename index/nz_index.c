@@ -127,20 +127,16 @@ typedef struct build_cli {
     json_t *labels;
 } build_cli;
 
-/* A parsed option that needs more than a number; 1 for a usage error. */
-static int build_opt(build_cli *c, int opt, const char *arg) {
-    char err[512];
-    int rc = NZ_OK;
-    switch (opt) {
-    case 'B': c->o.base = arg; break;
-    case 'D': c->drop_path = arg; break;
-    case 'l':
-        if (!c->labels && !(c->labels = json_object())) rc = NZ_ENOMEM;
-        if (rc == NZ_OK && (rc = manifest_label_add(c->labels, arg, err, sizeof err)) < 0)
-            log_error("build: %s", err);
-        break;
+/* One --label KEY=VALUE into c->labels; 1 for a usage error. */
+static int build_label(build_cli *c, const char *arg) {
+    char err[512] = "out of memory";
+    if (!c->labels && !(c->labels = json_object())) {
+        log_error("build: %s", err);
+        return 1;
     }
-    return rc < 0;
+    if (manifest_label_add(c->labels, arg, err, sizeof err) == NZ_OK) return 0;
+    log_error("build: %s", err);
+    return 1;
 }
 
 /* After getopt: what the options say together; -1, or the exit code. */
@@ -202,9 +198,9 @@ static int build_parse(build_cli *c, int argc, char **argv) {
         case 'T': bad = config_parse_long("--threads", optarg, 1, 1024, &c->threads) < 0; break;
         case 'a': bad = config_parse_double("--alpha", optarg, 1.0, 4.0, &c->alpha) < 0; break;
         case 'F': c->o.flat = 1; break;
-        case 'B':
-        case 'D':
-        case 'l': bad = build_opt(c, opt, optarg); break;
+        case 'B': c->o.base = optarg; break;
+        case 'D': c->drop_path = optarg; break;
+        case 'l': bad = build_label(c, optarg); break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }

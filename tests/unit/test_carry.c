@@ -76,6 +76,24 @@ static const unsigned char *c_record(const snapshot *s, uint64_t r, uint64_t *le
     return s->blob + s->offsets[r];
 }
 
+/* A fresh base under a new tmpdir, opened and verified, and a builder for
+ * the new snapshot (new_dir, with a graph when graph is set); NULL on failure. */
+static index_builder *c_start(char *new_dir, size_t len, snapshot **base, int graph) {
+    char base_dir[4200], err[256];
+    const char *tmp = unit_tmpdir();
+    snprintf(base_dir, sizeof base_dir, "%s/base", tmp);
+    snprintf(new_dir, len, "%s/new", tmp);
+    if (c_build_base(base_dir, NULL) != 0 || carry_open(base_dir, base, err, sizeof err) < 0 ||
+        mkdir(new_dir, 0755) < 0)
+        return NULL;
+    index_builder *b = builder_open(new_dir, err, sizeof err);
+    if (b && graph && builder_set_graph(b, &c_graph, NULL, NULL) < 0) {
+        builder_free(b);
+        return NULL;
+    }
+    return b;
+}
+
 UNIT_TEST(docset_adds_finds_and_reads_a_drop_file) {
     docset d = DOCSET_INIT;
     char key[32];
@@ -116,18 +134,11 @@ UNIT_TEST(docset_adds_finds_and_reads_a_drop_file) {
 }
 
 UNIT_TEST(carried_rows_are_byte_identical_and_left_out_docs_gone) {
-    char base_dir[4200], new_dir[4200], err[256];
-    const char *tmp = unit_tmpdir();
-    snprintf(base_dir, sizeof base_dir, "%s/base", tmp);
-    snprintf(new_dir, sizeof new_dir, "%s/new", tmp);
-    CHECK(c_build_base(base_dir, NULL) == 0);
+    char new_dir[4200], err[256];
     snapshot *base = NULL;
-    CHECK(carry_open(base_dir, &base, err, sizeof err) == NZ_OK);
-
+    index_builder *b = c_start(new_dir, sizeof new_dir, &base, 1);
+    CHECK(b != NULL);
     /* new input: one row of doc d3 (its new version); d1 and d7 dropped */
-    CHECK(mkdir(new_dir, 0755) == 0);
-    index_builder *b = builder_open(new_dir, err, sizeof err);
-    CHECK(b && builder_set_graph(b, &c_graph, NULL, NULL) == NZ_OK);
     static float v[C_DIM];
     c_vector(9999, v);
     builder_meta m = {.page = 1};
@@ -215,4 +226,20 @@ UNIT_TEST(labels_are_checked_and_read_back_from_the_manifest) {
     CHECK_STR(manifest_label(s->manifest, "note_2"), "a=b ü");
     CHECK(manifest_label(s->manifest, "nope") == NULL);
     snapshot_close(s);
+}
+
+UNIT_TEST(carry_stops_when_asked) {
+    char new_dir[4200], err[256];
+    snapshot *base = NULL;
+    index_builder *b = c_start(new_dir, sizeof new_dir, &base, 0);
+    CHECK(b != NULL);
+    volatile sig_atomic_t stop = SIGTERM;
+    carry_stats st;
+    CHECK(carry_rows(b, base, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_ESTOPPED);
+    CHECK(st.carried == 0 && builder_count(b) == 0);
+    stop = 0;
+    CHECK(carry_rows(b, base, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_OK);
+    CHECK(st.carried == C_N && st.dropped == 0 && builder_count(b) == C_N);
+    builder_free(b);
+    snapshot_close(base);
 }
