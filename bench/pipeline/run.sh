@@ -36,6 +36,8 @@ for _ in $(seq 1 100); do [ -s "$W/port" ] && break; sleep 0.05; done
 export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$W/port")"
 
 now() { date +%s.%N; }
+TCK=$(getconf CLK_TCK)
+mock_cpu() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$mock_pid/stat"; }
 # requests and inputs (of answered requests) in the mock's log after line $1
 mock_since() { tail -n +"$(($1 + 1))" "$W/mock.log" | jq -s -r '"\(length) \(map(select(.status == 200) | .inputs) | add // 0)"'; }
 new_ids() { # before.json after.json: chunk ids in after, not in before
@@ -43,17 +45,19 @@ new_ids() { # before.json after.json: chunk ids in after, not in before
 }
 stage() { jq -r --arg n "$2" '(.stages[]? | select(.name == $n) | .seconds * 1000 | round / 1000) // "-"' "$1"; }
 
-# one run: RUN N -> R/runN.json; records "wall requests inputs extract chunk embed index status"
+# one run -> R/runN.json; R/mN: wall requests inputs extract chunk embed index status mock-cpu
 measure() { # rep-dir n
-    local R=$1 n=$2 s e l0
+    local R=$1 n=$2 s e l0 c0
     l0=$(wc -l <"$W/mock.log")
+    c0=$(mock_cpu)
     s=$(now)
     "$BIN/nz-pipeline" run -o "$R/ix" --provider openai "$R/src" >"$R/run$n.json" 2>"$R/run$n.err" || true
     e=$(now)
-    printf '%s %s %s %s %s %s %s\n' "$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')" \
+    printf '%s %s %s %s %s %s %s %s\n' "$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')" \
         "$(mock_since "$l0")" "$(stage "$R/run$n.json" extract)" "$(stage "$R/run$n.json" chunk)" \
         "$(stage "$R/run$n.json" embed)" "$(stage "$R/run$n.json" index)" \
-        "$(jq -r '"\(.status)/\(.sources.changed)"' "$R/run$n.json")" >"$R/m$n"
+        "$(jq -r '"\(.status)/\(.sources.changed)"' "$R/run$n.json")" \
+        "$(awk -v a="$c0" -v b="$(mock_cpu)" 'BEGIN { printf "%.2f", b - a }')" >"$R/m$n"
 }
 
 # append a paragraph of new text to NCHANGED pages, spread over the manual
@@ -117,4 +121,5 @@ row 3 "3 $NCHANGED pages changed" "<=0.15" \
     "$(verdict 3 0.15 '[ "$(col 3 3)" = "$newids" ] && [ "$(col 3 8)" = published/$NCHANGED ]')"
 echo "  run 3: $newids chunk ids are new; inputs sent must equal them (status/changed in the last column)"
 echo "  stage seconds are each stage's own span: they stream into one another, so they overlap"
-for n in 1 2 3; do echo "  run $n wall per rep: $(cut -d' ' -f1 "$W"/rep*/m$n | paste -sd' ')"; done
+for n in 1 2 3; do echo "  run $n wall per rep: $(cut -d' ' -f1 "$W"/rep*/m$n | paste -sd' ') s"; done
+echo "  the mock's own CPU (it shares the cores), median: run 1 $(col 1 9) s, run 3 $(col 3 9) s"
