@@ -29,9 +29,12 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # make they start after tools/deps.sh).
 NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOCHECK_GOALS),$(MAKECMDGOALS)),all),)
+ifeq ($(shell command -v pkg-config),)
+$(error pkg-config and the build libraries are missing: run `make deps` first (as root it installs them))
+endif
 ifneq ($(shell pkg-config --exists $(PKGS) libtcmalloc_minimal 2>/dev/null && echo ok),ok)
 NZ_MISSING := $(shell for p in $(PKGS) libtcmalloc_minimal; do pkg-config --exists $$p 2>/dev/null || printf '%s ' $$p; done)
-$(error missing build libraries ($(strip $(NZ_MISSING))): run `make deps` first (as root it installs them))
+$(error missing build libraries (pkg-config: $(strip $(NZ_MISSING))): run `make deps` first (as root it installs them))
 endif
 endif
 

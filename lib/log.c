@@ -163,7 +163,23 @@ void log_reject(const char *uri, const char *fmt, ...) {
 
 void log_fields(log_level level, const char *msg, json_t *fields) { log_emit(level, msg, fields); }
 
+/* The level named in a JSON log line ("level":"warn"), or -1. */
+static int log_line_level(const char *line, size_t len) {
+    static const char key[] = "\"level\":\"";
+    const char *p = memmem(line, len, key, sizeof key - 1);
+    if (!p) return -1;
+    p += sizeof key - 1;
+    size_t left = len - (size_t)(p - line);
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(log_level_names[i]);
+        if (left > n && memcmp(p, log_level_names[i], n) == 0 && p[n] == '"') return i;
+    }
+    return -1;
+}
+
 void log_relay(const char *line, size_t len) {
+    int line_level = log_line_level(line, len);
+    if (line_level >= 0 && !log_enabled((log_level)line_level)) return; /* below our threshold */
     if (!log_human()) { /* already a JSON line: pass it on as it is */
         pthread_mutex_lock(&log_lock);
         fwrite(line, 1, len, stderr);

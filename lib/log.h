@@ -40,7 +40,8 @@ void log_fields(log_level level, const char *msg, json_t *fields);
 
 /* Pass on one JSON log line written by a child process (nz-pipeline's
  * stages log in JSON to it): as it is in JSON mode, as a line for people
- * in human mode. A line that is not a JSON log record passes as it is. */
+ * in human mode, and not at all when its level is below this process's
+ * NZ_LOG_LEVEL. A line that is not a JSON log record passes as it is. */
 void log_relay(const char *line, size_t len);
 
 #endif

@@ -363,8 +363,11 @@ int pipeline_run(const pipeline_opts *o) {
     run_state r = {.o = o, .root = config_get(CFG_INDEX_PATH), .status = "failed"};
     int exit_code = NZ_EXIT_FAIL;
     run_signals();
-    /* the stages log JSON lines to us, and see the index root in use */
+    /* The stages log JSON lines to us, at info at least (their notes on
+     * each source are how the run learns what is unchanged; what we pass
+     * on follows our own level), and see the index root in use. */
     setenv("NZ_LOG_FORMAT", "json", 1);
+    if (!log_enabled(LOG_INFO)) setenv("NZ_LOG_LEVEL", "info", 1);
     setenv("INDEX_PATH", r.root, 1);
     if (run_open_catalog(&r) < 0) goto out;
     if (run_workdir(&r) < 0) goto done;

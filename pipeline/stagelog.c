@@ -46,9 +46,13 @@ static int stagelog_keep_reject(stagelog *l, const char *stage, const char *uri,
     return NZ_OK;
 }
 
-/* Keep what the run needs of one log line, if anything. */
-static void stagelog_keep(stagelog *l, const char *line, size_t len) {
-    if (!memchr(line, '{', len > 8 ? 8 : len)) return;
+/* Keep what the run needs of one log line, if anything. Returns 1 for a
+ * line not worth passing on: an "unchanged" note, one a source, which the
+ * run's summary counts (passed on only at NZ_LOG_LEVEL=debug, so that a
+ * quiet night under cron stays quiet). */
+static int stagelog_keep(stagelog *l, const char *line, size_t len) {
+    int quiet = 0;
+    if (!memchr(line, '{', len > 8 ? 8 : len)) return 0;
     json_t *o = json_loadb(line, len, 0, NULL);
     const char *level = json_string_value(json_object_get(o, "level"));
     const char *stage = json_string_value(json_object_get(o, "stage"));
@@ -59,6 +63,7 @@ static void stagelog_keep(stagelog *l, const char *line, size_t len) {
     if (level && strcmp(level, "error") == 0 && uri && error && !msg) {
         rc = stagelog_keep_reject(l, stage, uri, error);
     } else if (msg && uri && (strcmp(msg, "unchanged") == 0 || strcmp(msg, "gone") == 0)) {
+        quiet = strcmp(msg, "unchanged") == 0 && !log_enabled(LOG_DEBUG);
         if (json_array_size(l->result.notes) >= STAGELOG_MAX_KEPT) rc = NZ_ELIMIT;
         else if (json_array_append(l->result.notes, o) < 0) rc = NZ_ENOMEM;
     } else if (msg && stage && strcmp(msg, "done") == 0) {
@@ -66,6 +71,7 @@ static void stagelog_keep(stagelog *l, const char *line, size_t len) {
     }
     if (rc < 0) l->result.dropped++;
     json_decref(o);
+    return quiet;
 }
 
 static void *stagelog_main(void *arg) {
@@ -90,8 +96,8 @@ static void *stagelog_main(void *arg) {
             p += take;
             if (!nl) break;
             p++;
-            if (line.len || !too_long) log_relay(buf_str(&line), line.len);
-            if (!too_long) stagelog_keep(l, buf_str(&line), line.len);
+            int quiet = !too_long && stagelog_keep(l, buf_str(&line), line.len);
+            if ((line.len || !too_long) && !quiet) log_relay(buf_str(&line), line.len);
             buf_reset(&line);
             too_long = 0;
         }

@@ -8,7 +8,8 @@
  *  - each rejected input: "level":"error" with "uri" and "error" (the
  *    contract of DESIGN.md), for the run catalog;
  *  - each note on a source: "msg" "unchanged" or "gone" with "uri"
- *    (nz-extract --known), for the run's sources;
+ *    (nz-extract --known), for the run's sources ("unchanged" notes, one a
+ *    source every night, are passed on only at NZ_LOG_LEVEL=debug);
  *  - each stage's last "done" line (its counts: nz-embed's requests,
  *    tokens and cost), for the summary.
  * Lines are bounded (STAGELOG_MAX_LINE: a longer one is passed on but not

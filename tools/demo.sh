@@ -32,8 +32,13 @@ echo "== 1. ingest fixtures/docs -> $INDEX"
     exit 1
 }
 # the run's own seconds close the summary: {..., "seconds":N}
-echo "   status: $(json_str status <"$work/run.json"), $(json_num count <"$work/run.json") chunks" \
-    "in $(json_str snapshot <"$work/run.json"), $(sed -E 's/.*"seconds":([0-9.]+)\}$/\1/' "$work/run.json")s"
+secs=$(sed -E 's/.*"seconds":([0-9.]+)\}$/\1/' "$work/run.json")
+if [ "$(json_str status <"$work/run.json")" = unchanged ]; then # a second demo: nothing new
+    echo "   status: unchanged (the fixtures were ingested before; nothing to publish), ${secs}s"
+else
+    echo "   status: $(json_str status <"$work/run.json"), $(json_num count <"$work/run.json") chunks" \
+        "in $(json_str snapshot <"$work/run.json"), ${secs}s"
+fi
 
 port=${PORT:-8000}
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then port=0; fi # busy: any free port

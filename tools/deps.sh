@@ -71,7 +71,7 @@ if [ "$(id -u)" -eq 0 ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >&2
 else
-    echo "deps: missing Debian packages. Run:" >&2
-    echo "  sudo apt-get install -y --no-install-recommends$missing" >&2
+    echo "deps: missing Debian packages. As root, run:" >&2
+    echo "  apt-get install -y --no-install-recommends$missing" >&2
     exit 1
 fi

@@ -54,8 +54,14 @@ scenarios() { # label
 
     # SIGKILL mid-run: current untouched, the stages gone with it, the next
     # run finds it crashed and completes.
-    local kids
-    kids=$(pgrep -P "$slow" | tr '\n' ' ')
+    local kids= k
+    for _ in $(seq 1 100); do # until the slow embedder runs (the run's second step)
+        for k in $(pgrep -P "$slow"); do
+            case "$(ps -o args= -p "$k" 2>/dev/null)" in *slow/nz-embed*) kids=$(pgrep -P "$slow" | tr '\n' ' ') ;; esac
+        done
+        [ -n "$kids" ] && break
+        sleep 0.05
+    done
     kill -9 "$slow"
     wait "$slow" 2>/dev/null
     sleep 0.3
@@ -85,6 +91,16 @@ export T PG_URL=
 
 unset DATABASE_URL
 scenarios sqlite
+
+# A quiet log level hides nothing from the run: the stages' notes on each
+# source still reach it (an unchanged night stays unchanged, not "removed"),
+# and an unchanged night under cron prints nothing at all.
+NZ_LOG_LEVEL=error nz-pipeline run -o "$T/ix-quiet" "$NZ_ROOT/fixtures/docs" >/dev/null 2>&1
+NZ_LOG_LEVEL=error nz-pipeline run -o "$T/ix-quiet" "$NZ_ROOT/fixtures/docs" >"$T/quiet.json" 2>"$T/quiet.err"
+check quiet_level_still_unchanged jq -e '.status == "unchanged" and .sources.removed == 0 and .sources.unchanged > 10' "$T/quiet.json"
+check quiet_level_silent bash -c "[ ! -s '$T/quiet.err' ]"
+nz-pipeline run -o "$T/ix-quiet" "$NZ_ROOT/fixtures/docs" >/dev/null 2>"$T/night.err"
+check unchanged_night_one_line bash -c "[ \$(wc -l <'$T/night.err') -eq 1 ] && grep -q '\"msg\":\"done\"' '$T/night.err'"
 
 if pg_start; then
     t_ok pg_start
