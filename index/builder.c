@@ -31,6 +31,7 @@ struct index_builder {
     int incremental; /* builder_set_graph_base: base and base_name set */
     graph_base base;
     const char *base_name;
+    uint64_t base_carried; /* base rows in the map: not inserted again */
     volatile sig_atomic_t *stop;
     progress *prog;
     unsigned char *code; /* scratch: one codes.bin row, stride bytes */
@@ -132,6 +133,8 @@ int builder_set_graph_base(index_builder *b, const graph_base *gb, const char *b
     b->incremental = 1;
     b->base = *gb;
     b->base_name = base_name;
+    b->base_carried = 0;
+    for (uint64_t r = 0; r < gb->count; r++) b->base_carried += gb->map[r] != GRAPH_EMPTY;
     return NZ_OK;
 }
 
@@ -275,7 +278,8 @@ static int builder_finish_graph(index_builder *b, builder_file *grf, manifest_in
         rc = NZ_ENOMEM;
         goto fail;
     }
-    if (b->prog) progress_start(b->prog, "index graph", b->count);
+    /* progress counts the rows inserted: all of them, or the new ones */
+    if (b->prog) progress_start(b->prog, "index graph", b->count - b->base_carried);
     if (b->incremental) {
         rc = graph_update(&gc, &b->gp, &b->base, adj, entry, &ix->graph_stats, b->stop, b->prog,
                           err, errlen);
