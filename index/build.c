@@ -27,9 +27,15 @@ static int build_ingest(const build_opts *o, ingest *in, char *err, size_t errle
     return rc;
 }
 
-/* After the new rows: the base's, unless dropped or replaced by them. */
-static int build_carry(const build_opts *o, const snapshot *base, ingest *in, carry_stats *cs,
-                       char *err, size_t errlen) {
+/* Whether the new graph grows from the base's (graph_update). */
+static int build_from_base_graph(const build_opts *o, const snapshot *base) {
+    return !o->flat && !o->rebuild_graph && base->adj && base->degree == o->graph.degree;
+}
+
+/* After the new rows: the base's, unless dropped or replaced by them; with
+ * map, the new graph grows from the base's. */
+static int build_carry(const build_opts *o, const snapshot *base, ingest *in, uint32_t *map,
+                       carry_stats *cs, char *err, size_t errlen) {
     uint32_t dim = builder_count(in->b) ? builder_dim(in->b) : 0;
     int rc = carry_check(base, in->provider, in->model, dim, err, errlen);
     if (rc < 0) return rc;
@@ -38,10 +44,16 @@ static int build_carry(const build_opts *o, const snapshot *base, ingest *in, ca
         snprintf(in->model, sizeof in->model, "%s", base->model);
     }
     progress_start(&in->prog, "index carry", base->count);
-    rc = carry_rows(in->b, base, o->drop, in->docs, o->stop, &in->prog, cs, err, errlen);
+    rc = carry_rows(in->b, base, o->drop, in->docs, map, o->stop, &in->prog, cs, err, errlen);
     progress_finish(&in->prog);
     if (rc == NZ_ESTOPPED) snprintf(err, errlen, "stopped");
-    return rc;
+    if (rc < 0 || !map) return rc;
+    graph_base gb = {.adj = base->adj,
+                     .count = base->count,
+                     .degree = base->degree,
+                     .entry = base->entry,
+                     .map = map};
+    return builder_set_graph_base(in->b, &gb, base->name);
 }
 
 /* Fill a snapshot directory: rows in, files and manifest out. */
@@ -52,8 +64,14 @@ static int build_fill(const build_opts *o, const char *dir, const char *name, bu
     docset seen = DOCSET_INIT;
     snapshot *base = NULL;
     carry_stats cs = {0};
+    uint32_t *map = NULL;
     int rc;
     if (o->base && (rc = carry_open(o->base, &base, err, errlen)) < 0) goto fail;
+    rc = NZ_ENOMEM;
+    if (base && build_from_base_graph(o, base) && !(map = malloc(base->count * sizeof *map))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     rc = NZ_EIO;
     if (!(in.b = builder_open(dir, err, errlen))) goto fail;
     if (!o->flat && (rc = builder_set_graph(in.b, &o->graph, o->stop, &in.prog)) < 0) {
@@ -62,7 +80,7 @@ static int build_fill(const build_opts *o, const char *dir, const char *name, bu
     }
     in.docs = base ? &seen : NULL;
     if ((rc = build_ingest(o, &in, err, errlen)) < 0) goto fail;
-    if (base && (rc = build_carry(o, base, &in, &cs, err, errlen)) < 0) goto fail;
+    if (base && (rc = build_carry(o, base, &in, map, &cs, err, errlen)) < 0) goto fail;
     if (builder_count(in.b) == 0) {
         snprintf(err, errlen, "no valid vectors in %ld input records%s; nothing published",
                  in.records, base ? " and none carried from the base" : "");
@@ -93,6 +111,7 @@ static int build_fill(const build_opts *o, const char *dir, const char *name, bu
 fail:
     builder_free(in.b);
     snapshot_close(base);
+    free(map);
     docset_free(&seen);
     return rc;
 }

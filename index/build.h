@@ -4,8 +4,10 @@
  *   lock the root (publish.h) -> a fresh .tmp- build directory -> with
  *   --base, open and verify the base (carry.h) -> a builder (builder.h),
  *   with a graph unless flat -> the new rows (ingest.h), their doc_ids
- *   noted -> the base's rows not dropped nor replaced (carry.h) -> finish,
- *   which writes MANIFEST.json (manifest.h) -> publish -> prune old ones
+ *   noted -> the base's rows not dropped nor replaced (carry.h) -> finish:
+ *   the graph, from the base's graph when the base has one of the same
+ *   degree (graph_update; --rebuild-graph: from scratch), and MANIFEST.json
+ *   (manifest.h) -> publish -> prune old ones
  *
  * Any failure, or *stop (SIGTERM) at any point, removes the build
  * directory and publishes nothing; `current` is never touched.
@@ -32,6 +34,7 @@ typedef struct build_opts {
     const char *base;     /* carry rows from this snapshot (or root), or NULL */
     const docset *drop;   /* with base: documents not carried (may be NULL) */
     const json_t *labels; /* build.labels for the manifest, or NULL */
+    int rebuild_graph;    /* with base: build the graph anew, not from the base's */
     volatile sig_atomic_t *stop;
 } build_opts;
 

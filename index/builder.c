@@ -28,6 +28,10 @@ struct index_builder {
     builder_file vec, chk, cod;
     int graph;
     graph_params gp;
+    int incremental; /* builder_set_graph_base: base and base_name set */
+    graph_base base;
+    const char *base_name;
+    uint64_t base_carried; /* base rows in the map: not inserted again */
     volatile sig_atomic_t *stop;
     progress *prog;
     unsigned char *code; /* scratch: one codes.bin row, stride bytes */
@@ -121,6 +125,16 @@ int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atom
     b->gp = *p;
     b->stop = stop;
     b->prog = prog;
+    return NZ_OK;
+}
+
+int builder_set_graph_base(index_builder *b, const graph_base *gb, const char *base_name) {
+    if (!b->graph || gb->degree != b->gp.degree) return NZ_EINVAL;
+    b->incremental = 1;
+    b->base = *gb;
+    b->base_name = base_name;
+    b->base_carried = 0;
+    for (uint64_t r = 0; r < gb->count; r++) b->base_carried += gb->map[r] != GRAPH_EMPTY;
     return NZ_OK;
 }
 
@@ -234,10 +248,12 @@ static void builder_file_entry(manifest_index *ix, const builder_file *f, const 
     ix->files[ix->nfiles++] = (manifest_file){.name = name, .size = f->pos, .crc = f->crc};
 }
 
-/* codes.bin is complete: map it back, build the graph, write graph.bin.
- * NZ_OK; NZ_ENOMEM, NZ_EIO or NZ_ESTOPPED with err set. */
-static int builder_finish_graph(index_builder *b, builder_file *grf, uint32_t *entry, char *err,
+/* codes.bin is complete: map it back, build the graph (from scratch or
+ * from the base's), write graph.bin and note how in ix. NZ_OK; NZ_ENOMEM,
+ * NZ_EIO, NZ_EINVAL or NZ_ESTOPPED with err set. */
+static int builder_finish_graph(index_builder *b, builder_file *grf, manifest_index *ix, char *err,
                                 size_t errlen) {
+    uint32_t *entry = &ix->entry;
     int rc = NZ_EIO;
     uint32_t *adj = NULL;
     void *map = MAP_FAILED;
@@ -262,8 +278,15 @@ static int builder_finish_graph(index_builder *b, builder_file *grf, uint32_t *e
         rc = NZ_ENOMEM;
         goto fail;
     }
-    if (b->prog) progress_start(b->prog, "index graph", b->count);
-    rc = graph_build(&gc, &b->gp, adj, entry, b->stop, b->prog, err, errlen);
+    /* progress counts the rows inserted: all of them, or the new ones */
+    if (b->prog) progress_start(b->prog, "index graph", b->count - b->base_carried);
+    if (b->incremental) {
+        rc = graph_update(&gc, &b->gp, &b->base, adj, entry, &ix->graph_stats, b->stop, b->prog,
+                          err, errlen);
+        if (ix->graph_stats.kept + ix->graph_stats.repaired) ix->graph_base = b->base_name;
+    } else {
+        rc = graph_build(&gc, &b->gp, adj, entry, b->stop, b->prog, err, errlen);
+    }
     if (b->prog) progress_finish(b->prog);
     if (rc < 0) {
         if (rc == NZ_ESTOPPED) snprintf(err, errlen, "stopped");
@@ -329,7 +352,7 @@ int builder_finish(index_builder *b, const manifest_build *mb, char *err, size_t
         snprintf(err, errlen, "write error in %s: %s", b->dir, strerror(errno));
         goto fail;
     }
-    if (b->graph && (rc = builder_finish_graph(b, &grf, &ix.entry, err, errlen)) < 0) goto fail;
+    if (b->graph && (rc = builder_finish_graph(b, &grf, &ix, err, errlen)) < 0) goto fail;
     builder_file_entry(&ix, &b->vec, NZI_VECTORS);
     builder_file_entry(&ix, &b->chk, NZI_CHUNKS);
     if (b->graph) {

@@ -58,6 +58,13 @@ int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atom
                       progress *prog); /* NZ_OK; NZ_EIO: cannot create codes.bin (errno);
                                           NZ_EINVAL: called after a row or twice */
 
+/* Make the graph at finish from a base snapshot's (graph_update) rather
+ * than from scratch. gb->adj and gb->map, and base_name (for the
+ * manifest), must stay valid until builder_finish. Call after
+ * builder_set_graph. NZ_OK; NZ_EINVAL: no graph, or gb->degree is not the
+ * graph's. */
+int builder_set_graph_base(index_builder *b, const graph_base *gb, const char *base_name);
+
 uint64_t builder_count(const index_builder *b);
 uint32_t builder_dim(const index_builder *b);
 

@@ -63,8 +63,8 @@ static int carry_read(const snapshot *s, uint64_t first, uint64_t n, float *buf,
 
 /* Append base row r (its vector at v) unless its document is left out. */
 static int carry_row(index_builder *b, const snapshot *s, uint64_t r, const float *v,
-                     const docset *drop, const docset *replaced, carry_stats *st, char *err,
-                     size_t errlen) {
+                     const docset *drop, const docset *replaced, uint32_t *map, carry_stats *st,
+                     char *err, size_t errlen) {
     snapshot_chunk c;
     if (snapshot_chunk_get(s, r, &c) < 0) {
         snprintf(err, errlen, "base %s: record %llu out of bounds", s->dir, (unsigned long long)r);
@@ -78,14 +78,16 @@ static int carry_row(index_builder *b, const snapshot *s, uint64_t r, const floa
     }
     builder_meta m = {.page = c.page, .len = c.len};
     memcpy(m.f, c.f, sizeof m.f);
+    uint64_t at = builder_count(b);
     int rc = builder_add_normalised(b, v, s->dim, &m, err, errlen);
     if (rc == NZ_OK) st->carried++;
+    if (rc == NZ_OK && map) map[r] = (uint32_t)at;
     return rc;
 }
 
 int carry_rows(index_builder *b, const snapshot *base, const docset *drop, const docset *replaced,
-               volatile sig_atomic_t *stop, progress *prog, carry_stats *st, char *err,
-               size_t errlen) {
+               uint32_t *map, volatile sig_atomic_t *stop, progress *prog, carry_stats *st,
+               char *err, size_t errlen) {
     size_t row_bytes = (size_t)base->dim * sizeof(float);
     uint64_t per = CARRY_BLOCK / row_bytes ? CARRY_BLOCK / row_bytes : 1;
     float *buf = malloc((size_t)per * row_bytes);
@@ -95,6 +97,7 @@ int carry_rows(index_builder *b, const snapshot *base, const docset *drop, const
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    for (uint64_t r = 0; map && r < base->count; r++) map[r] = GRAPH_EMPTY;
     posix_fadvise(base->vec_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (uint64_t first = 0; first < base->count; first += per) {
         rc = NZ_ESTOPPED;
@@ -102,8 +105,8 @@ int carry_rows(index_builder *b, const snapshot *base, const docset *drop, const
         uint64_t n = base->count - first < per ? base->count - first : per;
         if ((rc = carry_read(base, first, n, buf, err, errlen)) < 0) goto fail;
         for (uint64_t i = 0; i < n; i++) {
-            rc =
-                carry_row(b, base, first + i, buf + i * base->dim, drop, replaced, st, err, errlen);
+            rc = carry_row(b, base, first + i, buf + i * base->dim, drop, replaced, map, st, err,
+                           errlen);
             if (rc < 0) goto fail;
         }
         if (prog) progress_add(prog, n);

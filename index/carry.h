@@ -12,7 +12,8 @@
  *   carry_rows    append each base row, in base order, unless its doc_id
  *                 is in `drop` (--drop-docs) or in `replaced` (the new
  *                 input has that document: its new version replaces the
- *                 old one wholly).
+ *                 old one wholly), noting the row each base row became
+ *                 (the map graph_update renumbers the base graph with).
  *
  * A carried row is the original, byte for byte: its float32 vector, read
  * from vectors.bin (already normalised, so builder_add_normalised writes
@@ -51,11 +52,13 @@ int carry_check(const snapshot *base, const char *provider, const char *model, u
 
 /* Append the base's rows that are in neither set (either may be NULL),
  * checking *stop between blocks and counting rows in prog (either may be
- * NULL). NZ_OK with *st filled; NZ_ESTOPPED; with err set: NZ_EIO (a read
+ * NULL). With map (base->count entries, may be NULL), map[b] is the new
+ * row that base row b became, or GRAPH_EMPTY when it was left out.
+ * NZ_OK with *st filled; NZ_ESTOPPED; with err set: NZ_EIO (a read
  * or a write failed), NZ_ECORRUPT (a record out of bounds), NZ_EINVAL or
  * NZ_ENOMEM from the builder. */
 int carry_rows(index_builder *b, const snapshot *base, const docset *drop, const docset *replaced,
-               volatile sig_atomic_t *stop, progress *prog, carry_stats *st, char *err,
-               size_t errlen);
+               uint32_t *map, volatile sig_atomic_t *stop, progress *prog, carry_stats *st,
+               char *err, size_t errlen);
 
 #endif

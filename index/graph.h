@@ -18,6 +18,14 @@
  *            sorted order and each target, in parallel, appends them or
  *            re-prunes its list when full.
  *
+ * An incremental build (graph_update) starts from a base snapshot's graph
+ * the FreshDiskANN way (Singh et al. 2021): each carried row keeps its base
+ * list, renumbered; a row that pointed at a row not carried (dropped or
+ * replaced) takes that row's carried out-neighbours as candidates along
+ * with its own remaining edges and is pruned again; then only the new rows
+ * go through the same rounds as a full build. The cost follows the rows
+ * that changed, not the index.
+ *
  * Nothing in a round reads what another thread of the same round writes,
  * and distances come from the exact int8 kernel, so the graph -- and the
  * snapshot -- is the same byte for byte whatever the thread count or CPU.
@@ -70,5 +78,31 @@ static inline float graph_scale(const graph_codes *c, uint64_t i) {
  * NZ_ESTOPPED when *stop was set; NZ_ENOMEM (err set). */
 int graph_build(const graph_codes *c, const graph_params *p, uint32_t *adj, uint32_t *entry,
                 volatile sig_atomic_t *stop, progress *prog, char *err, size_t errlen);
+
+/* A base snapshot's graph, for graph_update: its adjacency (count x
+ * degree) and entry, and map[b], the row of c that base row b became, or
+ * GRAPH_EMPTY when it was not carried. */
+typedef struct graph_base {
+    const uint32_t *adj;
+    uint64_t count;
+    uint32_t degree, entry;
+    const uint32_t *map;
+} graph_base;
+
+/* How graph_update made the graph: carried rows whose list was kept as it
+ * was, carried rows repaired (they had lost an edge), rows inserted. */
+typedef struct graph_stats {
+    uint64_t kept, repaired, inserted;
+} graph_stats;
+
+/* Build into adj (n x degree) from base: carried rows kept or repaired,
+ * the rows not carried inserted in rounds in a seeded order. The entry is
+ * the base's if carried, else the carried row nearest the mean. With no
+ * carried row it is graph_build (st all 0). Deterministic like graph_build.
+ * Returns NZ_OK; NZ_ESTOPPED; with err set: NZ_EINVAL (base->degree is not
+ * p->degree, or map is not one-to-one into c), NZ_ENOMEM. */
+int graph_update(const graph_codes *c, const graph_params *p, const graph_base *base, uint32_t *adj,
+                 uint32_t *entry, graph_stats *st, volatile sig_atomic_t *stop, progress *prog,
+                 char *err, size_t errlen);
 
 #endif

@@ -11,13 +11,24 @@
 #include "format.h"
 #include "status.h"
 
+/* "graph": how the graph was made. */
+static json_t *manifest_pack_graph(const manifest_index *ix) {
+    const graph_stats *st = &ix->graph_stats;
+    if (!ix->graph_base) return json_pack("{s:s}", "method", "built");
+    return json_pack("{s:s,s:s,s:I,s:I,s:I}", "method", "incremental", "base", ix->graph_base,
+                     "kept", (json_int_t)st->kept, "repaired", (json_int_t)st->repaired, "inserted",
+                     (json_int_t)st->inserted);
+}
+
 /* The "index" object: the kind, and a graph's parameters. */
 static json_t *manifest_pack_index(const manifest_index *ix) {
     const graph_params *g = ix->graph;
     if (!g) return json_pack("{s:s}", "kind", "flat");
-    return json_pack("{s:s,s:i,s:i,s:f,s:I,s:i,s:s}", "kind", "vamana", "degree", (int)g->degree,
-                     "build_ef", (int)g->build_ef, "alpha", round(g->alpha * 1000) / 1000, "seed",
-                     (json_int_t)g->seed, "entry", (int)ix->entry, "quantisation", "int8 per row");
+    /* "o" steals the graph object, also when the pack fails */
+    return json_pack(
+        "{s:s,s:i,s:i,s:f,s:I,s:i,s:s,s:o}", "kind", "vamana", "degree", (int)g->degree, "build_ef",
+        (int)g->build_ef, "alpha", round(g->alpha * 1000) / 1000, "seed", (json_int_t)g->seed,
+        "entry", (int)ix->entry, "quantisation", "int8 per row", "graph", manifest_pack_graph(ix));
 }
 
 static json_t *manifest_pack_files(const manifest_index *ix) {

@@ -3,7 +3,9 @@
  * The manifest is a snapshot's small text description (format.h): format
  * and version, the snapshot's name and time, the metric, the embedding
  * (provider, model, dim), the index (kind "flat", or "vamana" with its
- * graph parameters and entry point), how the build went (tool, seconds,
+ * graph parameters, entry point, and how the graph was made: "graph":
+ * {"method": "built"}, or {"method": "incremental", "base": NAME, "kept",
+ * "repaired", "inserted": rows} when it grew from a base's graph), how the build went (tool, seconds,
  * records, rejected; with a base, its name and the rows carried and
  * dropped; labels when given), dim, count, and each file's name, size and
  * CRC32.
@@ -55,6 +57,8 @@ typedef struct manifest_index {
     uint64_t count;
     const graph_params *graph; /* NULL: kind "flat" */
     uint32_t entry;            /* the graph's entry point */
+    const char *graph_base;    /* graph_update from this base's graph; NULL: built */
+    graph_stats graph_stats;   /* with graph_base: rows kept, repaired, inserted */
     manifest_file files[MANIFEST_MAX_FILES];
     int nfiles;
 } manifest_index;

@@ -64,6 +64,8 @@ static void usage(FILE *f) {
             "                                         current) whose documents are not in\n"
             "         [--drop-docs FILE]              the input nor in FILE (a doc_id a line)\n"
             "         [--label KEY=VALUE]             into MANIFEST.json build.labels\n"
+            "         [--rebuild-graph]               with --base: build the graph anew, not\n"
+            "                                         from the base's graph\n"
             "  search [ROOT|SNAPSHOT] --fvecs Q [-k N] [--ef N] [--threads T] [--exact]\n"
             "         [--warmup] [--repeat N]         untimed pass first; best of N passes\n"
             "         [-o OUT.ivecs]                  ids per query (.ivecs, or JSON lines),\n"
@@ -182,6 +184,7 @@ static int build_parse(build_cli *c, int argc, char **argv) {
                                              {"base", required_argument, 0, 'B'},
                                              {"drop-docs", required_argument, 0, 'D'},
                                              {"label", required_argument, 0, 'l'},
+                                             {"rebuild-graph", no_argument, 0, 'G'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int opt, bad = 0;
@@ -201,6 +204,7 @@ static int build_parse(build_cli *c, int argc, char **argv) {
         case 'B': c->o.base = optarg; break;
         case 'D': c->drop_path = optarg; break;
         case 'l': bad = build_label(c, optarg); break;
+        case 'G': c->o.rebuild_graph = 1; break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }

@@ -150,7 +150,7 @@ UNIT_TEST(carried_rows_are_byte_identical_and_left_out_docs_gone) {
     CHECK(docset_add(&replaced, "d3", 2) == 0);
     CHECK(carry_check(base, "test", "m1", C_DIM, err, sizeof err) == NZ_OK);
     carry_stats st;
-    CHECK(carry_rows(b, base, &drop, &replaced, NULL, NULL, &st, err, sizeof err) == NZ_OK);
+    CHECK(carry_rows(b, base, &drop, &replaced, NULL, NULL, NULL, &st, err, sizeof err) == NZ_OK);
     CHECK(st.carried == C_N - 30 && st.dropped == 30);
     CHECK(c_finish(b, new_dir, NULL) == NZ_OK);
 
@@ -235,10 +235,10 @@ UNIT_TEST(carry_stops_when_asked) {
     CHECK(b != NULL);
     volatile sig_atomic_t stop = SIGTERM;
     carry_stats st;
-    CHECK(carry_rows(b, base, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_ESTOPPED);
+    CHECK(carry_rows(b, base, NULL, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_ESTOPPED);
     CHECK(st.carried == 0 && builder_count(b) == 0);
     stop = 0;
-    CHECK(carry_rows(b, base, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_OK);
+    CHECK(carry_rows(b, base, NULL, NULL, NULL, &stop, NULL, &st, err, sizeof err) == NZ_OK);
     CHECK(st.carried == C_N && st.dropped == 0 && builder_count(b) == C_N);
     builder_free(b);
     snapshot_close(base);
