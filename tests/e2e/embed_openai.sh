@@ -6,17 +6,6 @@ source "$(dirname "$0")/lib.sh"
 KEY="sk-test-NUZANTARA-SECRET-0123456789"
 export OPENAI_API_KEY=$KEY EMBEDDING_PROVIDER=openai
 
-start_mock() { # args for nz-mockembed; sets MOCK_PID, BASE
-    [ -n "${MOCK_PID:-}" ] && { kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; }
-    rm -f "$T/mock.port"
-    : >"$T/mock.log"
-    nz-mockembed --port 0 --port-file "$T/mock.port" --log "$T/mock.log" --api-key "$KEY" "$@" 2>/dev/null &
-    MOCK_PID=$!
-    SERVER_PIDS+=("$MOCK_PID")
-    for _ in $(seq 1 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
-    export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$T/mock.port")"
-}
-requests() { grep -c . "$T/mock.log"; }
 export T
 export -f requests
 

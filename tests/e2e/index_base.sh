@@ -8,32 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 
-# dump SNAPSHOT_DIR: a line a row, "doc_id chunk_id sha256(vector) sha256(record)"
-# read straight from vectors.bin and chunks.bin (format.h), not by nz-index.
-dump() {
-    "$PY" - "$1" <<'PYEOF'
-import hashlib, struct, sys
-d = sys.argv[1]
-def header(b):
-    magic, ver, hsz, count, dim, flags, doff, dlen, toff, fsz = struct.unpack("<8sIIQIIQQQQ", b[:64])
-    return count, dim, doff, dlen, toff
-vb = open(d + "/vectors.bin", "rb").read()
-cb = open(d + "/chunks.bin", "rb").read()
-count, dim, voff, _, _ = header(vb)
-ccount, _, boff, _, toff = header(cb)
-assert count == ccount
-offs = struct.unpack("<%dQ" % (count + 1), cb[toff:toff + 8 * (count + 1)])
-for r in range(count):
-    rec = cb[boff + offs[r]:boff + offs[r + 1]]
-    p, f = 4, []
-    for _ in range(7):
-        (n,) = struct.unpack("<I", rec[p:p + 4])
-        f.append(rec[p + 4:p + 4 + n].decode())
-        p += 4 + n
-    vec = vb[voff + r * dim * 4:voff + (r + 1) * dim * 4]
-    print(f[1], f[0], hashlib.sha256(vec).hexdigest(), hashlib.sha256(rec).hexdigest())
-PYEOF
-}
+dump() { snapshot_dump "$@"; }
 
 nz-extract "$NZ_ROOT/fixtures/docs" 2>/dev/null | nz-chunk 2>/dev/null | nz-embed 2>/dev/null >"$T/emb.jsonl"
 nz-index build -o "$T/ix" "$T/emb.jsonl" >"$T/base.json" 2>"$T/build.err" || t_fail build_base "$(cat "$T/build.err")"

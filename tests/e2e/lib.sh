@@ -118,3 +118,46 @@ pg_stop() { # [mode]: stop the server (fast by default)
     pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m "${1:-fast}" -w stop >/dev/null 2>&1
     return 0
 }
+
+# The OpenAI-compatible mock on a free port, answering key $KEY, logging a
+# line a request in $T/mock.log; OPENAI_BASE_URL points at it. Args go to
+# nz-mockembed (--latency, faults...). A second call restarts it.
+start_mock() {
+    [ -n "${MOCK_PID:-}" ] && { kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; }
+    rm -f "$T/mock.port"
+    : >"$T/mock.log"
+    nz-mockembed --port 0 --port-file "$T/mock.port" --log "$T/mock.log" --api-key "$KEY" "$@" 2>/dev/null &
+    MOCK_PID=$!
+    SERVER_PIDS+=("$MOCK_PID")
+    for _ in $(seq 1 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
+    export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$T/mock.port")"
+}
+requests() { grep -c . "$T/mock.log"; }
+
+# snapshot_dump SNAPSHOT_DIR: a line a row, "doc_id chunk_id sha256(vector)
+# sha256(record)", read straight from vectors.bin and chunks.bin (the
+# layout of index/format.h), not through nz-index.
+snapshot_dump() {
+    /usr/bin/python3 - "$1" <<'PYEOF'
+import hashlib, struct, sys
+d = sys.argv[1]
+def header(b):
+    magic, ver, hsz, count, dim, flags, doff, dlen, toff, fsz = struct.unpack("<8sIIQIIQQQQ", b[:64])
+    return count, dim, doff, toff
+vb = open(d + "/vectors.bin", "rb").read()
+cb = open(d + "/chunks.bin", "rb").read()
+count, dim, voff, _ = header(vb)
+ccount, _, boff, toff = header(cb)
+assert count == ccount
+offs = struct.unpack("<%dQ" % (count + 1), cb[toff:toff + 8 * (count + 1)])
+for r in range(count):
+    rec = cb[boff + offs[r]:boff + offs[r + 1]]
+    p, f = 4, []
+    for _ in range(2):
+        (n,) = struct.unpack("<I", rec[p:p + 4])
+        f.append(rec[p + 4:p + 4 + n].decode())
+        p += 4 + n
+    vec = vb[voff + r * dim * 4:voff + (r + 1) * dim * 4]
+    print(f[1], f[0], hashlib.sha256(vec).hexdigest(), hashlib.sha256(rec).hexdigest())
+PYEOF
+}

@@ -13,13 +13,11 @@ PY=/usr/bin/python3
 KEY="sk-test-NUZANTARA-SECRET-0123456789"
 export OPENAI_API_KEY=$KEY EMBEDDING_PROVIDER=openai
 
-nz-mockembed --port 0 --port-file "$T/mock.port" --log "$T/mock.log" --api-key "$KEY" 2>/dev/null &
-SERVER_PIDS+=($!)
+start_mock
 mkdir -p "$T/web"
 nz-testweb --root "$T/web" --port 0 --port-file "$T/web.port" --log "$T/web.log" 2>/dev/null &
 SERVER_PIDS+=($!)
-for _ in $(seq 1 100); do [ -s "$T/mock.port" ] && [ -s "$T/web.port" ] && break; sleep 0.05; done
-export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$T/mock.port")"
+for _ in $(seq 1 100); do [ -s "$T/web.port" ] && break; sleep 0.05; done
 WEB="http://127.0.0.1:$(cat "$T/web.port")"
 for p in 1 2 3; do
     printf '<html><head><title>Guide page %s</title></head><body><h1>Permit step %s</h1><p>Step %s of the investment permit: the applicant files form %s with the OSS system and waits for the approval of BKPM.</p></body></html>\n' \
@@ -48,31 +46,7 @@ pdf.write(sys.argv[2])
 PYEOF
 }
 
-# dump SNAPSHOT_DIR: "doc_id chunk_id sha256(vector) sha256(record)" a row,
-# read from vectors.bin and chunks.bin (format.h), not through nz-index.
-dump() {
-    "$PY" - "$1" <<'PYEOF'
-import hashlib, struct, sys
-d = sys.argv[1]
-def header(b):
-    magic, ver, hsz, count, dim, flags, doff, dlen, toff, fsz = struct.unpack("<8sIIQIIQQQQ", b[:64])
-    return count, dim, doff, toff
-vb = open(d + "/vectors.bin", "rb").read()
-cb = open(d + "/chunks.bin", "rb").read()
-count, dim, voff, _ = header(vb)
-_, _, boff, toff = header(cb)
-offs = struct.unpack("<%dQ" % (count + 1), cb[toff:toff + 8 * (count + 1)])
-for r in range(count):
-    rec = cb[boff + offs[r]:boff + offs[r + 1]]
-    p, f = 4, []
-    for _ in range(2):
-        (n,) = struct.unpack("<I", rec[p:p + 4])
-        f.append(rec[p + 4:p + 4 + n].decode())
-        p += 4 + n
-    vec = vb[voff + r * dim * 4:voff + (r + 1) * dim * 4]
-    print(f[1], f[0], hashlib.sha256(vec).hexdigest(), hashlib.sha256(rec).hexdigest())
-PYEOF
-}
+dump() { snapshot_dump "$@"; }
 
 inputs() { jq -s 'map(select(.status == 200) | .inputs) | add // 0' "$T/mock.log"; }
 
@@ -181,8 +155,7 @@ scenarios() { # label: its own folder, catalog and embedding cache
     check "${L}_after_repair_agrees" agree "$L" "$D/ix"
     check "${L}_run_folders_removed" bash -c "! ls -a '$D/ix' | grep -q '^.run-'"
 }
-export PY
-export -f dump
+export -f dump snapshot_dump
 
 unset DATABASE_URL
 scenarios sqlite
