@@ -188,22 +188,39 @@ void log_relay(const char *line, size_t len) {
         pthread_mutex_unlock(&log_lock);
         return;
     }
-    json_t *o = json_loadb(line, len, 0, NULL);
-    const char *stage = json_string_value(json_object_get(o, "stage"));
-    const char *level = json_string_value(json_object_get(o, "level"));
-    const char *msg = json_string_value(json_object_get(o, "msg"));
-    const char *uri = json_string_value(json_object_get(o, "uri"));
-    const char *error = json_string_value(json_object_get(o, "error"));
+    log_record r;
+    log_record_parse(&r, line, len);
     char *text = NULL;
     static const char *const skip[] = {"ts", "stage", "level", "msg", NULL};
-    if (!stage || !level) {
+    if (!r.stage || !r.level) {
         if (asprintf(&text, "%.*s", (int)len, line) < 0) text = NULL;
-    } else if (!msg && uri && error) { /* a rejected input, as log_reject prints it */
-        if (asprintf(&text, "%s: error: %s: %s", stage, uri, error) < 0) text = NULL;
+    } else if (r.is_reject) { /* as log_reject prints it */
+        if (asprintf(&text, "%s: error: %s: %s", r.stage, r.uri, r.error) < 0) text = NULL;
     } else {
-        text = log_human_text(stage, level, msg, o, skip);
+        text = log_human_text(r.stage, r.level, r.msg, r.obj, skip);
     }
     if (text) log_write_line(text);
     free(text);
-    json_decref(o);
+    log_record_free(&r);
+}
+
+int log_record_parse(log_record *r, const char *line, size_t len) {
+    memset(r, 0, sizeof *r);
+    r->obj = json_loadb(line, len, 0, NULL);
+    if (!json_is_object(r->obj)) {
+        log_record_free(r);
+        return -1;
+    }
+    r->stage = json_string_value(json_object_get(r->obj, "stage"));
+    r->level = json_string_value(json_object_get(r->obj, "level"));
+    r->msg = json_string_value(json_object_get(r->obj, "msg"));
+    r->uri = json_string_value(json_object_get(r->obj, "uri"));
+    r->error = json_string_value(json_object_get(r->obj, "error"));
+    r->is_reject = r->level && strcmp(r->level, "error") == 0 && r->uri && r->error && !r->msg;
+    return 0;
+}
+
+void log_record_free(log_record *r) {
+    json_decref(r->obj);
+    memset(r, 0, sizeof *r);
 }

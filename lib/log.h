@@ -38,6 +38,17 @@ void log_reject(const char *uri, const char *fmt, ...) __attribute__((format(pri
  * a message. Takes ownership of `fields` (may be NULL). */
 void log_fields(log_level level, const char *msg, json_t *fields);
 
+/* A JSON log line read back (a child process's, for nz-pipeline): the
+ * object, and its standard fields borrowed from it (NULL when absent). */
+typedef struct log_record {
+    json_t *obj;
+    const char *stage, *level, *msg, *uri, *error;
+    int is_reject; /* a rejected input, as log_reject writes it */
+} log_record;
+/* 0, or -1 when the line is not a JSON object (r is then empty). */
+int log_record_parse(log_record *r, const char *line, size_t len);
+void log_record_free(log_record *r);
+
 /* Pass on one JSON log line written by a child process (nz-pipeline's
  * stages log in JSON to it): as it is in JSON mode, as a line for people
  * in human mode, and not at all when its level is below this process's

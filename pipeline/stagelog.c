@@ -53,24 +53,21 @@ static int stagelog_keep_reject(stagelog *l, const char *stage, const char *uri,
 static int stagelog_keep(stagelog *l, const char *line, size_t len) {
     int quiet = 0;
     if (!memchr(line, '{', len > 8 ? 8 : len)) return 0;
-    json_t *o = json_loadb(line, len, 0, NULL);
-    const char *level = json_string_value(json_object_get(o, "level"));
-    const char *stage = json_string_value(json_object_get(o, "stage"));
-    const char *msg = json_string_value(json_object_get(o, "msg"));
-    const char *uri = json_string_value(json_object_get(o, "uri"));
-    const char *error = json_string_value(json_object_get(o, "error"));
+    log_record r;
+    if (log_record_parse(&r, line, len) < 0) return 0;
+    const char *msg = r.msg;
     int rc = NZ_OK;
-    if (level && strcmp(level, "error") == 0 && uri && error && !msg) {
-        rc = stagelog_keep_reject(l, stage, uri, error);
-    } else if (msg && uri && (strcmp(msg, "unchanged") == 0 || strcmp(msg, "gone") == 0)) {
+    if (r.is_reject) {
+        rc = stagelog_keep_reject(l, r.stage, r.uri, r.error);
+    } else if (msg && r.uri && (strcmp(msg, "unchanged") == 0 || strcmp(msg, "gone") == 0)) {
         quiet = strcmp(msg, "unchanged") == 0 && !log_enabled(LOG_DEBUG);
         if (json_array_size(l->result.notes) >= STAGELOG_MAX_KEPT) rc = NZ_ELIMIT;
-        else if (json_array_append(l->result.notes, o) < 0) rc = NZ_ENOMEM;
-    } else if (msg && stage && strcmp(msg, "done") == 0) {
-        json_object_set(l->result.done, stage, o);
+        else if (json_array_append(l->result.notes, r.obj) < 0) rc = NZ_ENOMEM;
+    } else if (msg && r.stage && strcmp(msg, "done") == 0) {
+        json_object_set(l->result.done, r.stage, r.obj);
     }
     if (rc < 0) l->result.dropped++;
-    json_decref(o);
+    log_record_free(&r);
     return quiet;
 }
 
