@@ -8,10 +8,14 @@
  *   nz-index verify [ROOT|SNAPSHOT]
  *   nz-index query  [ROOT|SNAPSHOT] (--text T | --vector JSON) [-k N] [filters]
  *   nz-index prune  [ROOT] --keep N
+ *   nz-index push   [-o ROOT] [--snapshot ID] s3://BUCKET/PREFIX
+ *   nz-index pull   [-o ROOT] s3://BUCKET/PREFIX
  *
  * ROOT defaults to INDEX_PATH. `build` streams its input into a new
  * snapshot directory and publishes it atomically (publish.h): a failed or
- * killed build never touches `current`.
+ * killed build never touches `current`. `push` and `pull` copy snapshots
+ * to and from S3-compatible object storage (store.h), `pull` publishing
+ * through the same atomic swap.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -37,6 +41,7 @@
 #include "search.h"
 #include "snapshot.h"
 #include "status.h"
+#include "store.h"
 
 #define INDEX_DEFAULT_KEEP 3
 
@@ -75,6 +80,12 @@ static void usage(FILE *f) {
             "  query  [ROOT|SNAPSHOT] --text T | --vector JSON  [-k N] [--ef N] [--exact]\n"
             "         [--lang L] [--doc-id ID] [--uri-prefix P]  search, print JSON\n"
             "  prune  [ROOT] --keep N                 remove all but the newest N snapshots\n"
+            "  push   [-o ROOT] [--snapshot ID] s3://BUCKET/PREFIX\n"
+            "                                         upload a snapshot (default: current),\n"
+            "                                         then the `latest` pointer\n"
+            "  pull   [-o ROOT] s3://BUCKET/PREFIX    download `latest`, verify, make current\n"
+            "                                         (AWS_ENDPOINT_URL, AWS_REGION,\n"
+            "                                         AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)\n"
             "\n"
             "ROOT defaults to INDEX_PATH (%s).\n"
             "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected.\n",
@@ -601,6 +612,60 @@ static int cmd_prune(int argc, char **argv) {
     return rc < 0 ? NZ_EXIT_FAIL : NZ_EXIT_OK;
 }
 
+/* ----------------------------------------------------------- push / pull */
+
+typedef struct store_opts {
+    int pull;             /* 0: push */
+    const char *root;     /* -o ROOT, default INDEX_PATH */
+    const char *snapshot; /* push --snapshot: a name in ROOT, or a path */
+    const char *url;      /* s3://BUCKET/PREFIX */
+} store_opts;
+
+/* Push or pull, print the report; the exit code. */
+static int store_run(const store_opts *o) {
+    char err[512] = "", *path = NULL;
+    json_t *report = NULL;
+    int rc = NZ_ENOMEM;
+    if (o->pull) rc = store_pull(o->url, o->root, &report, err, sizeof err);
+    else if (!o->snapshot || strchr(o->snapshot, '/')) {
+        rc = store_push(o->snapshot ? o->snapshot : o->root, o->url, &report, err, sizeof err);
+    } else if (asprintf(&path, "%s/%s", o->root, o->snapshot) >= 0) {
+        rc = store_push(path, o->url, &report, err, sizeof err);
+        free(path);
+    }
+    if (rc < 0) {
+        log_error("%s failed: %s", o->pull ? "pull" : "push", *err ? err : nz_strerror(rc));
+        return NZ_EXIT_FAIL;
+    }
+    print_json(report);
+    return fflush(stdout) == 0 ? NZ_EXIT_OK : NZ_EXIT_FAIL;
+}
+
+static int cmd_store(int argc, char **argv, int pull) {
+    store_opts o = {.pull = pull};
+    static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
+                                             {"snapshot", required_argument, 0, 's'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.root = optarg; break;
+        case 's': o.snapshot = optarg; break;
+        case 'h': usage(stdout); return NZ_EXIT_OK;
+        default: usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1 || strncmp(argv[optind], "s3://", 5) != 0 || (pull && o.snapshot)) {
+        log_error("%s: expected one s3://BUCKET/PREFIX%s", pull ? "pull" : "push",
+                  pull ? " (and no --snapshot)" : "");
+        return NZ_EXIT_USAGE;
+    }
+    o.url = argv[optind];
+    if (!o.root) o.root = config_get(CFG_INDEX_PATH);
+    return store_run(&o);
+}
+
 int main(int argc, char **argv) {
     log_init("nz-index");
     if (argc < 2) {
@@ -625,6 +690,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "query") == 0) return cmd_query(argc, argv);
     if (strcmp(cmd, "search") == 0) return cmd_search(argc, argv);
     if (strcmp(cmd, "prune") == 0) return cmd_prune(argc, argv);
+    if (strcmp(cmd, "push") == 0) return cmd_store(argc, argv, 0);
+    if (strcmp(cmd, "pull") == 0) return cmd_store(argc, argv, 1);
     log_error("unknown command \"%s\"", cmd);
     usage(stderr);
     return NZ_EXIT_USAGE;

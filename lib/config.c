@@ -23,6 +23,11 @@ static const struct {
     [CFG_OPENAI_API_KEY] = {"OPENAI_API_KEY", NULL, 1},
     [CFG_OPENAI_BASE_URL] = {"OPENAI_BASE_URL", "https://api.openai.com", 0},
     [CFG_DATABASE_URL] = {"DATABASE_URL", NULL, 1},
+    [CFG_AWS_ENDPOINT_URL] = {"AWS_ENDPOINT_URL", NULL, 0},
+    [CFG_AWS_REGION] = {"AWS_REGION", "us-east-1", 0},
+    [CFG_AWS_ACCESS_KEY_ID] = {"AWS_ACCESS_KEY_ID", NULL, 1},
+    [CFG_AWS_SECRET_ACCESS_KEY] = {"AWS_SECRET_ACCESS_KEY", NULL, 1},
+    [CFG_NZ_S3_PART_SIZE] = {"NZ_S3_PART_SIZE", "16777216", 0},
 };
 
 static const char *config_flags[CFG_COUNT];

@@ -6,7 +6,8 @@
  * default. Values are validated where they are read (config_long), so a
  * bad PORT is a usage error with a clear message, not a silent zero.
  *
- * Secret keys (OPENAI_API_KEY, DATABASE_URL) are marked: config_describe()
+ * Secret keys (OPENAI_API_KEY, DATABASE_URL, AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY) are marked: config_describe()
  * prints them redacted, and nothing else in the tree prints them at all.
  */
 #ifndef NZ_CONFIG_H
@@ -23,6 +24,11 @@ typedef enum {
     CFG_OPENAI_API_KEY,
     CFG_OPENAI_BASE_URL,
     CFG_DATABASE_URL,
+    CFG_AWS_ENDPOINT_URL,
+    CFG_AWS_REGION,
+    CFG_AWS_ACCESS_KEY_ID,
+    CFG_AWS_SECRET_ACCESS_KEY,
+    CFG_NZ_S3_PART_SIZE,
     CFG_COUNT
 } config_key;
 
