@@ -28,6 +28,7 @@ static const struct {
     [CFG_AWS_ACCESS_KEY_ID] = {"AWS_ACCESS_KEY_ID", NULL, 1},
     [CFG_AWS_SECRET_ACCESS_KEY] = {"AWS_SECRET_ACCESS_KEY", NULL, 1},
     [CFG_NZ_S3_PART_SIZE] = {"NZ_S3_PART_SIZE", "16777216", 0},
+    [CFG_SNAPSHOT_STORE] = {"SNAPSHOT_STORE", NULL, 0},
 };
 
 static const char *config_flags[CFG_COUNT];

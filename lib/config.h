@@ -29,6 +29,7 @@ typedef enum {
     CFG_AWS_ACCESS_KEY_ID,
     CFG_AWS_SECRET_ACCESS_KEY,
     CFG_NZ_S3_PART_SIZE,
+    CFG_SNAPSHOT_STORE,
     CFG_COUNT
 } config_key;
 

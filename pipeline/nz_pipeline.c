@@ -43,6 +43,7 @@ static void usage(FILE *f) {
             "      --keep N           snapshots to keep (default 3)\n"
             "      --full             rebuild from the sources: extract, chunk and embed all\n"
             "      --keep-missing     a source that vanished keeps its chunks\n"
+            "      --push s3://B/P    upload a published snapshot to object storage (AWS_*)\n"
             "  -h, --help             show this help\n"
             "\n"
             "Exit: 0 published, 1 a stage failed or another run holds the catalog (nothing\n"
@@ -61,6 +62,7 @@ static int cmd_run(int argc, char **argv) {
                                              {"keep", required_argument, 0, 'k'},
                                              {"full", no_argument, 0, 'F'},
                                              {"keep-missing", no_argument, 0, 'K'},
+                                             {"push", required_argument, 0, 'P'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c;
@@ -69,6 +71,7 @@ static int cmd_run(int argc, char **argv) {
         case 'o': config_set(CFG_INDEX_PATH, optarg); break;
         case 'F': o.full = 1; break;
         case 'K': o.keep_missing = 1; break;
+        case 'P': o.push = optarg; break;
         case 'f': o.from = optarg; break;
         case 't': o.max_tokens = optarg; break;
         case 'p': config_set(CFG_EMBEDDING_PROVIDER, optarg); break;

@@ -22,6 +22,7 @@
 #include "snapshot.h"
 #include "status.h"
 #include "step.h"
+#include "store.h"
 
 #define RUN_DIR_PREFIX ".run-"
 
@@ -312,6 +313,25 @@ static json_t *run_summary(run_state *r, int exit_code, double t0) {
                      (double)(long)((run_now() - t0) * 1000) / 1000);
 }
 
+/* --push: upload what the run published (index/store.h), then record the
+ * push's report (or its error) in the run's summary. */
+static int run_push(run_state *r, json_t *summary, const char *snap) {
+    char err[512], *path = NULL;
+    json_t *report = NULL;
+    if (asprintf(&path, "%s/%s", r->root, snap) < 0) return NZ_ENOMEM;
+    int rc = store_push(path, r->o->push, &report, err, sizeof err);
+    free(path);
+    if (rc < 0) {
+        log_error("run: push to the object store failed: %s", err);
+        report = json_pack("{s:s}", "error", err);
+    }
+    json_object_set_new(summary, "push", report);
+    if (rc < 0) json_object_set_new(summary, "exit", json_integer(NZ_EXIT_FAIL));
+    if (catalog_run_finish(r->cat, r->id, r->status, snap, summary, err, sizeof err) < 0)
+        log_error("run: cannot record the push: %s", err);
+    return rc;
+}
+
 /* Record the end and print the summary; returns the exit code. */
 static int run_finish(run_state *r, double t0) {
     char err[512];
@@ -339,6 +359,9 @@ static int run_finish(run_state *r, double t0) {
         rc = catalog_run_finish(r->cat, r->id, r->status, NULL, summary, err, sizeof err);
         if (rc < 0) log_error("run: cannot record the run: %s", err);
     }
+    if (rc == NZ_OK && r->o->push && !strcmp(r->status, "published") &&
+        run_push(r, summary, snap) < 0)
+        exit_code = NZ_EXIT_FAIL;
     if (rc < 0) { /* the next run repairs a published one (run_repair) */
         exit_code = NZ_EXIT_FAIL;
         json_object_set_new(summary, "exit", json_integer(exit_code));

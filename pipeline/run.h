@@ -27,6 +27,11 @@
  * to nz-pipeline, which passes them on. SIGTERM or SIGINT stops every
  * stage and publishes nothing; SIGKILL kills the stages with it.
  *
+ * --push s3://BUCKET/PREFIX uploads a published snapshot to object storage
+ * (index/store.h: its files, then the `latest` pointer), where replicas
+ * running `nz-serve --follow` pick it up; its report (or error: exit 1)
+ * joins the summary. An unchanged run pushes nothing.
+ *
  * For the crash tests, NZ_TEST_CRASH_AFTER_PUBLISH makes a run kill itself
  * right after its snapshot is published and before it is recorded.
  *
@@ -47,6 +52,7 @@ typedef struct pipeline_opts {
     int nsources;
     int full;         /* --full: rebuild from the sources, carry nothing over */
     int keep_missing; /* --keep-missing: a vanished source keeps its chunks */
+    const char *push; /* --push s3://BUCKET/PREFIX: upload what was published, or NULL */
 } pipeline_opts;
 
 /* Run the job; the index root, provider, model and dimensions come from

@@ -19,6 +19,7 @@
 
 #include "atomicio.h"
 #include "config.h"
+#include "follow.h"
 #include "holder.h"
 #include "http.h"
 #include "log.h"
@@ -26,25 +27,30 @@
 #include "stats.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: nz-serve [options]\n"
-               "\n"
-               "Serve the current index snapshot over HTTP (read-only).\n"
-               "\n"
-               "      --index-path DIR     snapshot root   (env INDEX_PATH, default ./data/index)\n"
-               "  -p, --port N             TCP port, 0 for any free one (env PORT, default 8000)\n"
-               "      --threads N          worker threads (default: the number of cores)\n"
-               "      --port-file FILE     write the bound port to FILE once listening\n"
-               "      --drain-timeout S    seconds to finish requests on SIGTERM (default 25)\n"
-               "  -h, --help               show this help\n"
-               "      --version            show the version\n"
-               "\n"
-               "  GET /health   GET /performance   GET /metrics   POST /v1/query\n"
-               "SIGHUP reloads the index now; SIGTERM drains and exits 0.\n");
+    fprintf(f,
+            "usage: nz-serve [options]\n"
+            "\n"
+            "Serve the current index snapshot over HTTP (read-only).\n"
+            "\n"
+            "      --index-path DIR     snapshot root   (env INDEX_PATH, default ./data/index)\n"
+            "  -p, --port N             TCP port, 0 for any free one (env PORT, default 8000)\n"
+            "      --threads N          worker threads (default: the number of cores)\n"
+            "      --port-file FILE     write the bound port to FILE once listening\n"
+            "      --drain-timeout S    seconds to finish requests on SIGTERM (default 25)\n"
+            "      --follow s3://B/P    pull the latest snapshot from object storage now and\n"
+            "                           every --follow-interval seconds (default 60), and serve\n"
+            "                           it (env SNAPSHOT_STORE; keys: AWS_* variables)\n"
+            "  -h, --help               show this help\n"
+            "      --version            show the version\n"
+            "\n"
+            "  GET /health   GET /performance   GET /metrics   POST /v1/query\n"
+            "SIGHUP reloads the index now; SIGTERM drains and exits 0.\n");
 }
 
 typedef struct serve_opts {
     const char *port_file; /* or NULL */
-    long threads, drain, port;
+    const char *follow;    /* s3://BUCKET/PREFIX, or NULL */
+    long threads, drain, port, follow_interval;
 } serve_opts;
 
 /* Write the bound port for whoever started us on port 0. */
@@ -105,13 +111,20 @@ static int serve_run(const serve_opts *o) {
     if (holder_check(1) <= 0)
         log_warn("no valid index at %s yet: serving 503 until one is published", root);
 
-    http_config hc = {.database_url = config_get(CFG_DATABASE_URL)};
     char err[256];
+    if (o->follow &&
+        follow_start(o->follow, root, (double)o->follow_interval, err, sizeof err) < 0) {
+        log_error("--follow: %s", err);
+        holder_shutdown();
+        return NZ_EXIT_USAGE;
+    }
+    http_config hc = {.database_url = config_get(CFG_DATABASE_URL)};
     unsigned bound = 0;
     struct MHD_Daemon *d =
         http_start((unsigned)o->port, (unsigned)o->threads, &hc, &bound, err, sizeof err);
     if (!d) {
         log_error("%s", err);
+        follow_stop();
         holder_shutdown();
         return NZ_EXIT_FAIL;
     }
@@ -121,6 +134,7 @@ static int serve_run(const serve_opts *o) {
                          (int)o->threads));
     serve_wait(&set);
     serve_drain(d, o->drain);
+    follow_stop();
     holder_shutdown();
     log_info("stopped");
     return NZ_EXIT_OK;
@@ -128,13 +142,18 @@ static int serve_run(const serve_opts *o) {
 
 int main(int argc, char **argv) {
     log_init("nz-serve");
-    serve_opts o = {.threads = sysconf(_SC_NPROCESSORS_ONLN), .drain = 25};
+    serve_opts o = {.threads = sysconf(_SC_NPROCESSORS_ONLN),
+                    .drain = 25,
+                    .follow = config_get(CFG_SNAPSHOT_STORE),
+                    .follow_interval = FOLLOW_DEFAULT_INTERVAL};
     if (o.threads < 1) o.threads = 1;
     static const struct option longopts[] = {{"index-path", required_argument, 0, 'i'},
                                              {"port", required_argument, 0, 'p'},
                                              {"threads", required_argument, 0, 't'},
                                              {"port-file", required_argument, 0, 'f'},
                                              {"drain-timeout", required_argument, 0, 'd'},
+                                             {"follow", required_argument, 0, 'F'},
+                                             {"follow-interval", required_argument, 0, 'I'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
@@ -146,6 +165,10 @@ int main(int argc, char **argv) {
         case 't': bad = config_parse_long("--threads", optarg, 1, 256, &o.threads) < 0; break;
         case 'f': o.port_file = optarg; break;
         case 'd': bad = config_parse_long("--drain-timeout", optarg, 0, 3600, &o.drain) < 0; break;
+        case 'F': o.follow = optarg; break;
+        case 'I':
+            bad = config_parse_long("--follow-interval", optarg, 1, 86400, &o.follow_interval) < 0;
+            break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         case 'V': printf("nz-serve %s\n", NZ_VERSION); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;

@@ -161,3 +161,26 @@ for r in range(count):
     print(f[1], f[0], hashlib.sha256(vec).hexdigest(), hashlib.sha256(rec).hexdigest())
 PYEOF
 }
+
+# s3rver (npm, cached under the build folder) on a free loopback port with
+# bucket $1 (default bk), storing under $T/s3; sets AWS_* for it. s3rver
+# does not check signatures: tests/e2e/store_s3.sh proves ours with botocore.
+start_s3() {
+    local npm="$NZ_ROOT/${NZ_BUILD:-build}/npm"
+    if [ ! -d "$npm/node_modules/s3rver" ]; then
+        mkdir -p "$npm"
+        (cd "$npm" && npm install --silent --no-audit --no-fund s3rver@3.7.1) >"$T/npm.log" 2>&1 ||
+            return 1
+    fi
+    S3PORT=$(free_port) || return 1
+    node "$npm/node_modules/s3rver/bin/s3rver.js" -d "$T/s3" -a 127.0.0.1 -p "$S3PORT" \
+        --configure-bucket "${1:-bk}" >"$T/s3rver.log" 2>&1 &
+    SERVER_PIDS+=("$!")
+    for _ in $(seq 1 200); do
+        grep -q listening "$T/s3rver.log" && break
+        sleep 0.05
+    done
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$S3PORT" AWS_REGION=eu-test-1
+    export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY="nz-S3-secret-$RANDOM$RANDOM"
+    grep -q listening "$T/s3rver.log"
+}
