@@ -291,15 +291,32 @@ fail:
     return rc;
 }
 
-int s3_put(s3_client *c, const char *bucket, const char *key, const void *data, size_t len,
-           char *err, size_t errlen) {
-    s3_req r = {.method = "PUT",
+/* A request with no body and no sink yet. */
+static s3_req s3_req_make(const char *method, const char *bucket, const char *key,
+                          const char *query) {
+    s3_req r = {.method = method,
                 .bucket = bucket,
                 .key = key,
-                .body = data ? data : "",
-                .body_len = len,
+                .query = query,
                 .fd = -1,
                 .errbody = BUF_INIT};
+    return r;
+}
+
+/* q = "[partNumber=N&]uploadId=ID", canonical (part 0: no partNumber). */
+static const char *s3_upload_query(buf *q, int part, const char *upload_id) {
+    buf_reset(q);
+    if (part) buf_printf(q, "partNumber=%d&", part);
+    buf_adds(q, "uploadId=");
+    s3_uri_encode(q, upload_id, 0);
+    return buf_failed(q) ? NULL : buf_str(q);
+}
+
+int s3_put(s3_client *c, const char *bucket, const char *key, const void *data, size_t len,
+           char *err, size_t errlen) {
+    s3_req r = s3_req_make("PUT", bucket, key, NULL);
+    r.body = data ? data : "";
+    r.body_len = len;
     return s3_do(c, &r, err, errlen);
 }
 
@@ -322,13 +339,8 @@ static int s3_put_parts(s3_client *c, const char *bucket, const char *key, int f
     buf reply = BUF_INIT, part = BUF_INIT, xml = BUF_INIT, q = BUF_INIT;
     char *upload_id = NULL;
     int rc;
-    s3_req r = {.method = "POST",
-                .bucket = bucket,
-                .key = key,
-                .query = "uploads=",
-                .out = &reply,
-                .fd = -1,
-                .errbody = BUF_INIT};
+    s3_req r = s3_req_make("POST", bucket, key, "uploads=");
+    r.out = &reply;
     buf_init(&reply, 1 << 20);
     if ((rc = s3_do(c, &r, err, errlen)) < 0) goto fail;
     upload_id = s3_xml_value(buf_str(&reply), "UploadId");
@@ -345,38 +357,30 @@ static int s3_put_parts(s3_client *c, const char *bucket, const char *key, int f
             snprintf(err, errlen, "%s: read failed", key);
             goto fail;
         }
-        buf_reset(&q);
-        buf_printf(&q, "partNumber=%d&uploadId=", ++nparts);
-        s3_uri_encode(&q, upload_id, 0);
-        s3_req p = {.method = "PUT",
-                    .bucket = bucket,
-                    .key = key,
-                    .query = buf_str(&q),
-                    .body = part.s,
-                    .body_len = part.len,
-                    .fd = -1,
-                    .errbody = BUF_INIT};
-        if ((rc = s3_do(c, &p, err, errlen)) < 0) goto fail;
+        s3_req p = s3_req_make("PUT", bucket, key, s3_upload_query(&q, ++nparts, upload_id));
+        p.body = part.s;
+        p.body_len = part.len;
+        rc = NZ_ENOMEM;
+        if (!p.query || (rc = s3_do(c, &p, err, errlen)) < 0) goto fail;
+        if (!*p.etag) {
+            snprintf(err, errlen, "PUT s3://%s/%s part %d: no ETag in the reply", bucket, key,
+                     nparts);
+            rc = NZ_ECORRUPT;
+            goto fail;
+        }
         buf_printf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", nparts, p.etag);
     }
     buf_adds(&xml, "</CompleteMultipartUpload>");
-    buf_reset(&q);
-    buf_adds(&q, "uploadId=");
-    s3_uri_encode(&q, upload_id, 0);
-    if ((rc = buf_failed(&xml) ? buf_failed(&xml) : buf_failed(&q)) < 0) {
+    s3_req done = s3_req_make("POST", bucket, key, s3_upload_query(&q, 0, upload_id));
+    done.body = xml.s;
+    done.body_len = xml.len;
+    done.content_type = "application/xml";
+    done.out = &reply;
+    rc = buf_failed(&xml) ? buf_failed(&xml) : done.query ? NZ_OK : NZ_ENOMEM;
+    if (rc < 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    s3_req done = {.method = "POST",
-                   .bucket = bucket,
-                   .key = key,
-                   .query = buf_str(&q),
-                   .body = xml.s,
-                   .body_len = xml.len,
-                   .content_type = "application/xml",
-                   .out = &reply,
-                   .fd = -1,
-                   .errbody = BUF_INIT};
     if ((rc = s3_do(c, &done, err, errlen)) < 0) goto fail;
     if (strstr(buf_str(&reply), "<Error>")) { /* S3 may fail a completion with a 200 */
         snprintf(err, errlen, "POST s3://%s/%s?uploadId: the upload was not completed", bucket,
@@ -384,18 +388,11 @@ static int s3_put_parts(s3_client *c, const char *bucket, const char *key, int f
         rc = NZ_EUNAVAILABLE;
     }
 fail:
-    if (rc < 0 && upload_id && !buf_failed(&q)) {
+    if (rc < 0 && upload_id) { /* abort, so the store drops the parts */
         char ignored[256];
-        buf_reset(&q);
-        buf_adds(&q, "uploadId=");
-        s3_uri_encode(&q, upload_id, 0);
-        s3_req a = {.method = "DELETE",
-                    .bucket = bucket,
-                    .key = key,
-                    .query = buf_str(&q),
-                    .fd = -1,
-                    .errbody = BUF_INIT};
-        s3_do(c, &a, ignored, sizeof ignored);
+        buf_free(&q);
+        s3_req a = s3_req_make("DELETE", bucket, key, s3_upload_query(&q, 0, upload_id));
+        if (a.query) s3_do(c, &a, ignored, sizeof ignored);
     }
     free(upload_id);
     buf_free(&reply);
@@ -433,8 +430,8 @@ fail:
 int s3_get(s3_client *c, const char *bucket, const char *key, size_t max, buf *out, char *err,
            size_t errlen) {
     buf_init(out, max);
-    s3_req r = {
-        .method = "GET", .bucket = bucket, .key = key, .out = out, .fd = -1, .errbody = BUF_INIT};
+    s3_req r = s3_req_make("GET", bucket, key, NULL);
+    r.out = out;
     int rc = s3_do(c, &r, err, errlen);
     if (rc == NZ_ELIMIT)
         snprintf(err, errlen, "s3://%s/%s: larger than %zu bytes", bucket, key, max);
@@ -455,14 +452,11 @@ int s3_get_file(s3_client *c, const char *bucket, const char *key, uint64_t size
         char range[96];
         snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)off,
                  (unsigned long long)(off + len - 1));
-        s3_req r = {.method = "GET",
-                    .bucket = bucket,
-                    .key = key,
-                    .range = size > c->part_size ? range : NULL,
-                    .fd = fd,
-                    .off = off,
-                    .want = len,
-                    .errbody = BUF_INIT};
+        s3_req r = s3_req_make("GET", bucket, key, NULL);
+        r.range = size > c->part_size ? range : NULL;
+        r.fd = fd;
+        r.off = off;
+        r.want = len;
         if ((rc = s3_do(c, &r, err, errlen)) < 0) goto fail;
         if (r.got != len) {
             snprintf(err, errlen, "GET s3://%s/%s: %llu bytes at %llu, expected %llu", bucket, key,

@@ -11,7 +11,8 @@
 #   test    build + what tests/run.sh and tests/e2e/ run:   (make test, make asan)
 #           curl, jq, procps, python3 + numpy, poppler-utils (pdftotext),
 #           PostgreSQL 15 and the sqlite3 shell (the run catalog's tests),
-#           Node.js + npm (js-tiktoken), the documentation corpora
+#           Node.js + npm (js-tiktoken, s3rver), python3-botocore
+#           (SigV4 recomputed independently), the documentation corpora
 #   bench   test + hnswlib, faiss and OpenBLAS              (make bench)
 #   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
 #   format  clang-format                                    (make format)
@@ -23,7 +24,7 @@ libcurl4-openssl-dev libxml2-dev libpoppler-glib-dev zlib1g-dev libpq-dev
 libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoogle-perftools-dev
 libsqlite3-dev"
 set_demo="curl"
-set_test="curl jq procps gzip python3 python3-numpy poppler-utils postgresql-15 sqlite3
+set_test="curl jq procps gzip python3 python3-numpy python3-botocore poppler-utils postgresql-15 sqlite3
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
 set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
 set_fuzz="clang libclang-rt-14-dev"
@@ -39,7 +40,7 @@ want() { # set
             want build
             add "$set_test"
             # Node.js and npm run js-tiktoken, the tokenizer reference of the
-            # tests. Any node >= 18 will do (Debian's, or one already installed).
+            # tests, and s3rver, the object store of tests/e2e/store_s3.sh. Any node >= 18 will do (Debian's, or one already installed).
             command -v node >/dev/null 2>&1 || add nodejs
             command -v npm >/dev/null 2>&1 || add npm
             ;;
