@@ -18,7 +18,7 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2
 PKGS     = libcurl libxml-2.0 poppler-glib zlib libpq libmicrohttpd jansson libcrypto \
-           libpcre2-8 libutf8proc sqlite3
+           libpcre2-8 libutf8proc sqlite3 libarchive
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 

@@ -22,7 +22,7 @@ set -eu
 set_build="build-essential pkg-config ca-certificates
 libcurl4-openssl-dev libxml2-dev libpoppler-glib-dev zlib1g-dev libpq-dev
 libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoogle-perftools-dev
-libsqlite3-dev"
+libsqlite3-dev libarchive-dev"
 set_demo="curl"
 set_test="curl jq procps gzip python3 python3-numpy python3-botocore poppler-utils postgresql-15 sqlite3
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
