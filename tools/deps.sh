@@ -11,7 +11,8 @@
 #   test    build + what tests/run.sh and tests/e2e/ run:   (make test, make asan)
 #           curl, jq, procps, python3 + numpy, poppler-utils (pdftotext),
 #           PostgreSQL 15 and the sqlite3 shell (the run catalog's tests),
-#           Node.js + npm (js-tiktoken), the documentation corpora
+#           Node.js + npm (js-tiktoken), the documentation corpora,
+#           systemd (systemd-analyze verify of deploy/systemd/)
 #   bench   test + hnswlib, faiss and OpenBLAS              (make bench)
 #   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
 #   format  clang-format                                    (make format)
@@ -29,7 +30,7 @@ libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoog
 libsqlite3-dev"
 set_demo="curl"
 set_test="curl jq procps gzip python3 python3-numpy poppler-utils postgresql-15 sqlite3
-postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
+postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc systemd"
 set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
 # runtime: the libraries the -dev packages of set_build link against
 set_runtime="ca-certificates curl libcurl4 libxml2 libpoppler-glib8 zlib1g libpq5

@@ -46,7 +46,10 @@ need_tools() {
     apt-get install -y -qq --no-install-recommends $missing
 }
 
-# base_images: localhost/bookworm and localhost/bookworm-slim, once
+# base_images: localhost/bookworm and localhost/bookworm-slim, once.
+# Both from one debootstrapped minbase root, with what Docker Hub's images
+# set (PATH, CMD); the slim one also drops documentation, manuals and
+# locales and keeps dpkg from installing them, as debian:bookworm-slim does.
 base_images() {
     if "${PODMAN[@]}" image exists "$BASE" && "${PODMAN[@]}" image exists "$BASE-slim"; then
         return 0
@@ -54,18 +57,32 @@ base_images() {
     [ "$(id -u)" -eq 0 ] || die "debootstrap needs root"
     local root
     root=$(mktemp -d /var/tmp/nz-bookworm.XXXXXX)
-    say "debootstrap bookworm (minbase) -> $BASE"
+    chmod 755 "$root" # it becomes the image's /: mktemp made it 0700
+    say "debootstrap bookworm (minbase) -> $BASE, $BASE-slim"
     # debootstrap mounts proc/sys inside the root while it works: never
     # remove the root across a mount
-    local drop='umount -R "$root/proc" "$root/sys" 2>/dev/null; rm -rf --one-file-system "$root"'
+    local drop='umount -R "$root/proc" "$root/sys" 2>/dev/null || true; rm -rf --one-file-system "$root"'
     debootstrap --variant=minbase bookworm "$root" "$MIRROR" >/dev/null ||
         { eval "$drop"; die "debootstrap failed"; }
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    local change=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        --change 'CMD ["bash"]')
+    tar --one-file-system -C "$root" -c . | "${PODMAN[@]}" import "${change[@]}" - "$BASE" >/dev/null
+    cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'CFG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+CFG
+    find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+    rm -rf "$root"/usr/share/{man,groff,info,lintian,linda,locale}/*
     tar --one-file-system -C "$root" -c . |
-        "${PODMAN[@]}" import --change 'CMD ["/bin/bash"]' - "$BASE" >/dev/null
+        "${PODMAN[@]}" import "${change[@]}" - "$BASE-slim" >/dev/null
     eval "$drop"
-    # minbase is already what bookworm-slim is: one root serves both stages
-    "${PODMAN[@]}" tag "$BASE" "$BASE-slim"
 }
 
 build() {
@@ -99,7 +116,7 @@ image_test() {
     t0=$(now)
     "${PODMAN[@]}" run -d --name "$name" --network host "${LIMITS[@]}" \
         -v "$data:/data" -v "$PWD/fixtures/docs:/fixtures:ro" \
-        -e PORT="$port" -e EMBEDDING_PROVIDER=hash "$IMAGE" >/dev/null
+        --health-interval disable -e PORT="$port" -e EMBEDDING_PROVIDER=hash "$IMAGE" >/dev/null
     for _ in $(seq 1 200); do
         code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health" || true)
         [ "$code" != 000 ] && break
@@ -124,7 +141,8 @@ image_test() {
     echo
     say "healthy $healthys after podman run (ingestion included)"
 
-    # the image's own HEALTHCHECK (curl inside the container)
+    # the image's own HEALTHCHECK (curl inside the container), run by hand:
+    # podman's timer for it needs systemd (--health-interval disable above)
     if "${PODMAN[@]}" healthcheck run "$name" >/dev/null 2>&1; then
         say "HEALTHCHECK: healthy"
     else
