@@ -10,6 +10,8 @@
 #   make install    the seven nz-* binaries into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make uninstall  remove them again
 #   make format     clang-format -i every tracked .c and .h file
+#   make image      build the container image with podman (tools/image.sh; root installs podman)
+#   make image-test build it, run it on a scratch /data, ingest, check /health and a query
 #
 # Libraries come from pkg-config. Variables are recursive (=) so that
 # `make deps` works before the -dev packages exist.
@@ -27,7 +29,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # a page of compiler errors. Goals that install packages first, or compile
 # nothing, skip it (test, demo, asan, bench and fuzz check again in the
 # make they start after tools/deps.sh).
-NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz
+NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz image image-test
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOCHECK_GOALS),$(MAKECMDGOALS)),all),)
 ifeq ($(shell command -v pkg-config),)
 $(error pkg-config and the build libraries are missing: run `make deps` first (as root it installs them))
@@ -86,7 +88,7 @@ BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index
 FUZZ_TARGETS = html pdf gzip text
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test demo asan bench deps clean fuzz fuzz-build install uninstall format
+.PHONY: all test demo asan bench deps clean fuzz fuzz-build install uninstall format image image-test
 .SECONDARY:
 all: $(BINS)
 
@@ -197,6 +199,14 @@ uninstall:
 format:
 	@command -v clang-format >/dev/null || { echo "format: no clang-format: sh tools/deps.sh format" >&2; exit 1; }
 	git ls-files -z '*.c' '*.h' | xargs -0 clang-format -i
+
+# The container image (Dockerfile) built and tried without a Docker daemon:
+# podman + runc on a debootstrapped bookworm. Minutes long: not in .ci/run.
+image:
+	@bash tools/image.sh build
+
+image-test:
+	@bash tools/image.sh test
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -12,11 +12,17 @@
 #           curl, jq, procps, python3 + numpy, poppler-utils (pdftotext),
 #           PostgreSQL 15 and the sqlite3 shell (the run catalog's tests),
 #           Node.js + npm (js-tiktoken, s3rver), python3-botocore
-#           (SigV4 recomputed independently), the documentation corpora
+#           (SigV4 recomputed independently), the documentation corpora,
+#           systemd (systemd-analyze verify of deploy/systemd/)
 #   bench   test + hnswlib, faiss and OpenBLAS              (make bench)
 #   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
 #   format  clang-format                                    (make format)
-#   all     every set above                                 (.ci/run)
+#   runtime the shared libraries the installed nz-* binaries load, and curl
+#           (no compiler; the Dockerfile's second stage: tools/image.sh)
+#   all     every set above but runtime                     (.ci/run)
+#
+# The Dockerfile runs this script for its two stages (build, runtime), so
+# the image and `make deps` install the same packages.
 set -eu
 
 set_build="build-essential pkg-config ca-certificates
@@ -25,8 +31,12 @@ libmicrohttpd-dev libjansson-dev libssl-dev libpcre2-dev libutf8proc-dev libgoog
 libsqlite3-dev libarchive-dev"
 set_demo="curl"
 set_test="curl jq procps gzip python3 python3-numpy python3-botocore poppler-utils postgresql-15 sqlite3
-postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc"
+postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc systemd"
 set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
+# runtime: the libraries the -dev packages of set_build link against
+set_runtime="ca-certificates curl libcurl4 libxml2 libpoppler-glib8 zlib1g libpq5
+libmicrohttpd12 libjansson4 libssl3 libpcre2-8-0 libutf8proc2 libsqlite3-0
+libtcmalloc-minimal4 libgomp1"
 set_fuzz="clang libclang-rt-14-dev"
 set_format="clang-format"
 
@@ -46,10 +56,11 @@ want() { # set
             ;;
         bench) want test; add "$set_bench" ;;
         fuzz) want build; add "$set_fuzz" ;;
+        runtime) add "$set_runtime" ;;
         format) add "$set_format" ;;
         all) for s in build demo test bench fuzz format; do want "$s"; done ;;
         *)
-            echo "deps: unknown set \"$1\" (build, demo, test, bench, fuzz, format, all)" >&2
+            echo "deps: unknown set \"$1\" (build, demo, test, bench, fuzz, format, runtime, all)" >&2
             exit 2
             ;;
     esac
