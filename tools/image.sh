@@ -139,7 +139,7 @@ image_test() {
     healthy=$(since "$t0")
     curl -s "http://127.0.0.1:$port/health" | sed 's/^/   /'
     echo
-    say "healthy $healthys after podman run (ingestion included)"
+    say "healthy ${healthy}s after podman run (ingestion included)"
 
     # the image's own HEALTHCHECK (curl inside the container), run by hand:
     # podman's timer for it needs systemd (--health-interval disable above)
@@ -160,7 +160,7 @@ image_test() {
     say "podman stop (SIGTERM drains)"
     "${PODMAN[@]}" stop -t 30 "$name" >/dev/null
     say "image-test passed: image $(("$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")" / 1000000)) MB," \
-        "healthy in $healthys"
+        "healthy in ${healthy}s"
 }
 
 case "${1:-}" in
