@@ -207,7 +207,7 @@ int root_prune(index_root *r, int keep, json_t *removed, char *err, size_t errle
         if (!(snaps[n] = strdup(e->d_name))) goto fail;
         n++;
     }
-    qsort(snaps, n, sizeof *snaps, root_cmp_desc);
+    if (n > 1) qsort(snaps, n, sizeof *snaps, root_cmp_desc); /* snaps is NULL when n is 0 */
     int kept = 0;
     for (size_t i = 0; i < n; i++) {
         int is_current = current && strcmp(snaps[i], current) == 0;
