@@ -95,7 +95,7 @@ static void usage(FILE *f) {
             "                                         ROOT's current (restore)\n"
             "\n"
             "ROOT defaults to INDEX_PATH (%s).\n"
-            "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected.\n",
+            "Exit: 0 ok, 1 failure, 2 usage, 3 some records rejected (import: the tarball refused).\n",
             config_get(CFG_INDEX_PATH));
 }
 
