@@ -31,7 +31,8 @@ typedef struct buf {
     int err;    /* the first failed append's status, or 0 */
 } buf;
 
-#define BUF_INIT {NULL, 0, 0, 0, 0}
+#define BUF_INIT \
+    { NULL, 0, 0, 0, 0 }
 
 void buf_init(buf *b, size_t max); /* empty, with a cap of max bytes (0: none) */
 void buf_free(buf *b);             /* release; the buffer is empty and usable again */
