@@ -133,7 +133,7 @@ static enum MHD_Result http_query(struct MHD_Connection *c, http_request *r) {
     }
     char err[512];
     query_req q;
-    int rc = query_parse(body, &q, err, sizeof err);
+    int rc = query_parse(body, NULL, &q, err, sizeof err);
     if (rc < 0) {
         json_decref(body);
         return http_error(c, r, http_status(rc), err, NULL);

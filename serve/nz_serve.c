@@ -24,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "nz.h"
+#include "status.h"
 #include "stats.h"
 
 static void usage(FILE *f) {
@@ -108,8 +109,17 @@ static int serve_run(const serve_opts *o) {
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: query embeddings use libcurl */
     const char *root = config_get(CFG_INDEX_PATH);
     holder_init(root);
-    if (holder_check(1) <= 0)
-        log_warn("no valid index at %s yet: serving 503 until one is published", root);
+    /* EMBEDDING_PROVIDER / EMBEDDING_MODEL, when given, name the only embedder to serve */
+    int set_p = strcmp(config_source(CFG_EMBEDDING_PROVIDER), "default") != 0;
+    int set_m = strcmp(config_source(CFG_EMBEDDING_MODEL), "default") != 0;
+    holder_expect(set_p ? config_get(CFG_EMBEDDING_PROVIDER) : NULL,
+                  set_m ? config_get(CFG_EMBEDDING_MODEL) : NULL);
+    int loaded = holder_check(1);
+    if (loaded == NZ_EINVAL) { /* another embedder's snapshot: a deploy mistake, not a wait */
+        holder_shutdown();
+        return NZ_EXIT_FAIL;
+    }
+    if (loaded <= 0) log_warn("no valid index at %s yet: serving 503 until one is published", root);
 
     char err[256];
     if (o->follow &&

@@ -30,7 +30,7 @@ static int parse_text(const char *json, query_req *q) {
     char err[256];
     parse_done();
     parsed_body = json_loads(json, 0, NULL);
-    return query_parse(parsed_body, q, err, sizeof err);
+    return query_parse(parsed_body, NULL, q, err, sizeof err);
 }
 
 UNIT_TEST(query_parse_refuses_with_einval_and_frees_the_vector) {
