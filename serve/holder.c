@@ -144,12 +144,13 @@ int holder_check(int force) {
     }
     held_snapshot *h = NULL;
     int rc = holder_embedder_ok(s, why, sizeof why);
-    if (rc == NZ_OK && (rc = snapshot_verify(s, err, sizeof err)) < 0)
-        snprintf(why, sizeof why, "%s: %s",
-                 rc == NZ_EIO        ? "unreadable"
-                 : rc == NZ_ECORRUPT ? "corrupt"
-                                     : "cannot verify",
-                 err);
+    if (rc == NZ_OK && (rc = snapshot_verify(s, err, sizeof err)) < 0) {
+        /* the file's name without INDEX_PATH: /health shows the reason */
+        size_t dl = strlen(s->dir);
+        const char *e = strncmp(err, s->dir, dl) == 0 && err[dl] == '/' ? err + dl + 1 : err;
+        const char *kind = rc == NZ_EIO ? "unreadable" : "corrupt";
+        snprintf(why, sizeof why, "%s: %s", rc == NZ_ENOMEM ? "cannot verify" : kind, e);
+    }
     if (rc == NZ_OK && !(h = malloc(sizeof *h))) {
         rc = NZ_ENOMEM;
         snprintf(why, sizeof why, "out of memory");
@@ -199,5 +200,6 @@ void holder_shutdown(void) {
     holder.refused = NULL;
     free(holder.root);
     holder.root = NULL;
+    holder.want_provider[0] = holder.want_model[0] = '\0';
     pthread_mutex_unlock(&holder.lock);
 }
