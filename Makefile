@@ -178,9 +178,14 @@ $(BUILD)/nz-membw: $(call obj,bench/ann/membw.c)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/nz-parsebench: $(call obj,bench/query/parsebench.c $(INDEX_SRC)) $(LIBNZ)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 bench:
 	@sh tools/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench $(BUILD)/nz-membw
+	@$(MAKE) --no-print-directory $(BUILD)/nz-parsebench
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
 
 # The binaries a user runs; nz-pipeline finds the stages beside itself. The
