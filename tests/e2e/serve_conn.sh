@@ -7,6 +7,17 @@
 source "$(dirname "$0")/lib.sh"
 build_fixture_index "$T/ix"
 
+health_code() { curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health"; }
+# health_code_when_200: /health's status, asked again (up to 5 s) until 200.
+health_code_when_200() {
+    local code
+    for _ in $(seq 1 50); do
+        code=$(health_code)
+        [ "$code" = 200 ] && break
+        sleep 0.1
+    done
+    echo "$code"
+}
 # closed_by_server FD: 0 when the server closes the connection (EOF) before
 # the 15 s safety net; what is checked is that it closes, not how fast.
 closed_by_server() { timeout 15 cat <&"$1" >/dev/null 2>&1; }
@@ -69,14 +80,10 @@ kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 start_server "$T/ix" --threads 1 --max-connections 2
 exec 4<>/dev/tcp/127.0.0.1/"$PORT" 5<>/dev/tcp/127.0.0.1/"$PORT"
 sleep 0.3
-code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")
+code=$(health_code)
 check max_connections_refuses_third test "$code" = 000
 exec 4<&-
-for _ in $(seq 1 50); do
-    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")
-    [ "$code" = 200 ] && break
-    sleep 0.1
-done
+code=$(health_code_when_200)
 check max_connections_frees_slot test "$code" = 200
 exec 5<&-
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
@@ -85,14 +92,10 @@ kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 start_server "$T/ix" --threads 2 --max-connections-per-ip 2
 exec 4<>/dev/tcp/127.0.0.1/"$PORT" 5<>/dev/tcp/127.0.0.1/"$PORT"
 sleep 0.3
-code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")
+code=$(health_code)
 check max_per_ip_refuses_third test "$code" = 000
 exec 4<&- 5<&-
-for _ in $(seq 1 50); do
-    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")
-    [ "$code" = 200 ] && break
-    sleep 0.1
-done
+code=$(health_code_when_200)
 check max_per_ip_frees_slots test "$code" = 200
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 

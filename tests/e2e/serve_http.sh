@@ -75,13 +75,6 @@ r=$(http GET '/v1/query?q=Visa%20on%20Arrival&k=3')
 check get_query_200 jq -e '(.results|length) == 3 and (.results[0].uri|endswith("/en/visa-types.md"))' <<<"${r%$'\n'*}"
 r=$(http GET '/v1/query?q=Berapa+lama+izin+tinggal+dengan+visa+kunjungan%3F&k=2&ef=50')
 check get_query_plus_and_utf8 jq -e '(.results|length) == 2' <<<"${r%$'\n'*}"
-status_is() { # name want method path [body]
-    local name=$1 want=$2; shift 2
-    local r; r=$(http "$@")
-    local code=${r##*$'\n'} body=${r%$'\n'*}
-    if [ "$code" = "$want" ] && jq -e '.error|type == "string"' <<<"$body" >/dev/null 2>&1; then t_ok "$name"
-    else t_fail "$name" "got $code: $body"; fi
-}
 status_is get_query_no_q_400 400 GET '/v1/query?k=3'
 status_is get_query_empty_q_400 400 GET '/v1/query?q=&k=3'
 status_is get_query_k_not_integer_400 400 GET '/v1/query?q=visa&k=3x'
@@ -131,11 +124,7 @@ else t_ok access_log_no_header_values; fi
 
 # /health names a refused snapshot while the old one keeps serving.
 good=$(readlink "$T/ix/current")
-build_fixture_index "$T/ix2"
-bad=$(readlink "$T/ix2/current")
-cp -r "$T/ix2/$bad" "$T/ix/$bad"
-printf '\x55' | dd of="$T/ix/$bad/vectors.bin" bs=1 seek=5000 conv=notrunc status=none
-ln -sfn "$bad" "$T/ix/current.new" && mv -T "$T/ix/current.new" "$T/ix/current"
+bad=$(publish_corrupt "$T/ix")
 kill -HUP "$SERVER_PID"
 for _ in $(seq 1 50); do
     http GET /health | head -n1 | jq -e .refused >/dev/null 2>&1 && break
