@@ -44,13 +44,6 @@ r=$(http POST /v1/query "{\"vector\":$vec,\"k\":2}")
 check query_vector jq -e '.results|length == 2' <<<"${r%$'\n'*}"
 
 # Errors: JSON bodies with the right status.
-status_is() { # name want method path [body]
-    local name=$1 want=$2; shift 2
-    local r; r=$(http "$@")
-    local code=${r##*$'\n'} body=${r%$'\n'*}
-    if [ "$code" = "$want" ] && jq -e '.error|type == "string"' <<<"$body" >/dev/null 2>&1; then t_ok "$name"
-    else t_fail "$name" "got $code: $body"; fi
-}
 status_is bad_json_400 400 POST /v1/query '{"query":'
 status_is empty_body_400 400 POST /v1/query ''
 status_is both_query_and_vector_400 400 POST /v1/query '{"query":"a","vector":[1]}'
@@ -59,12 +52,13 @@ status_is k_out_of_range_400 400 POST /v1/query '{"query":"visa","k":0}'
 status_is unknown_field_400 400 POST /v1/query '{"query":"visa","filtre":{}}'
 status_is no_words_400 400 POST /v1/query '{"query":"?!"}'
 status_is not_found_404 404 GET /v2/nothing
-status_is get_on_query_405 405 GET /v1/query
+status_is get_query_without_q_400 400 GET /v1/query
+status_is put_on_query_405 405 PUT /v1/query '{}'
 status_is post_on_health_405 405 POST /health '{}'
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 r=$(curl -s -m 10 -X POST --data-binary @"$T/big.json" -w '\n%{http_code}' "http://127.0.0.1:$PORT/v1/query")
 [ "${r##*$'\n'}" = 413 ] && t_ok body_too_large_413 || t_fail body_too_large_413 "${r##*$'\n'}"
-check allow_header bash -c "curl -s -i -m 5 http://127.0.0.1:$PORT/v1/query | grep -qi '^Allow: POST'"
+check allow_header bash -c "curl -s -i -m 5 -X DELETE http://127.0.0.1:$PORT/v1/query | grep -qi '^Allow: GET, HEAD, POST, OPTIONS'"
 
 r=$(http GET /performance)
 check performance_shape jq -e '.requests > 10 and .routes.query.total > 5 and .query_latency_ms.p99 >= .query_latency_ms.p50
@@ -85,11 +79,7 @@ done
 [ "$(http GET /health | head -n1 | jq -r .index.snapshot)" = "$new" ] && t_ok hot_swap_on_new_current ||
     t_fail hot_swap_on_new_current "still $old"
 # Corrupt a fresh snapshot before it goes live: build elsewhere, flip a byte, then point current at it.
-build_fixture_index "$T/ix2"
-bad=$(readlink "$T/ix2/current")
-cp -r "$T/ix2/$bad" "$T/ix/$bad"
-printf '\x55' | dd of="$T/ix/$bad/vectors.bin" bs=1 seek=5000 conv=notrunc status=none
-ln -sfn "$bad" "$T/ix/current.new" && mv -T "$T/ix/current.new" "$T/ix/current"
+bad=$(publish_corrupt "$T/ix")
 kill -HUP "$SERVER_PID"
 sleep 1.5
 [ "$(http GET /health | head -n1 | jq -r .index.snapshot)" = "$new" ] && t_ok corrupt_snapshot_refused ||
