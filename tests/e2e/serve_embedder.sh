@@ -3,7 +3,8 @@
 # (EMBEDDING_PROVIDER / EMBEDDING_MODEL, when set): another embedder's
 # snapshot makes it exit 1 at start, and is refused at a swap while the old
 # one keeps serving; so is a snapshot with a flipped byte. Each refusal
-# names the snapshot and the reason; a newer good snapshot is installed.
+# names the snapshot and the reason, in the log and in /health's "refused",
+# until a newer good snapshot is installed.
 source "$(dirname "$0")/lib.sh"
 KEY="sk-test-NUZANTARA-SECRET-0123456789"
 
@@ -56,18 +57,20 @@ check swap_refuses_other_embedder wait_log "refusing snapshot $B: embedder misma
 [ "$(served)" = "$A" ] && t_ok old_snapshot_keeps_serving || t_fail old_snapshot_keeps_serving "$(http GET /health)"
 r=$(http POST /v1/query '{"query":"visa on arrival","k":2}')
 [ "${r##*$'\n'}" = 200 ] && t_ok query_answered_by_old || t_fail query_answered_by_old "$r"
+h=$(http GET /health)
+check health_shows_embedder_refusal jq -e --arg a "$A" --arg b "$B" '.status == "ok" and .index.snapshot == $a and
+    .refused.snapshot == $b and (.refused.reason|startswith("embedder mismatch: the snapshot was embedded with openai/text-embedding-3-small, this server expects EMBEDDING_PROVIDER=hash EMBEDDING_MODEL=nz-hash-v1"))' <<<"${h%$'\n'*}"
 check refused_not_retried_every_second bash -c "sleep 1.5; [ \$(grep -c 'refusing snapshot $B' '$T/serve.log') -eq 1 ]"
 
 # C: our embedder, one byte flipped before it goes live.
-build_fixture_index "$T/ix2"
-C=$(readlink "$T/ix2/current")
-cp -r "$T/ix2/$C" "$T/ix/$C"
-printf '\x55' | dd of="$T/ix/$C/vectors.bin" bs=1 seek=5000 conv=notrunc status=none
-ln -sfn "$C" "$T/ix/current.new" && mv -T "$T/ix/current.new" "$T/ix/current"
+C=$(publish_corrupt "$T/ix")
 kill -HUP "$SERVER_PID"
 check swap_refuses_flipped_byte wait_log "refusing snapshot $C: corrupt: vectors.bin: CRC32"
 check reason_has_no_index_path bash -c "! grep 'refusing snapshot $C' '$T/serve.log' | grep -q '$T/ix/'"
 [ "$(served)" = "$A" ] && t_ok old_snapshot_still_serving || t_fail old_snapshot_still_serving "$(http GET /health)"
+h=$(http GET /health)
+check health_shows_newest_refusal jq -e --arg c "$C" '.refused.snapshot == $c and
+    (.refused.reason|startswith("corrupt: vectors.bin: CRC32"))' <<<"${h%$'\n'*}"
 
 # D: a newer good snapshot is installed.
 build_fixture_index "$T/ix"
@@ -75,6 +78,8 @@ D=$(readlink "$T/ix/current")
 kill -HUP "$SERVER_PID"
 for _ in $(seq 1 50); do [ "$(served)" = "$D" ] && break; sleep 0.1; done
 [ "$(served)" = "$D" ] && t_ok newer_good_snapshot_installed || t_fail newer_good_snapshot_installed "$(http GET /health)"
+h=$(http GET /health)
+check health_refusal_cleared jq -e '.status == "ok" and has("refused") == false' <<<"${h%$'\n'*}"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?
