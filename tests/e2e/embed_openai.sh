@@ -135,11 +135,13 @@ expect_exit batch_over_2048_is_usage_error 2 nz-embed --batch 4096 </dev/null
 
 # The server embeds query text with the snapshot's own provider and model,
 # through the mock, and answers a repeated query from its LRU cache.
+# (EMBEDDING_PROVIDER=openai, exported above, matches the snapshot: another
+# value would make nz-serve refuse it, tests/e2e/serve_embedder.sh.)
 start_mock
 nz-index build -o "$T/ix" <"$T/ok.jsonl" >/dev/null 2>&1
 check openai_snapshot_manifest bash -c "nz-index info '$T/ix' | jq -e '.manifest.embedding.provider == \"openai\" and .manifest.embedding.model == \"text-embedding-3-small\"' >/dev/null"
 : >"$T/mock.log"
-EMBEDDING_PROVIDER=hash start_server "$T/ix"
+start_server "$T/ix"
 r=$(http POST /v1/query '{"query":"How many days does the Visa on Arrival allow, and can it be extended?","k":1}')
 check server_query_via_provider jq -e '.results[0].uri | endswith("/en/visa-types.md")' <<<"${r%$'\n'*}"
 http POST /v1/query '{"query":"How many days does the Visa on Arrival allow, and can it be extended?","k":1}' >/dev/null
