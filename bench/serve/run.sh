@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# bench/serve: nz-serve under load (issue 13), with Debian's wrk on loopback,
+# on the benchmark corpus (bench/corpus/build.sh: 106k chunks of Debian's
+# manuals, hash embeddings, dim 1536). Prints ONE table; every figure beside
+# its anchor, measured in this run:
+#
+#   /health req/s            vs nz-hello (bench/serve/hello.c: libmicrohttpd's
+#                            hello-world, nz-serve's threading), >= 0.9x and
+#                            >= 30,000/s
+#   base64 vector queries    1 connection, vs `nz-index search` in process on
+#                            one core, same 1,000 query vectors, ef 64, k 10:
+#                            <= 1.25x the time a query
+#   JSON-array vectors       the same (reported)
+#   text queries             req/s at saturation (reported)
+#   p50/p99 at 80% of peak   base64 vector queries, paced by wrk.lua's delay()
+#                            hook at 80% of their saturation rate: p99 < 10 ms
+#   60 s at saturation       0 errors (non-2xx, socket errors), VmRSS sampled
+#                            each second flat within 5% after a 10 s warm-up
+#   swap every 5 s           `current` repointed between two snapshots under
+#                            load: 0 failed requests, every swap served
+#   corrupt snapshot         published under load: refused (/health and the
+#                            log), the old one keeps serving, 0 failures
+#
+# Cores: the machine has 2. The single-connection rows pin the server to
+# CPU 0 and wrk to CPU 1, and `nz-index search` to CPU 0 (one core each side,
+# so the in-process anchor and the server's query thread get the same core);
+# every other row runs wrk (2 threads) and the server (2 worker threads)
+# unpinned on both cores, and its anchor the same way. The table says so.
+#
+#   bash bench/serve/run.sh          full run (~4 minutes after the corpus)
+#   QUICK=1 bash bench/serve/run.sh  smoke check: short runs, same table
+set -eu
+cd "$(dirname "$0")/../.."
+BIN=${NZ_BIN:-$PWD/${NZ_BUILD:-build}}
+W=$PWD/build/bench/serve
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    T=3 SOAK=10 WARM=3 SWAP=11 NQ=200
+else
+    T=10 SOAK=60 WARM=10 SWAP=21 NQ=1000
+fi
+CONNS=32 # saturation: connections over wrk's 2 threads
+mkdir -p "$W"
+unset INDEX_PATH EMBEDDING_PROVIDER EMBEDDING_MODEL EMBEDDING_DIMENSIONS DATABASE_URL SNAPSHOT_STORE
+for t in wrk taskset jq python3; do
+    command -v "$t" >/dev/null || {
+        echo "bench/serve: $t missing: sh tools/deps.sh bench" >&2
+        exit 1
+    }
+done
+[ -x "$BIN/nz-hello" ] || {
+    echo "bench/serve: $BIN/nz-hello missing: make $BIN/nz-hello (make bench builds it)" >&2
+    exit 1
+}
+eval "$(NZ_BIN=$BIN bash bench/corpus/build.sh 2>&1 | tee "$W/corpus.log" | grep '^CORPUS_')"
+[ -n "${CORPUS_INDEX:-}" ] || {
+    cat "$W/corpus.log" >&2
+    exit 1
+}
+
+# --- the query set: NQ distinct headings of the real chunks, embedded by our
+# nz-embed (hash), as an .fvecs for nz-index and as request bodies for wrk
+if [ ! -s "$W/q$NQ.fvecs" ]; then
+    jq -r 'select(.copy == 0) | if .heading != "" then .heading else .title end' "$CORPUS_CHUNKS" |
+        awk 'length($0) > 3 && !seen[$0]++' | head -n "$NQ" |
+        jq -R -c '{chunk_id: (. | @base64 | .[0:32]), doc_id: "q", text: .}' >"$W/q.jsonl"
+    "$BIN/nz-embed" --provider hash --no-cache "$W/q.jsonl" 2>/dev/null >"$W/q.emb.jsonl"
+    python3 - "$W/q.emb.jsonl" "$W" "$NQ" <<'EOF'
+import base64, json, struct, sys
+src, w, nq = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = [json.loads(l) for l in open(src)]
+with open(f"{w}/q{nq}.b64", "w") as b64, open(f"{w}/q{nq}.json", "w") as arr, \
+     open(f"{w}/q{nq}.text", "w") as txt, open(f"{w}/q{nq}.fvecs.tmp", "wb") as fv:
+    for r in rows:
+        raw = base64.b64decode(r["embedding"])
+        v = struct.unpack(f"<{len(raw) // 4}f", raw)
+        fv.write(struct.pack("<i", len(v)) + raw)
+        b64.write(json.dumps({"vector": r["embedding"], "k": 10, "ef": 64}) + "\n")
+        arr.write('{"vector":[' + ",".join("%.9g" % x for x in v) + '],"k":10,"ef":64}\n')
+        txt.write(json.dumps({"query": r["text"], "k": 10, "ef": 64}) + "\n")
+EOF
+    mv "$W/q$NQ.fvecs.tmp" "$W/q$NQ.fvecs"
+fi
+Q=$W/q$NQ
+
+# --- a root of three snapshots, hard links to the corpus snapshot (so the
+# corpus is never written): A, B (the same rows under another name) and C
+# (graph.bin copied, one byte flipped: its CRC32 fails)
+R=$W/root
+src=$CORPUS_INDEX/$(readlink "$CORPUS_INDEX/current")
+if [ ! -e "$R/.src" ] || [ "$(cat "$R/.src")" != "$src" ]; then
+    rm -rf "$R"
+    mkdir -p "$R"
+    for n in A B C; do
+        cp -al "$src" "$R/snap-bench$n"
+        rm "$R/snap-bench$n/MANIFEST.json"
+        jq --arg n "snap-bench$n" '.snapshot = $n' "$src/MANIFEST.json" >"$R/snap-bench$n/MANIFEST.json"
+    done
+    rm "$R/snap-benchC/graph.bin"
+    cp "$src/graph.bin" "$R/snap-benchC/graph.bin"
+    printf '\x5a' | dd of="$R/snap-benchC/graph.bin" bs=1 seek=4096 conv=notrunc status=none
+    echo "$src" >"$R/.src"
+fi
+point() { # snapshot name: repoint current atomically
+    ln -sfn "$1" "$R/current.tmp"
+    mv -T "$R/current.tmp" "$R/current"
+}
+point snap-benchA
+
+# --- servers
+srv_pid=
+stop_server() {
+    if [ -n "$srv_pid" ]; then
+        kill "$srv_pid" 2>/dev/null || true
+        wait "$srv_pid" 2>/dev/null || true
+        srv_pid=
+    fi
+}
+trap 'stop_server; [ -n "${swap_pid:-}" ] && kill "$swap_pid" 2>/dev/null; true' EXIT
+start() { # cpus(0|0,1) log binary args...: starts it, sets srv_pid and PORT
+    local cpus=$1 log=$2
+    shift 2
+    rm -f "$W/port"
+    taskset -c "$cpus" "$@" --port 0 --port-file "$W/port" 2>"$log" &
+    srv_pid=$!
+    for _ in $(seq 1 600); do
+        [ -s "$W/port" ] && break
+        kill -0 "$srv_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -s "$W/port" ] || {
+        echo "bench/serve: $* did not start:" >&2
+        tail -5 "$log" >&2
+        exit 1
+    }
+    PORT=$(cat "$W/port")
+}
+start_serve() { # cpus
+    start "$1" "$W/serve.log" "$BIN/nz-serve" --index-path "$R" --threads 2
+    for _ in $(seq 1 600); do # until the snapshot is verified and loaded
+        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return
+        sleep 0.1
+    done
+    echo "bench/serve: nz-serve never served $R" >&2
+    exit 1
+}
+start_hello() { start "$1" "$W/hello.log" "$BIN/nz-hello" --threads 2; }
+
+# wrk: label cpus threads conns seconds path [bodies [rate]] -> $W/label.json
+run_wrk() {
+    local label=$1 cpus=$2 th=$3 c=$4 s=$5 path=$6 bodies=${7:-} rate=${8:-0}
+    rm -f "$W/$label.json"
+    NZ_WRK_PATH=$path NZ_WRK_BODIES=$bodies NZ_WRK_RATE=$rate NZ_WRK_THREADS=$th \
+        NZ_WRK_OUT=$W/$label.json taskset -c "$cpus" wrk -t"$th" -c"$c" -d"${s}s" \
+        --timeout 5s -s bench/serve/wrk.lua "http://127.0.0.1:$PORT" >"$W/$label.wrk" 2>&1 || true
+    [ -s "$W/$label.json" ] || {
+        echo "bench/serve: wrk $label failed:" >&2
+        cat "$W/$label.wrk" >&2
+        exit 1
+    }
+}
+get() { jq -r ".$2" "$W/$1.json"; }
+errs() { jq -r '.connect + .read + .write + .timeout + .status' "$W/$1.json"; }
+f() { awk -v x="$1" "BEGIN { printf \"$2\", x }"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ok() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
+
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# 1. /health against the hello-world, both unpinned, interleaved, best of 2
+for i in 1 2; do
+    start_hello 0,1
+    run_wrk "hello$i" 0,1 2 "$CONNS" "$T" /
+    stop_server
+    start_serve 0,1
+    run_wrk "health$i" 0,1 2 "$CONNS" "$T" /health
+    stop_server
+done
+best() { jq -s 'max_by(.rps) | .rps' "$W/$1"1.json "$W/$1"2.json; }
+hello_rps=$(best hello)
+health_rps=$(best health)
+
+# 2. one connection: base64 and JSON-array vectors, server on CPU 0, wrk on
+# CPU 1; the anchor, nz-index search, on CPU 0 (best of 3 passes after one
+# untimed)
+start_serve 0
+run_wrk vec_b64 1 1 1 "$T" /v1/query "$Q.b64"
+run_wrk vec_json 1 1 1 "$T" /v1/query "$Q.json"
+stop_server
+taskset -c 0 "$BIN/nz-index" search "$R/snap-benchA" --fvecs "$Q.fvecs" -k 10 --ef 64 \
+    --threads 1 --warmup --repeat 3 -o /dev/null 2>"$W/search.log" | tail -1 >"$W/search.json"
+inproc_qps=$(jq -r .qps "$W/search.json")
+
+# 3.-7. unpinned, one server for the rest
+start_serve 0,1
+base_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$srv_pid/status"; }
+run_wrk text 0,1 2 "$CONNS" "$T" /v1/query "$Q.text"
+run_wrk peak 0,1 2 "$CONNS" "$T" /v1/query "$Q.b64"
+peak=$(get peak rps)
+rate80=$(awk -v p="$peak" 'BEGIN { printf "%d", p * 0.8 }')
+run_wrk paced 0,1 2 64 "$T" /v1/query "$Q.b64" "$rate80"
+
+# 60 s at saturation, VmRSS each second
+: >"$W/rss"
+(for _ in $(seq 1 "$SOAK"); do
+    sleep 1
+    base_rss >>"$W/rss" 2>/dev/null || true
+done) &
+rss_pid=$!
+run_wrk soak 0,1 2 "$CONNS" "$SOAK" /v1/query "$Q.b64"
+wait "$rss_pid" || true
+rss=$(tail -n +"$((WARM + 1))" "$W/rss" | awk 'NR == 1 { lo = hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+    END { printf "%d %d %.3f", lo / 1024, hi / 1024, (hi - lo) / lo }')
+rss_lo=${rss%% *} rss_rest=${rss#* } rss_hi=${rss_rest%% *} rss_spread=${rss##* }
+
+# swap every 5 s under load
+swaps0=$(grep -c '"serving snapshot\|"msg":"swapped\|installed' "$W/serve.log" || true)
+(
+    n=B
+    while sleep 5; do
+        point "snap-bench$n"
+        [ "$n" = B ] && n=A || n=B
+    done
+) &
+swap_pid=$!
+run_wrk swap 0,1 2 "$CONNS" "$SWAP" /v1/query "$Q.b64"
+kill "$swap_pid" 2>/dev/null
+wait "$swap_pid" 2>/dev/null || true
+swap_pid=
+sleep 3
+serving=$(curl -s "http://127.0.0.1:$PORT/health" | jq -r .index.snapshot)
+point "$serving"
+nswaps=$(($(SWAP=$SWAP awk 'BEGIN { print int((ENVIRON["SWAP"] - 1) / 5) }')))
+swapped=$(grep -c 'snap-bench[AB]' "$W/serve.log" || true)
+
+# a corrupt snapshot published under load
+(
+    sleep 2
+    point snap-benchC
+) &
+cpid=$!
+run_wrk corrupt 0,1 2 "$CONNS" "$T" /v1/query "$Q.b64"
+wait "$cpid" || true
+sleep 2
+curl -s "http://127.0.0.1:$PORT/health" >"$W/health-corrupt.json"
+after=$(jq -r .index.snapshot "$W/health-corrupt.json")
+refused_health=$(grep -c 'snap-benchC' "$W/health-corrupt.json" || true)
+refused_health_word=$(grep -c 'refused' "$W/health-corrupt.json" || true)
+refused_log=$(grep -c 'refusing snapshot snap-benchC' "$W/serve.log" || true)
+point "$serving"
+stop_server
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- the table
+pr() { printf '| %-44s | %-26s | %-30s | %-16s | %-4s |\n' "$@"; }
+echo "bench/serve: $CORPUS_ROWS-row snapshot (dim 1536, hash), $NQ query vectors (headings of the corpus),"
+echo "  wrk $(wrk -v 2>&1 | head -1 | awk '{ print $2 }') on loopback; load average before $load0, after $load1 (shared machine)"
+echo "  cores: rows marked [2 shared] run wrk (2 threads, $CONNS connections) and the server (2 worker threads)"
+echo "  unpinned on both cores, anchor the same; [1+1] pins the server (and nz-index search) to CPU 0, wrk to CPU 1"
+[ "$QUICK" = 1 ] && echo "  QUICK=1: ${T} s runs, ${SOAK} s soak, $NQ queries: a smoke check, not the figures"
+pr "what" "figure" "anchor (same run)" "ratio" "" 
+pr "---" "---" "---" "---" "---"
+pr "/health req/s [2 shared]" "$(f "$health_rps" %.0f)/s" "nz-hello $(f "$hello_rps" %.0f)/s" \
+    "$(ratio "$health_rps" "$hello_rps") (>=0.9)" \
+    "$(ok "$health_rps / $hello_rps >= 0.9 && $health_rps >= 30000")"
+b64_ms=$(awk -v r="$(get vec_b64 rps)" 'BEGIN { printf "%.3f", 1000 / r }')
+json_ms=$(awk -v r="$(get vec_json rps)" 'BEGIN { printf "%.3f", 1000 / r }')
+in_ms=$(awk -v r="$inproc_qps" 'BEGIN { printf "%.3f", 1000 / r }')
+pr "base64 vectors, HTTP, 1 conn [1+1]" "$b64_ms ms/query" "nz-index search $in_ms ms" \
+    "$(ratio "$b64_ms" "$in_ms")x (<=1.25)" "$(ok "$b64_ms / $in_ms <= 1.25 && $(errs vec_b64) == 0")"
+pr "JSON-array vectors, HTTP, 1 conn [1+1]" "$json_ms ms/query" "nz-index search $in_ms ms" \
+    "$(ratio "$json_ms" "$in_ms")x (report)" "-"
+pr "text queries req/s [2 shared]" "$(f "$(get text rps)" %.0f)/s" "base64 vectors $(f "$peak" %.0f)/s" \
+    "$(ratio "$(get text rps)" "$peak") (report)" "$(ok "$(errs text) == 0")"
+pr "p50 / p99 at 80% of peak, paced [2 shared]" \
+    "$(f "$(get paced p50_ms)" %.2f) / $(f "$(get paced p99_ms)" %.2f) ms" \
+    "at $(f "$(get paced rps)" %.0f)/s of peak $(f "$peak" %.0f)" "p99 < 10 ms" \
+    "$(ok "$(get paced p99_ms) < 10 && $(errs paced) == 0")"
+pr "${SOAK} s at saturation [2 shared]" "$(errs soak) errors, $(f "$(get soak rps)" %.0f)/s" \
+    "VmRSS $rss_lo-$rss_hi MiB after ${WARM} s" "spread $rss_spread (<=0.05)" \
+    "$(ok "$(errs soak) == 0 && $rss_spread <= 0.05")"
+pr "swap every 5 s under load [2 shared]" "$(errs swap) failed of $(get swap requests)" \
+    "$swapped log lines name A/B" ">= $nswaps swaps" "$(ok "$(errs swap) == 0 && $swapped >= $nswaps")"
+pr "corrupt snapshot under load [2 shared]" "$(errs corrupt) failed of $(get corrupt requests)" \
+    "serving $after" "log $refused_log, /health $refused_health_word" \
+    "$(ok "$(errs corrupt) == 0 && $refused_log >= 1 && $refused_health >= 1 && $refused_health_word >= 1")"
+echo "  paced: wrk.lua's delay() hook, a per-thread schedule of send times at 80% of the peak ($rate80/s over 64 connections)"
+echo "  figures and wrk's own output: $W/*.json, *.wrk; server log $W/serve.log"
