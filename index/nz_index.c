@@ -358,7 +358,13 @@ static int query_cli(const query_opts *o) {
     int exit_code = NZ_EXIT_USAGE;
     json_t *req = query_request(o), *ans = NULL;
     if (!req) return NZ_EXIT_USAGE;
-    int rc = query_parse(req, &q, err, sizeof err);
+    /* a local tool: the bounds its options already check, and --exact on any size */
+    static const query_limits lim = {.max_k = SEARCH_MAX_K,
+                                     .max_ef = 10000,
+                                     .max_depth = 8,
+                                     .exact_max_rows = 0,
+                                     .allow_exact = 1};
+    int rc = query_parse(req, &lim, &q, err, sizeof err);
     if (rc < 0) {
         log_error("query: %s", err);
         goto fail;

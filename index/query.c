@@ -11,12 +11,15 @@
 #include "kernels.h"
 #include "status.h"
 #include "utf8.h"
+#include "vecb64.h"
 
 static double query_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+static const query_limits query_default_limits = QUERY_LIMITS_DEFAULT;
 
 static int query_filter_string(json_t *f, const char *key, const char **out, char *err,
                                size_t errlen) {
@@ -30,13 +33,122 @@ static int query_filter_string(json_t *f, const char *key, const char **out, cha
     return NZ_OK;
 }
 
-int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
-    memset(q, 0, sizeof *q);
-    q->k = 10;
-    int rc = NZ_EINVAL;
+static int query_parse_filter(json_t *f, search_filter *out, char *err, size_t errlen) {
+    if (!f || json_is_null(f)) return NZ_OK;
+    if (!json_is_object(f)) {
+        snprintf(err, errlen, "\"filter\" must be an object");
+        return NZ_EINVAL;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(f, key, val) {
+        if (strcmp(key, "doc_id") && strcmp(key, "uri_prefix") && strcmp(key, "lang")) {
+            snprintf(err, errlen, "unknown filter \"%.64s\" (doc_id, uri_prefix, lang)", key);
+            return NZ_EINVAL;
+        }
+    }
+    if (query_filter_string(f, "doc_id", &out->doc_id, err, errlen) < 0 ||
+        query_filter_string(f, "uri_prefix", &out->uri_prefix, err, errlen) < 0 ||
+        query_filter_string(f, "lang", &out->lang, err, errlen) < 0)
+        return NZ_EINVAL;
+    return NZ_OK;
+}
+
+/* "k" or "ef": absent leaves *out alone; else an integer in 1..max, where
+ * bound names the limit in the message. */
+static int query_parse_count(const json_t *body, const char *key, size_t max, const char *bound,
+                             size_t *out, char *err, size_t errlen) {
+    json_t *v = json_object_get(body, key);
+    if (!v) return NZ_OK;
+    if (!json_is_integer(v)) {
+        snprintf(err, errlen, "\"%s\" must be an integer from 1 to %zu (%s)", key, max, bound);
+        return NZ_EINVAL;
+    }
+    json_int_t n = json_integer_value(v);
+    if (n < 1 || (unsigned long long)n > max) {
+        snprintf(err, errlen, "\"%s\" is %lld: it must be from 1 to %zu (%s)", key, (long long)n,
+                 max, bound);
+        return NZ_EINVAL;
+    }
+    *out = (size_t)n;
+    return NZ_OK;
+}
+
+/* "vector" as base64 of little-endian float32 into q->vector. */
+static int query_parse_b64(json_t *vec, query_req *q, char *err, size_t errlen) {
+    size_t len = json_string_length(vec);
+    const size_t max_len = 4 * ((QUERY_MAX_DIM * 4 + 2) / 3);
+    if (len > max_len) {
+        snprintf(err, errlen, "\"vector\" base64 is %zu bytes, above %zu (%d float32 values)", len,
+                 max_len, QUERY_MAX_DIM);
+        return NZ_EINVAL;
+    }
+    long n = vecb64_decode(json_string_value(vec), len, 0, &q->vector);
+    switch (n) {
+    case NZ_ENOMEM: snprintf(err, errlen, "out of memory"); return NZ_ENOMEM;
+    case NZ_ENONFINITE:
+        snprintf(err, errlen, "\"vector\" holds a NaN or infinite value");
+        return NZ_EINVAL;
+    case 0: snprintf(err, errlen, "\"vector\" must not be empty"); return NZ_EINVAL;
+    default:
+        if (n < 0) {
+            snprintf(err, errlen,
+                     "\"vector\" string is not base64 of little-endian float32 values");
+            return NZ_EINVAL;
+        }
+    }
+    q->vector_dim = (size_t)n;
+    return NZ_OK;
+}
+
+/* "vector": a JSON array of numbers, or a base64 string, into q->vector. */
+static int query_parse_vector(json_t *vec, query_req *q, char *err, size_t errlen) {
+    if (json_is_string(vec)) return query_parse_b64(vec, q, err, errlen);
+    size_t n = json_array_size(vec);
+    if (!json_is_array(vec) || n == 0) {
+        snprintf(err, errlen, "\"vector\" must be a non-empty array of numbers or a base64 string");
+        return NZ_EINVAL;
+    }
+    if (n > QUERY_MAX_DIM) {
+        snprintf(err, errlen, "\"vector\" has %zu values, above %d", n, QUERY_MAX_DIM);
+        return NZ_EINVAL;
+    }
+    if (!(q->vector = malloc(n * sizeof *q->vector))) {
+        snprintf(err, errlen, "out of memory");
+        return NZ_ENOMEM;
+    }
+    q->vector_dim = n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(vec, i);
+        double d = json_number_value(x);
+        if (!json_is_number(x) || !isfinite(d) || fabs(d) > 3.4e38) {
+            snprintf(err, errlen, "\"vector\"[%zu] is not a finite number", i);
+            return NZ_EINVAL;
+        }
+        q->vector[i] = (float)d;
+    }
+    return NZ_OK;
+}
+
+static int query_parse_text(json_t *text, query_req *q, char *err, size_t errlen) {
+    if (!json_is_string(text) || json_string_length(text) == 0) {
+        snprintf(err, errlen, "\"query\" must be a non-empty string");
+        return NZ_EINVAL;
+    }
+    if (json_string_length(text) > QUERY_MAX_TEXT) {
+        snprintf(err, errlen, "\"query\" is longer than %d bytes", QUERY_MAX_TEXT);
+        return NZ_EINVAL;
+    }
+    q->text = json_string_value(text);
+    return NZ_OK;
+}
+
+/* query_parse's work on a q whose owned fields are set (NULL or owned);
+ * the caller frees q on failure. */
+static int query_parse_fields(const json_t *body, query_req *q, char *err, size_t errlen) {
     if (!json_is_object(body)) {
         snprintf(err, errlen, "request body must be a JSON object");
-        goto fail;
+        return NZ_EINVAL;
     }
     const char *key;
     json_t *val;
@@ -45,89 +157,86 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
             strcmp(key, "filter") && strcmp(key, "ef") && strcmp(key, "exact")) {
             snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef, exact)",
                      key);
-            goto fail;
+            return NZ_EINVAL;
         }
     }
     json_t *text = json_object_get(body, "query"), *vec = json_object_get(body, "vector");
     if ((text != NULL) == (vec != NULL)) {
         snprintf(err, errlen, "give exactly one of \"query\" (text) or \"vector\"");
-        goto fail;
+        return NZ_EINVAL;
     }
-    if (text) {
-        if (!json_is_string(text) || json_string_length(text) == 0) {
-            snprintf(err, errlen, "\"query\" must be a non-empty string");
-            goto fail;
-        }
-        if (json_string_length(text) > QUERY_MAX_TEXT) {
-            snprintf(err, errlen, "\"query\" is longer than %d bytes", QUERY_MAX_TEXT);
-            goto fail;
-        }
-        q->text = json_string_value(text);
-    } else {
-        size_t n = json_array_size(vec);
-        if (!json_is_array(vec) || n == 0 || n > 65536) {
-            snprintf(err, errlen, "\"vector\" must be a non-empty array of numbers");
-            goto fail;
-        }
-        q->vector = malloc(n * sizeof *q->vector);
-        if (!q->vector) {
-            snprintf(err, errlen, "out of memory");
-            rc = NZ_ENOMEM;
-            goto fail;
-        }
-        q->vector_dim = n;
-        for (size_t i = 0; i < n; i++) {
-            json_t *x = json_array_get(vec, i);
-            double d = json_number_value(x);
-            if (!json_is_number(x) || !isfinite(d) || fabs(d) > 3.4e38) {
-                snprintf(err, errlen, "\"vector\"[%zu] is not a finite number", i);
-                goto fail;
-            }
-            q->vector[i] = (float)d;
-        }
-    }
-    json_t *k = json_object_get(body, "k");
-    if (k) {
-        if (!json_is_integer(k) || json_integer_value(k) < 1 ||
-            json_integer_value(k) > SEARCH_MAX_K) {
-            snprintf(err, errlen, "\"k\" must be an integer from 1 to %d", SEARCH_MAX_K);
-            goto fail;
-        }
-        q->k = (size_t)json_integer_value(k);
-    }
+    int rc =
+        text ? query_parse_text(text, q, err, errlen) : query_parse_vector(vec, q, err, errlen);
+    if (rc < 0) return rc;
+    size_t max_k = q->lim->max_k < SEARCH_MAX_K ? q->lim->max_k : SEARCH_MAX_K;
+    if ((rc = query_parse_count(body, "k", max_k, "max_k", &q->k, err, errlen)) < 0 ||
+        (rc = query_parse_count(body, "ef", q->lim->max_ef, "max_ef", &q->ef, err, errlen)) < 0)
+        return rc;
     json_t *exact = json_object_get(body, "exact");
     if (exact) {
         if (!json_is_boolean(exact)) {
             snprintf(err, errlen, "\"exact\" must be true or false");
-            goto fail;
+            return NZ_EINVAL;
         }
         q->exact = json_is_true(exact);
     }
-    json_t *ef = json_object_get(body, "ef");
-    if (ef) {
-        if (!json_is_integer(ef) || json_integer_value(ef) < 1 || json_integer_value(ef) > 10000) {
-            snprintf(err, errlen, "\"ef\" must be an integer from 1 to 10000");
-            goto fail;
-        }
-        q->ef = (size_t)json_integer_value(ef);
-    }
-    json_t *f = json_object_get(body, "filter");
-    if (f && !json_is_null(f)) {
-        if (!json_is_object(f)) {
-            snprintf(err, errlen, "\"filter\" must be an object");
-            goto fail;
-        }
-        json_object_foreach(f, key, val) {
-            if (strcmp(key, "doc_id") && strcmp(key, "uri_prefix") && strcmp(key, "lang")) {
-                snprintf(err, errlen, "unknown filter \"%.64s\" (doc_id, uri_prefix, lang)", key);
-                goto fail;
+    return query_parse_filter(json_object_get(body, "filter"), &q->filter, err, errlen);
+}
+
+static void query_init(query_req *q, const query_limits *lim) {
+    memset(q, 0, sizeof *q);
+    q->k = 10;
+    q->lim = lim ? lim : &query_default_limits;
+}
+
+int query_parse(const json_t *body, const query_limits *lim, query_req *q, char *err,
+                size_t errlen) {
+    query_init(q, lim);
+    int rc = query_parse_fields(body, q, err, errlen);
+    if (rc < 0) query_free(q);
+    return rc;
+}
+
+/* NZ_OK when the JSON text nests at most max levels of [] and {}; brackets
+ * inside strings do not count. Malformed text is left to the parser. */
+static int query_check_depth(const char *p, size_t len, size_t max, char *err, size_t errlen) {
+    size_t depth = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) {
+                snprintf(err, errlen, "JSON nested deeper than %zu levels (max_depth)", max);
+                return NZ_EINVAL;
             }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
         }
-        if (query_filter_string(f, "doc_id", &q->filter.doc_id, err, errlen) < 0 ||
-            query_filter_string(f, "uri_prefix", &q->filter.uri_prefix, err, errlen) < 0 ||
-            query_filter_string(f, "lang", &q->filter.lang, err, errlen) < 0)
-            goto fail;
     }
+    return NZ_OK;
+}
+
+int query_parse_bytes(const char *body, size_t len, const query_limits *lim, query_req *q,
+                      char *err, size_t errlen) {
+    query_init(q, lim);
+    int rc = NZ_EINVAL;
+    if (len == 0) {
+        snprintf(err, errlen, "empty request body: send a JSON object");
+        goto fail;
+    }
+    if ((rc = query_check_depth(body, len, q->lim->max_depth, err, errlen)) < 0) goto fail;
+    json_error_t je;
+    if (!(q->json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je))) {
+        snprintf(err, errlen, "invalid JSON: %s", je.text);
+        rc = NZ_EINVAL;
+        goto fail;
+    }
+    if ((rc = query_parse_fields(q->json, q, err, errlen)) < 0) goto fail;
     return NZ_OK;
 fail:
     query_free(q);
@@ -137,6 +246,9 @@ fail:
 void query_free(query_req *q) {
     free(q->vector);
     q->vector = NULL;
+    q->vector_dim = 0;
+    json_decref(q->json);
+    q->json = NULL;
 }
 
 static json_t *query_hit_json(const snapshot *s, const topk_hit *h) {
@@ -171,6 +283,15 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
     json_t *arr = NULL;
     int rc = NZ_ENOMEM;
     *answer = NULL;
+    const query_limits *lim = q->lim ? q->lim : &query_default_limits;
+    if (q->exact && !lim->allow_exact && s->count > lim->exact_max_rows) {
+        rc = NZ_EINVAL;
+        snprintf(err, errlen,
+                 "\"exact\": true is refused on %llu rows, above exact_max_rows %zu: "
+                 "drop it to walk the graph",
+                 (unsigned long long)s->count, lim->exact_max_rows);
+        goto fail;
+    }
     v = malloc(s->dim * sizeof *v);
     hits = malloc(q->k * sizeof *hits);
     if (!v || !hits) goto fail;

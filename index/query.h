@@ -1,13 +1,34 @@
-/* query.h -- one query, from its JSON form to its JSON answer.
+/* query.h -- one query, from its request bytes to its JSON answer.
  *
- * Shared by `nz-index query` and nz-serve's POST /v1/query, so both take
- * the same request and give the same results:
- *   {"query":"text"} or {"vector":[...]}, optional "k" (1..1000, default
- *   10), "ef" (graph search breadth), "exact" (true: scan every row
- *   instead of walking the graph) and "filter":{"doc_id","uri_prefix","lang"}
- * answering {"results":[{"chunk_id","doc_id","uri","title","heading",
- * "page","text","score"}],"took_ms":...}. Unknown request fields are
+ * Shared by `nz-index query` and nz-serve's /v1/query, so both take the
+ * same request and give the same results. The request is a JSON object:
+ *
+ *   {"query":"text"}            a text query, embedded with the snapshot's
+ *                               own provider and model (at most 64 KiB);
+ *   {"vector":[0.1,-0.2,...]}   a query vector as a JSON array of numbers,
+ *   {"vector":"zczMPc3MTL4..."} or as a base64 string of little-endian
+ *                               float32 values (lib/vecb64.h: the OpenAI
+ *                               API's `encoding_format: "base64"`), which
+ *                               skips the cost of 1536 decimal numbers;
+ *                               at most QUERY_MAX_DIM values, every one
+ *                               finite, and exactly the snapshot's dim;
+ *   "k"      results, 1..max_k (default 10);
+ *   "ef"     graph search breadth, 1..max_ef (default: the index's);
+ *   "exact"  true: scan every row instead of walking the graph; refused on
+ *            snapshots of more than exact_max_rows rows unless allow_exact;
+ *   "filter" {"doc_id","uri_prefix","lang"}, each a non-empty string.
+ *
+ * answered by {"results":[{"chunk_id","doc_id","uri","title","heading",
+ * "page","lang","text","score"}],"took_ms":...}. Unknown fields are
  * refused, so a misspelt "filter" never silently widens a search.
+ *
+ * Every bound is a query_limits field, so a server can tighten them and
+ * a command-line tool relax them; each violation is NZ_EINVAL with a
+ * message naming the bound and its value. The nesting depth is checked on
+ * the raw bytes BEFORE jansson parses them (jansson's own limit is 2048
+ * levels, each a recursion). The parse has one cleanup path: on any error
+ * nothing is left allocated (the vector, the parsed JSON), which is what
+ * tests/e2e/serve_leak.sh checks over HTTP.
  */
 #ifndef NZ_QUERY_H
 #define NZ_QUERY_H
@@ -18,6 +39,18 @@
 #include "snapshot.h"
 
 #define QUERY_MAX_TEXT (64 * 1024)
+#define QUERY_MAX_DIM 65536 /* a "vector"'s values, as an array or as base64 */
+
+typedef struct query_limits {
+    size_t max_k;          /* "k" above it: 400 (default 100) */
+    size_t max_ef;         /* "ef" above it: 400 (default 1000) */
+    size_t max_depth;      /* JSON nesting above it: 400 (default 8) */
+    size_t exact_max_rows; /* "exact": true refused (400) when the snapshot has more
+                              rows (default 50000) ... */
+    int allow_exact;       /* ... unless this is 1 (nz-serve --allow-exact; nz-index query) */
+} query_limits;
+#define QUERY_LIMITS_DEFAULT \
+    { .max_k = 100, .max_ef = 1000, .max_depth = 8, .exact_max_rows = 50000, .allow_exact = 0 }
 
 typedef struct query_req {
     const char *text; /* borrowed from the request JSON */
@@ -25,20 +58,38 @@ typedef struct query_req {
     size_t vector_dim;
     size_t k, ef;
     int exact;
-    search_filter filter; /* strings borrowed from the request JSON */
+    search_filter filter;    /* strings borrowed from the request JSON */
+    const query_limits *lim; /* the caller's (it must outlive q), or the defaults */
+    json_t *json;            /* owned: the body query_parse_bytes parsed; else NULL */
 } query_req;
 
-/* Validate a request object. NZ_OK; NZ_EINVAL with a message when the
- * request is refused (the caller's fault); NZ_ENOMEM. On failure nothing
- * is left to free. */
-int query_parse(const json_t *body, query_req *q, char *err, size_t errlen);
+/* Bytes of a request body -> validated request: checks nesting depth BEFORE
+ * parsing, json_loadb with JSON_REJECT_DUPLICATES, then query_parse. q owns
+ * the parsed JSON (q->json) and query_free releases everything. lim NULL:
+ * QUERY_LIMITS_DEFAULT. Returns NZ_OK; NZ_EINVAL with a message in err when
+ * the request is refused (the caller's fault: empty, too deep, not JSON, a
+ * bad field or a bound passed); NZ_ENOMEM. On failure nothing is left to
+ * free (query_free is still safe). */
+int query_parse_bytes(const char *body, size_t len, const query_limits *lim, query_req *q,
+                      char *err, size_t errlen);
+
+/* Validate a request object; q borrows strings from body, which must
+ * outlive it, and keeps the pointer lim (NULL: QUERY_LIMITS_DEFAULT).
+ * NZ_OK; NZ_EINVAL with a message when the request is refused; NZ_ENOMEM.
+ * On failure nothing is left to free (query_free is still safe). */
+int query_parse(const json_t *body, const query_limits *lim, query_req *q, char *err,
+                size_t errlen);
+
+/* Release what q owns; q may then be parsed again. Safe twice. */
 void query_free(query_req *q);
 
 /* Embed (text) or check (vector), normalise, search, format: *answer gets
- * the answer object. Returns NZ_OK, or with err set:
+ * the answer object. Applies q->lim's exact_max_rows / allow_exact, which
+ * need the snapshot's row count. Returns NZ_OK, or with err set:
  *   NZ_EINVAL        the request cannot be answered as asked (a vector of
- *                    the wrong dimension or all zeros, a text that cannot
- *                    be embedded): the caller's fault;
+ *                    the wrong dimension or all zeros, "exact" on too many
+ *                    rows, a text that cannot be embedded): the caller's
+ *                    fault;
  *   NZ_EUNAVAILABLE  the embedding provider failed: trying later may work;
  *   NZ_ENOMEM        out of memory;
  *   NZ_ECORRUPT      a result's record in the snapshot is corrupt.

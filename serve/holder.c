@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "publish.h"
+#include "status.h"
 
 struct held_snapshot {
     snapshot *s;
@@ -19,11 +20,32 @@ static struct {
     pthread_mutex_t lock;
     char *root;
     held_snapshot *cur;
-    char *refused; /* name of the last snapshot that failed to load */
+    char *refused;         /* name of the last snapshot that failed to load */
+    char refused_why[512]; /* and why */
+    /* holder_expect's; "" = any (names longer than this never match) */
+    char want_provider[128], want_model[256];
     unsigned long long reloads, failures;
 } holder = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void holder_init(const char *root) { holder.root = strdup(root); }
+
+void holder_expect(const char *provider, const char *model) {
+    pthread_mutex_lock(&holder.lock);
+    snprintf(holder.want_provider, sizeof holder.want_provider, "%s", provider ? provider : "");
+    snprintf(holder.want_model, sizeof holder.want_model, "%s", model ? model : "");
+    pthread_mutex_unlock(&holder.lock);
+}
+
+int holder_refused(char *name, size_t namelen, char *reason, size_t reasonlen) {
+    pthread_mutex_lock(&holder.lock);
+    int refused = holder.refused != NULL;
+    if (refused) {
+        snprintf(name, namelen, "%s", holder.refused);
+        snprintf(reason, reasonlen, "%s", holder.refused_why);
+    }
+    pthread_mutex_unlock(&holder.lock);
+    return refused;
+}
 
 static void holder_unref_locked(held_snapshot *h) {
     if (--h->refs == 0) {
@@ -49,50 +71,93 @@ void holder_release(held_snapshot *h) {
     pthread_mutex_unlock(&holder.lock);
 }
 
+/* The name of the snapshot INDEX_PATH/current names (or of ROOT itself
+ * when it is a snapshot directory); malloc'd, or NULL. */
+static char *holder_candidate(void) {
+    char *name = root_current(holder.root);
+    if (name) return name;
+    char err[64];
+    char *dir = snapshot_resolve(holder.root, err, sizeof err);
+    if (!dir) return NULL;
+    const char *b = strrchr(dir, '/');
+    name = strdup(b ? b + 1 : dir);
+    free(dir);
+    return name;
+}
+
+/* NZ_OK when s was embedded as holder_expect asked; else NZ_EINVAL with
+ * both sides in err. */
+static int holder_embedder_ok(const snapshot *s, char *err, size_t errlen) {
+    char wp[sizeof holder.want_provider], wm[sizeof holder.want_model];
+    pthread_mutex_lock(&holder.lock);
+    memcpy(wp, holder.want_provider, sizeof wp);
+    memcpy(wm, holder.want_model, sizeof wm);
+    pthread_mutex_unlock(&holder.lock);
+    const char *sp = s->provider ? s->provider : "", *sm = s->model ? s->model : "";
+    if ((!*wp || strcmp(wp, sp) == 0) && (!*wm || strcmp(wm, sm) == 0)) return NZ_OK;
+    snprintf(err, errlen,
+             "embedder mismatch: the snapshot was embedded with %s/%s, this server expects "
+             "EMBEDDING_PROVIDER=%s EMBEDDING_MODEL=%s",
+             sp, sm, *wp ? wp : "(any)", *wm ? wm : "(any)");
+    return NZ_EINVAL;
+}
+
+/* Keep name (owned) as the newest refusal; returns rc. */
+static int holder_refuse(char *name, int rc, const char *why) {
+    log_error("refusing snapshot %s: %s", name, why);
+    pthread_mutex_lock(&holder.lock);
+    free(holder.refused);
+    holder.refused = name;
+    snprintf(holder.refused_why, sizeof holder.refused_why, "%s", why);
+    holder.failures++;
+    pthread_mutex_unlock(&holder.lock);
+    return rc;
+}
+
 int holder_check(int force) {
     if (!holder.root) return 0;
-    char *name = root_current(holder.root);
-    if (!name) { /* maybe ROOT is itself a snapshot directory */
-        char err[64];
-        char *dir = snapshot_resolve(holder.root, err, sizeof err);
-        if (dir) {
-            const char *b = strrchr(dir, '/');
-            name = strdup(b ? b + 1 : dir);
-            free(dir);
-        }
-        if (!name) return 0;
-    }
+    char *name = holder_candidate();
+    if (!name) return 0;
     pthread_mutex_lock(&holder.lock);
     int same = holder.cur && strcmp(holder.cur->s->name, name) == 0;
     int refused = !force && holder.refused && strcmp(holder.refused, name) == 0;
+    if (same) { /* `current` is back on what we serve: nothing is refused */
+        free(holder.refused);
+        holder.refused = NULL;
+    }
     pthread_mutex_unlock(&holder.lock);
     if (same || refused) {
         free(name);
         return 0;
     }
 
-    char err[512];
+    char err[480], why[512];
     snapshot *s = snapshot_open(holder.root, err, sizeof err);
-    if (s && strcmp(s->name, name) != 0) { /* current moved meanwhile: next tick */
+    if (!s) {
+        snprintf(why, sizeof why, "cannot open: %s", err);
+        return holder_refuse(name, NZ_ECORRUPT, why);
+    }
+    if (strcmp(s->name, name) != 0) { /* current moved meanwhile: next tick */
         snapshot_close(s);
         free(name);
         return 0;
     }
-    if (s && snapshot_verify(s, err, sizeof err) < 0) {
-        snapshot_close(s);
-        s = NULL;
+    held_snapshot *h = NULL;
+    int rc = holder_embedder_ok(s, why, sizeof why);
+    if (rc == NZ_OK && (rc = snapshot_verify(s, err, sizeof err)) < 0) {
+        /* the file's name without INDEX_PATH: /health shows the reason */
+        size_t dl = strlen(s->dir);
+        const char *e = strncmp(err, s->dir, dl) == 0 && err[dl] == '/' ? err + dl + 1 : err;
+        const char *kind = rc == NZ_EIO ? "unreadable" : "corrupt";
+        snprintf(why, sizeof why, "%s: %s", rc == NZ_ENOMEM ? "cannot verify" : kind, e);
     }
-    held_snapshot *h = s ? malloc(sizeof *h) : NULL;
-    if (!h) {
-        if (s) snprintf(err, sizeof err, "out of memory");
+    if (rc == NZ_OK && !(h = malloc(sizeof *h))) {
+        rc = NZ_ENOMEM;
+        snprintf(why, sizeof why, "out of memory");
+    }
+    if (rc < 0) {
         snapshot_close(s);
-        log_error("refusing snapshot %s: %s", name, err);
-        pthread_mutex_lock(&holder.lock);
-        free(holder.refused);
-        holder.refused = name;
-        holder.failures++;
-        pthread_mutex_unlock(&holder.lock);
-        return -1;
+        return holder_refuse(name, rc, why);
     }
     h->s = s;
     h->refs = 1;
@@ -135,5 +200,6 @@ void holder_shutdown(void) {
     holder.refused = NULL;
     free(holder.root);
     holder.root = NULL;
+    holder.want_provider[0] = holder.want_model[0] = '\0';
     pthread_mutex_unlock(&holder.lock);
 }

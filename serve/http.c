@@ -1,32 +1,58 @@
 /* http.c -- see http.h. */
 #include "http.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
-#include "health.h"
-#include "holder.h"
-#include "jsonl.h"
 #include "log.h"
 #include "nz.h"
-#include "query.h"
-#include "stats.h"
 #include "status.h"
 
+#define HTTP_SWEEP_MS 250 /* how often the sweeper looks for overdue requests */
+
+/* One connection, for the request deadline (http.h). */
+typedef struct http_conn {
+    int fd;
+    double since; /* the connection's start or its previous answer */
+    int cut;      /* shut down by the sweeper */
+    struct http_conn *prev, *next;
+} http_conn;
+
+struct http_server {
+    const http_config *cfg;
+    struct MHD_Daemon *d;
+    unsigned port;
+    pthread_mutex_t lock; /* conns and stopping */
+    pthread_cond_t wake;
+    http_conn *conns;
+    int stopping, sweeper_started;
+    pthread_t sweeper;
+};
+
+/* One request: the body as it comes, then what the access log needs. */
 typedef struct http_request {
     double start;
-    buf body; /* capped at HTTP_MAX_BODY */
+    buf body; /* capped at max_body */
     int too_large;
-    int status;
+    int status; /* 0 until an answer is queued */
     stats_route route;
+    long results;
+    char snapshot[96];
+    char *query;
+    const char *method;
 } http_request;
 
 static long http_inflight;
-static const http_config *http_cfg;
 
 static double http_now(void) {
     struct timespec ts;
@@ -36,188 +62,192 @@ static double http_now(void) {
 
 long http_in_flight(void) { return __atomic_load_n(&http_inflight, __ATOMIC_SEQ_CST); }
 
-static enum MHD_Result http_send(struct MHD_Connection *c, http_request *r, int status,
-                                 const char *ctype, char *body /* owned */, const char *allow) {
-    r->status = status;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(body);
+/* The method for the log: a known one, never the client's arbitrary bytes. */
+static const char *http_method_name(const char *m) {
+    static const char *const known[] = {"GET",     "HEAD",  "POST",    "PUT",  "DELETE",
+                                        "OPTIONS", "PATCH", "CONNECT", "TRACE"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(m, known[i]) == 0) return known[i];
+    return "other";
+}
+
+static enum MHD_Result http_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value) {
+    NZ_UNUSED(kind);
+    route_request *req = cls;
+    if (req->nargs == ROUTE_MAX_ARGS) {
+        req->too_many_args = 1;
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", ctype);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (allow) MHD_add_response_header(resp, "Allow", allow);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
-    MHD_destroy_response(resp);
+    req->args[req->nargs++] = (route_arg){key, value};
+    return MHD_YES;
+}
+
+/* Route the request and queue its answer. */
+static enum MHD_Result http_answer(http_server *srv, struct MHD_Connection *c, http_request *r,
+                                   const char *url, const char *method) {
+    route_request req = {.method = method,
+                         .path = url,
+                         .body = buf_str(&r->body),
+                         .body_len = r->body.len,
+                         .body_too_large = r->too_large};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_arg, &req);
+    req.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    req.request_method =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    route_response resp;
+    route_handle(&srv->cfg->route, &req, &resp);
+    r->route = resp.route;
+    r->results = resp.results;
+    memcpy(r->snapshot, resp.snapshot, sizeof r->snapshot);
+    r->query = resp.query;
+    resp.query = NULL;
+    struct MHD_Response *mr =
+        resp.body ? MHD_create_response_from_buffer(resp.body_len, resp.body, MHD_RESPMEM_MUST_FREE)
+                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!mr) {
+        route_response_free(&resp);
+        return MHD_NO;
+    }
+    resp.body = NULL; /* the response owns it now */
+    for (size_t i = 0; i < resp.nheaders; i++)
+        MHD_add_response_header(mr, resp.headers[i].name, resp.headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp.status, mr);
+    if (ret == MHD_YES) r->status = resp.status;
+    MHD_destroy_response(mr);
+    route_response_free(&resp);
     return ret;
 }
 
-static enum MHD_Result http_json(struct MHD_Connection *c, http_request *r, int status,
-                                 json_t *obj /* stolen */, const char *allow) {
-    char *s = obj ? json_dumps(obj, JSONL_DUMP_FLAGS) : NULL;
-    json_decref(obj);
-    buf line = BUF_INIT; /* the JSON and a newline */
-    buf_adds(&line, s ? s : "{\"error\":\"out of memory\"}");
-    buf_addc(&line, '\n');
-    free(s);
-    char *body = buf_failed(&line) ? NULL : buf_detach(&line, NULL);
-    buf_free(&line);
-    if (!body) return MHD_NO;
-    return http_send(c, r, status, "application/json; charset=utf-8", body, allow);
-}
-
-static enum MHD_Result http_error(struct MHD_Connection *c, http_request *r, int status,
-                                  const char *msg, const char *allow) {
-    return http_json(c, r, status, json_pack("{s:s}", "error", msg), allow);
-}
-
-static enum MHD_Result http_health(struct MHD_Connection *c, http_request *r) {
-    held_snapshot *h = holder_acquire();
-    json_t *o;
-    int status;
-    const char *db = health_database(http_cfg->database_url);
-    if (h) {
-        const snapshot *s = holder_snapshot(h);
-        o = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:I,s:i,s:s,s:s}}", "status", "ok", "version",
-                      NZ_VERSION, "services", "index", "loaded", "database", db, "index",
-                      "snapshot", s->name, "count", (json_int_t)s->count, "dim", (int)s->dim,
-                      "provider", s->provider, "model", s->model);
-        status = 200;
-        holder_release(h);
-    } else {
-        o = json_pack("{s:s,s:s,s:{s:s,s:s},s:n}", "status", "degraded", "version", NZ_VERSION,
-                      "services", "index", "missing", "database", db, "index");
-        status = 503;
-    }
-    return http_json(c, r, status, o, NULL);
-}
-
-static enum MHD_Result http_performance(struct MHD_Connection *c, http_request *r) {
-    stats_index_info info;
-    char name[256];
-    holder_info(&info, name, sizeof name);
-    return http_json(c, r, 200, stats_performance(&info), NULL);
-}
-
-static enum MHD_Result http_metrics(struct MHD_Connection *c, http_request *r) {
-    stats_index_info info;
-    char name[256];
-    holder_info(&info, name, sizeof name);
-    char *text = stats_prometheus(&info);
-    if (!text) return http_error(c, r, 500, "out of memory", NULL);
-    return http_send(c, r, 200, "text/plain; version=0.0.4; charset=utf-8", text, NULL);
-}
-
-/* The HTTP status for a library status (status.h): the caller's fault is
- * a 400, a provider that failed a 503, anything else ours, a 500. */
-static int http_status(int rc) {
-    switch (rc) {
-    case NZ_OK: return 200;
-    case NZ_EINVAL: return 400;
-    case NZ_EUNAVAILABLE: return 503;
-    default: return 500;
-    }
-}
-
-static enum MHD_Result http_query(struct MHD_Connection *c, http_request *r) {
-    if (r->too_large) return http_error(c, r, 413, "request body larger than 1 MiB", NULL);
-    if (r->body.len == 0)
-        return http_error(c, r, 400, "empty request body: send a JSON object", NULL);
-    json_error_t je;
-    json_t *body = json_loadb(buf_str(&r->body), r->body.len, JSON_REJECT_DUPLICATES, &je);
-    if (!body) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "invalid JSON: %s", je.text);
-        return http_error(c, r, 400, msg, NULL);
-    }
-    char err[512];
-    query_req q;
-    int rc = query_parse(body, &q, err, sizeof err);
-    if (rc < 0) {
-        json_decref(body);
-        return http_error(c, r, http_status(rc), err, NULL);
-    }
-    held_snapshot *h = holder_acquire();
-    if (!h) {
-        query_free(&q);
-        json_decref(body);
-        return http_error(c, r, 503, "no index loaded", NULL);
-    }
-    json_t *ans;
-    rc = query_run(holder_snapshot(h), &q, 1, &ans, err, sizeof err);
-    holder_release(h);
-    query_free(&q);
-    json_decref(body);
-    if (rc < 0) return http_error(c, r, http_status(rc), err, NULL);
-    return http_json(c, r, 200, ans, NULL);
-}
-
-static enum MHD_Result http_route(struct MHD_Connection *c, http_request *r, const char *url,
-                                  const char *method) {
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (strcmp(url, "/v1/query") == 0) {
-        r->route = ROUTE_QUERY;
-        if (strcmp(method, "POST") != 0) return http_error(c, r, 405, "use POST", "POST");
-        return http_query(c, r);
-    }
-    static const struct {
-        const char *path;
-        stats_route route;
-        enum MHD_Result (*fn)(struct MHD_Connection *, http_request *);
-    } gets[] = {{"/health", ROUTE_HEALTH, http_health},
-                {"/performance", ROUTE_PERFORMANCE, http_performance},
-                {"/metrics", ROUTE_METRICS, http_metrics}};
-    for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
-        if (strcmp(url, gets[i].path) != 0) continue;
-        r->route = gets[i].route;
-        if (!get) return http_error(c, r, 405, "use GET", "GET, HEAD");
-        return gets[i].fn(c, r);
-    }
-    r->route = ROUTE_OTHER;
-    return http_error(c, r, 404, "not found: try POST /v1/query or GET /health", NULL);
+/* A Content-Length over the bound: answer 413 at once, before reading the
+ * body (libmicrohttpd then closes the connection). */
+static int http_declared_too_large(struct MHD_Connection *c, size_t max) {
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (!cl) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end != cl && (errno == ERANGE || n > max);
 }
 
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_size, void **con_cls) {
-    NZ_UNUSED(cls);
     NZ_UNUSED(version);
+    http_server *srv = cls;
     http_request *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
         r->start = http_now();
-        r->status = 500;
         r->route = ROUTE_OTHER;
-        buf_init(&r->body, HTTP_MAX_BODY);
+        r->results = -1;
+        r->method = http_method_name(method);
+        buf_init(&r->body, srv->cfg->route.max_body);
         __atomic_add_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);
         *con_cls = r;
-        return MHD_YES;
+        if (!http_declared_too_large(c, srv->cfg->route.max_body)) return MHD_YES;
+        r->too_large = 1;
+        return http_answer(srv, c, r, url, method);
     }
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
         if (r->too_large) return MHD_YES;
         int rc = buf_add(&r->body, upload_data, n);
-        if (rc == NZ_ELIMIT) r->too_large = 1; /* keep reading, answer 413 at the end */
+        if (rc == NZ_ELIMIT) r->too_large = 1; /* read the rest, answer 413 at the end */
         return rc == NZ_ENOMEM ? MHD_NO : MHD_YES;
     }
-    return http_route(c, r, url, method);
+    return http_answer(srv, c, r, url, method);
+}
+
+static void http_access_log(const http_request *r, double ms) {
+    json_t *f =
+        json_pack("{s:s,s:s,s:i,s:f}", "method", r->method, "route", stats_route_name(r->route),
+                  "status", r->status, "latency_ms", (double)((long long)(ms * 1000)) / 1000);
+    if (!f) return;
+    if (r->results >= 0) json_object_set_new(f, "results", json_integer(r->results));
+    if (r->snapshot[0]) json_object_set_new(f, "snapshot", json_string(r->snapshot));
+    if (r->query) json_object_set_new(f, "query", json_string(r->query));
+    log_fields(LOG_INFO, "request", f);
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                            enum MHD_RequestTerminationCode toe) {
-    NZ_UNUSED(cls);
-    NZ_UNUSED(c);
     NZ_UNUSED(toe);
+    http_server *srv = cls;
     http_request *r = *con_cls;
     if (!r) return;
-    stats_record(r->route, r->status, (http_now() - r->start) * 1000);
+    double ms = (http_now() - r->start) * 1000;
+    if (r->status) stats_record(r->route, r->status, ms);
+    if (srv->cfg->access_log) http_access_log(r, ms); /* status 0: no answer was sent */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    http_conn *hc = ci ? ci->socket_context : NULL;
+    if (hc) { /* the next request's deadline counts from now */
+        pthread_mutex_lock(&srv->lock);
+        hc->since = http_now();
+        pthread_mutex_unlock(&srv->lock);
+    }
     buf_free(&r->body);
+    free(r->query);
     free(r);
     *con_cls = NULL;
     __atomic_sub_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Track connections for the sweeper. libmicrohttpd reports CLOSED before it
+ * closes the socket, and both sides hold the lock, so the sweeper never
+ * shuts down a descriptor that was closed and reused. */
+static void http_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe) {
+    http_server *srv = cls;
+    http_conn *hc = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(hc = calloc(1, sizeof *hc))) return; /* untracked: idle timeout only */
+        hc->fd = ci->connect_fd;
+        hc->since = http_now();
+        pthread_mutex_lock(&srv->lock);
+        hc->next = srv->conns;
+        if (srv->conns) srv->conns->prev = hc;
+        srv->conns = hc;
+        pthread_mutex_unlock(&srv->lock);
+        *socket_context = hc;
+    } else if (hc) {
+        pthread_mutex_lock(&srv->lock);
+        if (hc->prev) hc->prev->next = hc->next;
+        else srv->conns = hc->next;
+        if (hc->next) hc->next->prev = hc->prev;
+        pthread_mutex_unlock(&srv->lock);
+        free(hc);
+        *socket_context = NULL;
+    }
+}
+
+/* Shut down every connection past its request deadline. */
+static void *http_sweeper(void *arg) {
+    http_server *srv = arg;
+    pthread_mutex_lock(&srv->lock);
+    while (!srv->stopping) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_nsec += HTTP_SWEEP_MS * 1000000L;
+        t.tv_sec += t.tv_nsec / 1000000000L;
+        t.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&srv->wake, &srv->lock, &t);
+        double now = http_now();
+        for (http_conn *hc = srv->conns; hc; hc = hc->next) {
+            if (hc->cut || now - hc->since <= srv->cfg->request_timeout) continue;
+            hc->cut = 1;
+            shutdown(hc->fd, SHUT_RDWR);
+            log_info("connection cut off: no complete request in %u s (--request-timeout)",
+                     srv->cfg->request_timeout);
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -229,27 +259,82 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap) {
     log_warn("libmicrohttpd: %s", buf);
 }
 
-struct MHD_Daemon *http_start(unsigned port, unsigned threads, const http_config *cfg,
-                              unsigned *bound_port, char *err, size_t errlen) {
-    http_cfg = cfg;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, http_handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log,
-        NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed,
-        NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
-    if (!d) {
-        snprintf(err, errlen, "cannot listen on port %u (in use, or not permitted)", port);
-        return NULL;
+/* The listening socket, IPv4 any address. SO_REUSEADDR (restart over
+ * TIME_WAIT) but never SO_REUSEPORT, so a busy port is an error. */
+static int http_listen(unsigned port, unsigned *bound, char *err, size_t errlen) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    socklen_t alen = sizeof a;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, SOMAXCONN) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+        int e = errno;
+        if (e == EADDRINUSE) snprintf(err, errlen, "port %u is already in use", port);
+        else snprintf(err, errlen, "cannot listen on port %u: %s", port, strerror(e));
+        if (fd >= 0) close(fd);
+        return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    *bound_port = info ? info->port : port;
-    return d;
+    *bound = ntohs(a.sin_port);
+    return fd;
 }
 
-void http_quiesce(struct MHD_Daemon *d) {
-    MHD_socket s = MHD_quiesce_daemon(d);
+http_server *http_start(const http_config *cfg, char *err, size_t errlen) {
+    http_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->cfg = cfg;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    int fd = http_listen(cfg->port, &srv->port, err, errlen);
+    if (fd < 0) goto fail;
+    srv->d = MHD_start_daemon(
+        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, http_handler, srv, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_EXTERNAL_LOGGER,
+        http_mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+        http_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_notify, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+    if (!srv->d) { /* the socket is libmicrohttpd's now; it goes with the exit */
+        snprintf(err, errlen, "cannot start the HTTP server on port %u", srv->port);
+        goto fail;
+    }
+    if (pthread_create(&srv->sweeper, NULL, http_sweeper, srv) != 0) {
+        snprintf(err, errlen, "cannot start a thread");
+        goto fail;
+    }
+    srv->sweeper_started = 1;
+    return srv;
+fail:
+    http_stop(srv);
+    return NULL;
+}
+
+unsigned http_port(const http_server *srv) { return srv->port; }
+
+void http_quiesce(http_server *srv) {
+    MHD_socket s = MHD_quiesce_daemon(srv->d);
     if (s != MHD_INVALID_SOCKET) close(s);
 }
 
-void http_stop(struct MHD_Daemon *d) { MHD_stop_daemon(d); }
+void http_stop(http_server *srv) {
+    if (!srv) return;
+    if (srv->sweeper_started) {
+        pthread_mutex_lock(&srv->lock);
+        srv->stopping = 1;
+        pthread_cond_signal(&srv->wake);
+        pthread_mutex_unlock(&srv->lock);
+        pthread_join(srv->sweeper, NULL);
+    }
+    if (srv->d) MHD_stop_daemon(srv->d);
+    pthread_cond_destroy(&srv->wake);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+}

@@ -1,30 +1,51 @@
-/* http.h -- nz-serve's HTTP surface on libmicrohttpd.
+/* http.h -- nz-serve's transport: libmicrohttpd, bounded, logged.
  *
- *   GET  /health        200 {"status":"ok",...} or 503 {"status":"degraded"}
- *   GET  /performance   counts, latency percentiles, QPS, memory, index age
- *   GET  /metrics       the same in Prometheus text format
- *   POST /v1/query      see index/query.h
+ * What each request gets is decided in route.h; this module receives it
+ * (headers, URL parameters decoded by libmicrohttpd, a body cut at
+ * max_body), hands it to route_handle, sends the answer with its headers,
+ * and writes one access-log line when the request is done.
  *
- * Every error is JSON {"error":...} with 400, 404, 405 (with Allow), 413
- * (body over HTTP_MAX_BODY) or 503. Requests run on MHD's thread pool;
- * http tracks how many are in flight so that SIGTERM can drain them.
+ * The listening socket is opened here, without SO_REUSEPORT, so a second
+ * server on a busy port fails at start ("port 8000 is already in use")
+ * instead of splitting the traffic with the first.
+ *
+ * Bounds on the connections, each from an option:
+ *   max_connections, max_per_ip  libmicrohttpd's connection limits: a
+ *                    connection over them is closed at once, unanswered;
+ *   idle_timeout     a connection with no traffic for that many seconds
+ *                    is closed (half-open and idle keep-alive clients);
+ *   request_timeout  a request must be received and answered within that
+ *                    many seconds of the connection's start or of the
+ *                    previous answer on it, however slowly its bytes come
+ *                    (a client sending a byte a second); a sweeper thread
+ *                    shuts such connections down (shutdown(2), so that
+ *                    libmicrohttpd closes and frees them itself).
+ * Requests run on libmicrohttpd's thread pool; http counts the requests in
+ * flight so that SIGTERM can drain them.
  */
 #ifndef NZ_HTTP_H
 #define NZ_HTTP_H
 
-#include <microhttpd.h>
-
-#define HTTP_MAX_BODY (1024 * 1024)
+#include "route.h"
 
 typedef struct http_config {
-    const char *database_url; /* for /health's database check; may be NULL */
+    route_config route;
+    unsigned port, threads;
+    unsigned max_connections, max_per_ip;   /* 0 per IP: no per-IP limit */
+    unsigned idle_timeout, request_timeout; /* seconds */
+    int access_log;                         /* one JSON line per request (info level) */
 } http_config;
 
-struct MHD_Daemon *http_start(unsigned port, unsigned threads, const http_config *cfg,
-                              unsigned *bound_port, char *err, size_t errlen);
+typedef struct http_server http_server;
+
+/* Listen and serve. cfg must outlive the server. NULL with err set when
+ * the port cannot be had ("port N is already in use", "... permission
+ * denied") or libmicrohttpd does not start. */
+http_server *http_start(const http_config *cfg, char *err, size_t errlen);
+unsigned http_port(const http_server *s); /* the bound port (for port 0) */
 /* Stop accepting; requests already accepted go on. */
-void http_quiesce(struct MHD_Daemon *d);
+void http_quiesce(http_server *s);
 long http_in_flight(void);
-void http_stop(struct MHD_Daemon *d);
+void http_stop(http_server *s); /* and free s */
 
 #endif

@@ -21,6 +21,10 @@ static const double stats_bounds_ms[] = {0.1, 0.25, 0.5, 1,   2.5,  5,    10,   
                                          50,  100,  250, 500, 1000, 2500, 5000, 10000};
 #define STATS_NBOUNDS (sizeof stats_bounds_ms / sizeof *stats_bounds_ms)
 
+const char *stats_route_name(stats_route route) {
+    return route < ROUTE_COUNT ? stats_route_names[route] : "other";
+}
+
 static struct {
     pthread_mutex_t lock;
     double start_mono;

@@ -22,6 +22,8 @@ typedef enum {
 } stats_route;
 
 void stats_init(void);
+/* "query", "health", "performance", "metrics" or "other" (logs, labels). */
+const char *stats_route_name(stats_route route);
 void stats_record(stats_route route, int status, double ms);
 
 /* Snapshot facts that /performance and /metrics add (may be NULL/0). */

@@ -59,12 +59,13 @@ status_is k_out_of_range_400 400 POST /v1/query '{"query":"visa","k":0}'
 status_is unknown_field_400 400 POST /v1/query '{"query":"visa","filtre":{}}'
 status_is no_words_400 400 POST /v1/query '{"query":"?!"}'
 status_is not_found_404 404 GET /v2/nothing
-status_is get_on_query_405 405 GET /v1/query
+status_is get_query_without_q_400 400 GET /v1/query
+status_is put_on_query_405 405 PUT /v1/query '{}'
 status_is post_on_health_405 405 POST /health '{}'
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 r=$(curl -s -m 10 -X POST --data-binary @"$T/big.json" -w '\n%{http_code}' "http://127.0.0.1:$PORT/v1/query")
 [ "${r##*$'\n'}" = 413 ] && t_ok body_too_large_413 || t_fail body_too_large_413 "${r##*$'\n'}"
-check allow_header bash -c "curl -s -i -m 5 http://127.0.0.1:$PORT/v1/query | grep -qi '^Allow: POST'"
+check allow_header bash -c "curl -s -i -m 5 -X DELETE http://127.0.0.1:$PORT/v1/query | grep -qi '^Allow: GET, HEAD, POST, OPTIONS'"
 
 r=$(http GET /performance)
 check performance_shape jq -e '.requests > 10 and .routes.query.total > 5 and .query_latency_ms.p99 >= .query_latency_ms.p50
