@@ -4,7 +4,8 @@
  * response object made at start, on the same daemon configuration as
  * nz-serve's serve/http.c (internal polling thread with a thread pool of
  * --threads, epoll/poll chosen by MHD_USE_AUTO, an inter-thread channel,
- * the same connection timeout and memory limit), so the /health figure of
+ * nz-serve's default idle timeout (10 s), connection limit (1024) and
+ * memory limit per connection), so the /health figure of
  * nz-serve is measured against what libmicrohttpd itself does on this
  * machine. Runs until SIGTERM or SIGINT.
  *
@@ -60,8 +61,9 @@ static int hello_run(const hello_opts *o) {
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         (uint16_t)o->port, NULL, NULL, hello_handler, resp, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)o->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+        (unsigned)o->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "nz-hello: cannot listen on port %ld\n", o->port);
         MHD_destroy_response(resp);

@@ -30,6 +30,7 @@ end
 
 local path = os.getenv("NZ_WRK_PATH") or "/health"
 local bodies_file = os.getenv("NZ_WRK_BODIES")
+if bodies_file == "" then bodies_file = nil end
 local rate = tonumber(os.getenv("NZ_WRK_RATE") or "0") or 0
 local out = os.getenv("NZ_WRK_OUT")
 
