@@ -17,7 +17,8 @@
 #                            errors), VmRSS sampled each second flat within 5%
 #                            after a 10 s warm-up; its rate is the peak
 #   p50/p99 at 80% of peak   the same queries paced by wrk.lua's delay() hook
-#                            at 80% of that rate: p99 < 10 ms
+#                            at 80% of that rate: p99 < 10 ms (SCHED_FIFO as
+#                            root); anchor: nz-hello paced the same way
 #   swap every 5 s           `current` repointed between two snapshots under
 #                            load: 0 failed requests, every swap served
 #   corrupt snapshot         published under load: refused (/health and the
@@ -118,7 +119,11 @@ stop_server() {
         srv_pid=
     fi
 }
-trap 'stop_server; [ -n "${swap_pid:-}" ] && kill "$swap_pid" 2>/dev/null; true' EXIT
+cleanup() {
+    stop_server
+    for p in ${keep_pid:-} ${swap_pid:-}; do kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
 start() { # cpus(0|0,1) log binary args...: starts it, sets srv_pid and PORT
     local cpus=$1 log=$2
     shift 2
@@ -235,6 +240,7 @@ start_serve 0,1
 base_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$srv_pid/status"; }
 
 run_wrk text 0,1 2 "$CONNS" "$T" /v1/query "$Q.text"
+run_wrk b64sat 0,1 2 "$CONNS" "$T" /v1/query "$Q.b64" # its anchor, right after
 
 # 60 s at saturation, VmRSS each second; its rate is the peak
 : >"$W/rss"
@@ -254,7 +260,22 @@ peak=$(get soak rps)
 
 # p50/p99 at 80% of that rate, paced
 rate80=$(awk -v p="$peak" 'BEGIN { printf "%d", p * 0.8 }')
-run_wrk paced 0,1 2 64 "$T" /v1/query "$Q.b64" "$rate80"
+# Under SCHED_FIFO as the one-connection rows (wrk, and nz-serve's threads
+# through chrt -p): 80% of the peak leaves the rest of the 2 cores to the
+# machine's other jobs, and the figure is nz-serve's latency, not theirs.
+rt_pid() { [ -z "$RT" ] || for t in /proc/"$1"/task/*; do chrt -f -p 50 "${t##*/}" >/dev/null || true; done; }
+rt_off() { [ -z "$RT" ] || for t in /proc/"$1"/task/*; do chrt -o -p 0 "${t##*/}" >/dev/null 2>&1 || true; done; }
+SCHED=$RT
+rt_pid "$srv_pid"
+run_wrk paced 0,1 2 16 "$T" /v1/query "$Q.b64" "$rate80"
+rt_off "$srv_pid"
+# its anchor: the hello-world paced at the same rate, the same way
+keep_pid=$srv_pid keep_port=$PORT
+start_hello 0,1
+run_wrk paced_hello 0,1 2 16 "$T" / "" "$rate80"
+stop_server
+SCHED=
+srv_pid=$keep_pid PORT=$keep_port keep_pid=
 
 # swap every 5 s under load
 loaded() { grep '"msg":"snapshot loaded"' "$W/serve.log" | grep -c '"snap-bench[AB]"' || true; }
@@ -317,11 +338,11 @@ pr "base64 vectors, HTTP, 1 conn [1+1]" "$b64_ms ms/q (p50 $(f "$(get vec_b64 p5
     "$(ratio "$b64_ms" "$in_ms")x (<=1.25)" "$(ok "$b64_ms / $in_ms <= 1.25 && $(errs vec_b64) == 0")"
 pr "JSON-array vectors, HTTP, 1 conn [1+1]" "$json_ms ms/q (p50 $(f "$(get vec_json p50_ms)" %.3f))" "nz-index search $in_ms ms" \
     "$(ratio "$json_ms" "$in_ms")x (report)" "-"
-pr "text queries req/s [2 shared]" "$(f "$(get text rps)" %.0f)/s" "base64 vectors $(f "$peak" %.0f)/s" \
-    "$(ratio "$(get text rps)" "$peak") (report)" "$(ok "$(errs text) == 0")"
-pr "p50 / p99 at 80% of peak, paced [2 shared]" \
+pr "text queries req/s [2 shared]" "$(f "$(get text rps)" %.0f)/s" "base64 vectors $(f "$(get b64sat rps)" %.0f)/s" \
+    "$(ratio "$(get text rps)" "$(get b64sat rps)") (report)" "$(ok "$(errs text) == 0")"
+pr "p50/p99 at 80% of the soak's rate [2${RT:+, FIFO}]" \
     "$(f "$(get paced p50_ms)" %.2f) / $(f "$(get paced p99_ms)" %.2f) ms" \
-    "at $(f "$(get paced rps)" %.0f)/s of peak $(f "$peak" %.0f)" "p99 < 10 ms" \
+    "nz-hello $(f "$(get paced_hello p50_ms)" %.2f) / $(f "$(get paced_hello p99_ms)" %.2f) ms" "p99 < 10 ms" \
     "$(ok "$(get paced p99_ms) < 10 && $(errs paced) == 0")"
 pr "${SOAK} s at saturation [2 shared]" "$(errs soak) errors, $(f "$(get soak rps)" %.0f)/s, $cores cores" \
     "VmRSS $rss_lo-$rss_hi MiB after ${WARM} s" "spread $rss_spread (<=0.05)" \
@@ -332,5 +353,6 @@ pr "corrupt snapshot under load [2 shared]" "$(errs corrupt) failed of $(get cor
     "still serving $after" "/health refused: ${refused_health#snap-bench}" \
     "$(ok "$(errs corrupt) == 0 && $refused_log >= 1 && \"$refused_health\" == \"snap-benchC\" && \"$after\" == \"$serving\"")"
 echo "  cores: the CPU time nz-serve got during the soak, in cores (of 2, shared with wrk and the machine's other jobs)"
-echo "  paced: wrk.lua's delay() hook, a per-thread schedule of send times at 80% of the peak ($rate80/s over 64 connections)"
+echo "  paced: wrk.lua's delay() hook, a per-thread schedule of send times at 80% of the peak ($rate80/s over 16"
+echo "  connections): nz-serve got $(f "$(get paced rps)" %.0f)/s, nz-hello at the same schedule $(f "$(get paced_hello rps)" %.0f)/s"
 echo "  figures and wrk's own output: $W/*.json, *.wrk; server log $W/serve.log"
