@@ -85,7 +85,7 @@ BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index
        $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-tokens $(BUILD)/nz-unit \
        $(BUILD)/nz-testweb $(BUILD)/nz-mockembed
 
-FUZZ_TARGETS = html pdf gzip text
+FUZZ_TARGETS = html pdf gzip text query
 FUZZ_SECONDS ?= 60
 
 .PHONY: all test demo asan bench deps clean fuzz fuzz-build install uninstall format image image-test
@@ -141,6 +141,12 @@ $(BUILD)/fuzz-%: $(call obj,tests/fuzz/fuzz_%.c $(EXTRACT_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
+# fuzz-query: nz-serve's request handling over the serve and index modules.
+# Built without OpenMP's pragmas, it still calls omp_get_thread_num (libomp).
+$(BUILD)/fuzz-query: $(call obj,tests/fuzz/fuzz_query.c $(SERVE_SRC) $(INDEX_SRC)) $(LIBNZ)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) -fsanitize=fuzzer -fopenmp $^ $(LDLIBS) -o $@
+
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ=1 \
 	    $(patsubst %,build-fuzz/fuzz-%,$(FUZZ_TARGETS))
@@ -183,9 +189,14 @@ $(BUILD)/nz-hello: $(call obj,bench/serve/hello.c) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/nz-parsebench: $(call obj,bench/query/parsebench.c $(INDEX_SRC)) $(LIBNZ)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 bench:
 	@sh tools/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench $(BUILD)/nz-membw $(BUILD)/nz-hello
+	@$(MAKE) --no-print-directory $(BUILD)/nz-parsebench
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
 
 # The binaries a user runs; nz-pipeline finds the stages beside itself. The

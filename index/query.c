@@ -21,6 +21,13 @@ static double query_now_ms(void) {
 
 static const query_limits query_default_limits = QUERY_LIMITS_DEFAULT;
 
+/* The contents of the top-level "vector" string in a request body, when
+ * query_scan found it plain (no escape): text NULL when not. */
+typedef struct query_span {
+    const char *text;
+    size_t len;
+} query_span;
+
 static int query_filter_string(json_t *f, const char *key, const char **out, char *err,
                                size_t errlen) {
     json_t *v = json_object_get(f, key);
@@ -74,16 +81,16 @@ static int query_parse_count(const json_t *body, const char *key, size_t max, co
     return NZ_OK;
 }
 
-/* "vector" as base64 of little-endian float32 into q->vector. */
-static int query_parse_b64(json_t *vec, query_req *q, char *err, size_t errlen) {
-    size_t len = json_string_length(vec);
+/* "vector" as base64 of little-endian float32 (text, len bytes) into
+ * q->vector. */
+static int query_parse_b64(const char *text, size_t len, query_req *q, char *err, size_t errlen) {
     const size_t max_len = 4 * ((QUERY_MAX_DIM * 4 + 2) / 3);
     if (len > max_len) {
         snprintf(err, errlen, "\"vector\" base64 is %zu bytes, above %zu (%d float32 values)", len,
                  max_len, QUERY_MAX_DIM);
         return NZ_EINVAL;
     }
-    long n = vecb64_decode(json_string_value(vec), len, 0, &q->vector);
+    long n = vecb64_decode(text, len, 0, &q->vector);
     switch (n) {
     case NZ_ENOMEM: snprintf(err, errlen, "out of memory"); return NZ_ENOMEM;
     case NZ_ENONFINITE:
@@ -101,9 +108,14 @@ static int query_parse_b64(json_t *vec, query_req *q, char *err, size_t errlen) 
     return NZ_OK;
 }
 
-/* "vector": a JSON array of numbers, or a base64 string, into q->vector. */
-static int query_parse_vector(json_t *vec, query_req *q, char *err, size_t errlen) {
-    if (json_is_string(vec)) return query_parse_b64(vec, q, err, errlen);
+/* "vector": a JSON array of numbers, or a base64 string, into q->vector;
+ * lifted: the string's bytes when query_scan took them out of the body. */
+static int query_parse_vector(json_t *vec, const query_span *lifted, query_req *q, char *err,
+                              size_t errlen) {
+    if (json_is_string(vec) && lifted && lifted->text)
+        return query_parse_b64(lifted->text, lifted->len, q, err, errlen);
+    if (json_is_string(vec))
+        return query_parse_b64(json_string_value(vec), json_string_length(vec), q, err, errlen);
     size_t n = json_array_size(vec);
     if (!json_is_array(vec) || n == 0) {
         snprintf(err, errlen, "\"vector\" must be a non-empty array of numbers or a base64 string");
@@ -145,7 +157,8 @@ static int query_parse_text(json_t *text, query_req *q, char *err, size_t errlen
 
 /* query_parse's work on a q whose owned fields are set (NULL or owned);
  * the caller frees q on failure. */
-static int query_parse_fields(const json_t *body, query_req *q, char *err, size_t errlen) {
+static int query_parse_fields(const json_t *body, const query_span *lifted, query_req *q, char *err,
+                              size_t errlen) {
     if (!json_is_object(body)) {
         snprintf(err, errlen, "request body must be a JSON object");
         return NZ_EINVAL;
@@ -165,8 +178,8 @@ static int query_parse_fields(const json_t *body, query_req *q, char *err, size_
         snprintf(err, errlen, "give exactly one of \"query\" (text) or \"vector\"");
         return NZ_EINVAL;
     }
-    int rc =
-        text ? query_parse_text(text, q, err, errlen) : query_parse_vector(vec, q, err, errlen);
+    int rc = text ? query_parse_text(text, q, err, errlen)
+                  : query_parse_vector(vec, lifted, q, err, errlen);
     if (rc < 0) return rc;
     size_t max_k = q->lim->max_k < SEARCH_MAX_K ? q->lim->max_k : SEARCH_MAX_K;
     if ((rc = query_parse_count(body, "k", max_k, "max_k", &q->k, err, errlen)) < 0 ||
@@ -192,53 +205,125 @@ static void query_init(query_req *q, const query_limits *lim) {
 int query_parse(const json_t *body, const query_limits *lim, query_req *q, char *err,
                 size_t errlen) {
     query_init(q, lim);
-    int rc = query_parse_fields(body, q, err, errlen);
+    int rc = query_parse_fields(body, NULL, q, err, errlen);
     if (rc < 0) query_free(q);
     return rc;
 }
 
-/* NZ_OK when the JSON text nests at most max levels of [] and {}; brackets
- * inside strings do not count. Malformed text is left to the parser. */
-static int query_check_depth(const char *p, size_t len, size_t max, char *err, size_t errlen) {
+/* Index of the '"' closing the string whose contents start at p[i], or len
+ * when it is not closed; *plain = 0 when it holds an escape or a control
+ * byte (jansson then decodes it). */
+static size_t query_string_end(const char *p, size_t len, size_t i, int *plain) {
+    *plain = 1;
+    for (; i < len && p[i] != '"'; i++) {
+        if (p[i] == '\\') {
+            *plain = 0;
+            i++;
+        } else if ((unsigned char)p[i] < 0x20) {
+            *plain = 0;
+        }
+    }
+    return i < len ? i : len;
+}
+
+static int query_is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* After the top-level key "vector" (p[i] just past its closing quote):
+ * when its value is a plain string, its contents into *out, returning the
+ * index of its closing quote; else i - 1, the key's. */
+static size_t query_scan_vector(const char *p, size_t len, size_t i, query_span *out) {
+    size_t key_end = i - 1;
+    while (i < len && query_is_space(p[i])) i++;
+    if (i >= len || p[i++] != ':') return key_end;
+    while (i < len && query_is_space(p[i])) i++;
+    if (i >= len || p[i] != '"') return key_end;
+    int plain;
+    size_t end = query_string_end(p, len, i + 1, &plain);
+    if (end >= len || !plain) return key_end;
+    *out = (query_span){p + i + 1, end - i - 1};
+    return end;
+}
+
+/* One pass over a body's bytes before jansson sees them: NZ_EINVAL when it
+ * nests more than max levels of [] and {} (brackets inside strings do not
+ * count), and in *vec where the top-level "vector" string lies, so that a
+ * base64 vector is decoded straight from the body rather than lexed by
+ * jansson a byte at a time and copied (that costs more than the search).
+ * Malformed text is left to the parser. */
+static int query_scan(const char *p, size_t len, size_t max, query_span *vec, char *err,
+                      size_t errlen) {
     size_t depth = 0;
-    int in_string = 0;
+    int object = 0, key = 0; /* the top level is an object; a key may come next */
+    *vec = (query_span){NULL, 0};
     for (size_t i = 0; i < len; i++) {
         char c = p[i];
-        if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
+        if (c == '"') {
+            int plain;
+            size_t end = query_string_end(p, len, i + 1, &plain);
+            if (key && !vec->text && plain && end - i - 1 == 6 && !memcmp(p + i + 1, "vector", 6))
+                end = query_scan_vector(p, len, end + 1, vec);
+            key = 0;
+            i = end;
         } else if (c == '[' || c == '{') {
             if (++depth > max) {
                 snprintf(err, errlen, "JSON nested deeper than %zu levels (max_depth)", max);
                 return NZ_EINVAL;
             }
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            depth--;
+            if (depth == 1) object = c == '{';
+            key = depth == 1 && object;
+        } else if (c == ']' || c == '}') {
+            depth -= depth > 0;
+            key = 0;
+        } else if (c == ',') {
+            key = depth == 1 && object;
+        } else if (!query_is_space(c)) {
+            key = 0;
         }
     }
     return NZ_OK;
 }
 
+/* The body with the contents of vec's string taken out ("vector":""),
+ * for jansson; malloc'd, NULL when out of memory. */
+static char *query_without(const char *body, size_t len, const query_span *vec, size_t *outlen) {
+    size_t head = (size_t)(vec->text - body);
+    *outlen = len - vec->len;
+    char *t = malloc(*outlen + 1);
+    if (!t) return NULL;
+    memcpy(t, body, head);
+    memcpy(t + head, vec->text + vec->len, len - head - vec->len);
+    t[*outlen] = '\0';
+    return t;
+}
+
 int query_parse_bytes(const char *body, size_t len, const query_limits *lim, query_req *q,
                       char *err, size_t errlen) {
     query_init(q, lim);
+    char *text = NULL;
     int rc = NZ_EINVAL;
+    query_span vec;
     if (len == 0) {
         snprintf(err, errlen, "empty request body: send a JSON object");
         goto fail;
     }
-    if ((rc = query_check_depth(body, len, q->lim->max_depth, err, errlen)) < 0) goto fail;
+    if ((rc = query_scan(body, len, q->lim->max_depth, &vec, err, errlen)) < 0) goto fail;
+    size_t tlen = len;
+    if (vec.text && !(text = query_without(body, len, &vec, &tlen))) {
+        snprintf(err, errlen, "out of memory");
+        rc = NZ_ENOMEM;
+        goto fail;
+    }
     json_error_t je;
-    if (!(q->json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je))) {
+    if (!(q->json = json_loadb(text ? text : body, tlen, JSON_REJECT_DUPLICATES, &je))) {
         snprintf(err, errlen, "invalid JSON: %s", je.text);
         rc = NZ_EINVAL;
         goto fail;
     }
-    if ((rc = query_parse_fields(q->json, q, err, errlen)) < 0) goto fail;
+    if ((rc = query_parse_fields(q->json, &vec, q, err, errlen)) < 0) goto fail;
+    free(text);
     return NZ_OK;
 fail:
+    free(text);
     query_free(q);
     return rc;
 }

@@ -39,7 +39,7 @@ set_bench="$set_bench wrk postgresql-doc-15 debian-reference-en debian-reference
 set_runtime="ca-certificates curl libcurl4 libxml2 libpoppler-glib8 zlib1g libpq5
 libmicrohttpd12 libjansson4 libssl3 libpcre2-8-0 libutf8proc2 libsqlite3-0
 libtcmalloc-minimal4 libgomp1 libglib2.0-0 libarchive13"
-set_fuzz="clang libclang-rt-14-dev"
+set_fuzz="clang libclang-rt-14-dev libomp-dev"
 set_format="clang-format"
 
 PKGS=""

@@ -76,6 +76,27 @@ http() { # method path [body]
     fi
 }
 
+# status_is NAME WANT METHOD PATH [BODY]: the server answers WANT with a
+# JSON {"error":...} body (an nz-serve error answer).
+status_is() {
+    local name=$1 want=$2; shift 2
+    local r; r=$(http "$@")
+    local code=${r##*$'\n'} body=${r%$'\n'*}
+    if [ "$code" = "$want" ] && jq -e '.error|type == "string"' <<<"$body" >/dev/null 2>&1; then t_ok "$name"
+    else t_fail "$name" "got $code: $body"; fi
+}
+
+# publish_corrupt ROOT: build a fresh snapshot elsewhere, flip a byte of its
+# vectors, and point ROOT/current at it; prints its name.
+publish_corrupt() {
+    build_fixture_index "$T/corrupt-src"
+    local bad; bad=$(readlink "$T/corrupt-src/current")
+    cp -r "$T/corrupt-src/$bad" "$1/$bad"
+    printf '\x55' | dd of="$1/$bad/vectors.bin" bs=1 seek=5000 conv=notrunc status=none
+    ln -sfn "$bad" "$1/current.new" && mv -T "$1/current.new" "$1/current"
+    echo "$bad"
+}
+
 # A free TCP port on loopback (nothing answers there now).
 free_port() {
     local p

@@ -44,13 +44,6 @@ r=$(http POST /v1/query "{\"vector\":$vec,\"k\":2}")
 check query_vector jq -e '.results|length == 2' <<<"${r%$'\n'*}"
 
 # Errors: JSON bodies with the right status.
-status_is() { # name want method path [body]
-    local name=$1 want=$2; shift 2
-    local r; r=$(http "$@")
-    local code=${r##*$'\n'} body=${r%$'\n'*}
-    if [ "$code" = "$want" ] && jq -e '.error|type == "string"' <<<"$body" >/dev/null 2>&1; then t_ok "$name"
-    else t_fail "$name" "got $code: $body"; fi
-}
 status_is bad_json_400 400 POST /v1/query '{"query":'
 status_is empty_body_400 400 POST /v1/query ''
 status_is both_query_and_vector_400 400 POST /v1/query '{"query":"a","vector":[1]}'
@@ -86,11 +79,7 @@ done
 [ "$(http GET /health | head -n1 | jq -r .index.snapshot)" = "$new" ] && t_ok hot_swap_on_new_current ||
     t_fail hot_swap_on_new_current "still $old"
 # Corrupt a fresh snapshot before it goes live: build elsewhere, flip a byte, then point current at it.
-build_fixture_index "$T/ix2"
-bad=$(readlink "$T/ix2/current")
-cp -r "$T/ix2/$bad" "$T/ix/$bad"
-printf '\x55' | dd of="$T/ix/$bad/vectors.bin" bs=1 seek=5000 conv=notrunc status=none
-ln -sfn "$bad" "$T/ix/current.new" && mv -T "$T/ix/current.new" "$T/ix/current"
+bad=$(publish_corrupt "$T/ix")
 kill -HUP "$SERVER_PID"
 sleep 1.5
 [ "$(http GET /health | head -n1 | jq -r .index.snapshot)" = "$new" ] && t_ok corrupt_snapshot_refused ||

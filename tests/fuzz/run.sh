@@ -17,10 +17,11 @@ seed() { # target: fixture files that exercise it
         pdf) find fixtures -name '*.pdf' ;;
         gzip) find fixtures -name '*.gz' ;;
         text) find fixtures -type f \( -name '*.md' -o -name '*.txt' -o -name '*.xml' -o -name '*.html' -o -name '*.gz' \) ;;
+        query) find tests/fuzz/corpus/query -type f ;;
     esac
 }
 failed=0
-for t in html pdf gzip text; do
+for t in html pdf gzip text query; do
     corpus="$B/corpus-$t"
     mkdir -p "$corpus"
     seed "$t" | while read -r f; do cp "$f" "$corpus/seed-$(basename "$f")"; done

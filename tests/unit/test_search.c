@@ -212,6 +212,47 @@ UNIT_TEST(query_vector_as_base64_little_endian_float32) {
     CHECK(rc == NZ_EINVAL && strstr(parse_err, "above"));
 }
 
+UNIT_TEST(query_base64_taken_from_the_body_as_jansson_would_read_it) {
+    query_req q;
+    /* decoded straight from the body (plain), or through jansson (escapes): the same */
+    static const char *same[] = {
+        "{\"vector\":\"AACAPwAAAEA=\"}",
+        "{ \"k\" : 3 ,\n \"vector\" :\t\"AACAPwAAAEA=\" }",
+        "{\"vector\":\"AACAPwAAAEA\\u003d\"}",
+        "{\"vec\\u0074or\":\"AACAPwAAAEA=\"}",
+        "{\"filter\":{\"lang\":\"en\"},\"vector\":\"AACAPwAAAEA=\"}",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        CHECK(parse_bytes(same[i], NULL, &q) == NZ_OK);
+        CHECK(q.vector_dim == 2 && q.vector[0] == 1.0f && q.vector[1] == 2.0f);
+        query_free(&q);
+    }
+    /* "\/" is how some encoders write the '/' of base64 */
+    const float slash[1] = {0.999f}; /* bytes 77 be 7f 3f */
+    char *b64 = vecb64_encode(slash, 1);
+    CHECK(b64 && strcmp(b64, "d75/Pw==") == 0);
+    free(b64);
+    CHECK(parse_bytes("{\"vector\":\"d75\\/Pw==\"}", NULL, &q) == NZ_OK);
+    CHECK(q.vector_dim == 1 && q.vector[0] == slash[0]);
+    query_free(&q);
+    /* only a top-level key is taken: a value or a nested key named so is not */
+    CHECK(parse_bytes("{\"query\":\"vector\",\"k\":2}", NULL, &q) == NZ_OK);
+    CHECK(q.text && strcmp(q.text, "vector") == 0 && !q.vector);
+    query_free(&q);
+    CHECK(parse_bytes("[\"vector\",\"AACAPwAAAEA=\"]", NULL, &q) == NZ_EINVAL);
+    CHECK(strstr(parse_err, "JSON object") != NULL);
+    CHECK(parse_bytes("{\"query\":\"a\",\"filter\":{\"vector\":\"AAAA\"}}", NULL, &q) == NZ_EINVAL);
+    CHECK(strstr(parse_err, "unknown filter") != NULL);
+    /* what jansson refuses stays refused */
+    CHECK(parse_bytes("{\"vector\":\"AACA\tPwAAAEA=\"}", NULL, &q) == NZ_EINVAL); /* raw tab */
+    CHECK(strstr(parse_err, "invalid JSON") != NULL);
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\",\"vector\":[1]}", NULL, &q) == NZ_EINVAL);
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\"", NULL, &q) == NZ_EINVAL);
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=} ", NULL, &q) == NZ_EINVAL);
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\"} {}", NULL, &q) == NZ_EINVAL);
+    CHECK(!q.vector && !q.json);
+}
+
 UNIT_TEST(query_run_answers_base64_as_the_array_and_bounds_exact) {
     const char *dir = unit_tmpdir();
     char err[256];
