@@ -184,13 +184,18 @@ $(BUILD)/nz-membw: $(call obj,bench/ann/membw.c)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# bench/serve's anchor: a libmicrohttpd hello-world, nz-serve's threading
+$(BUILD)/nz-hello: $(call obj,bench/serve/hello.c) $(LIBNZ)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/nz-parsebench: $(call obj,bench/query/parsebench.c $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench:
 	@sh tools/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench $(BUILD)/nz-membw
+	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench $(BUILD)/nz-membw $(BUILD)/nz-hello
 	@$(MAKE) --no-print-directory $(BUILD)/nz-parsebench
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
 

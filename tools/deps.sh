@@ -14,7 +14,7 @@
 #           Node.js + npm (js-tiktoken, s3rver), python3-botocore
 #           (SigV4 recomputed independently), the documentation corpora,
 #           systemd (systemd-analyze verify of deploy/systemd/)
-#   bench   test + hnswlib, faiss and OpenBLAS              (make bench)
+#   bench   test + hnswlib, faiss and OpenBLAS, wrk         (make bench)
 #   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
 #   format  clang-format                                    (make format)
 #   runtime the shared libraries the installed nz-* binaries load, and curl
@@ -33,6 +33,8 @@ set_demo="curl"
 set_test="curl jq procps gzip python3 python3-numpy python3-botocore poppler-utils postgresql-15 sqlite3
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc systemd"
 set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
+# bench/serve: wrk, and bench/corpus's documentation (also in set_test)
+set_bench="$set_bench wrk postgresql-doc-15 debian-reference-en debian-reference-id"
 # runtime: the libraries the -dev packages of set_build link against
 set_runtime="ca-certificates curl libcurl4 libxml2 libpoppler-glib8 zlib1g libpq5
 libmicrohttpd12 libjansson4 libssl3 libpcre2-8-0 libutf8proc2 libsqlite3-0
