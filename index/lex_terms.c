@@ -38,6 +38,20 @@ int lex_lang(const char *lang, size_t len) {
     return LEX_LANG_OTHER;
 }
 
+int lex_stem_parse(const char *list) {
+    if (!strcmp(list, "none")) return 0;
+    int mask = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        int l = lex_lang(p, n);
+        if (n != 2 || l == LEX_LANG_OTHER || (mask & l)) return -1;
+        mask |= l;
+        p += n + (p[n] == ',');
+        if (p[-1] == ',' && !*p) return -1;
+    }
+    return mask ? mask : -1;
+}
+
 /* One decoded code point of the normalised text. */
 typedef struct lex_cp {
     size_t at, len;

@@ -35,6 +35,9 @@ enum { LEX_LANG_OTHER = 0, LEX_LANG_ID = 1, LEX_LANG_EN = 2 };
  * "en_US", ...): LEX_LANG_ID, LEX_LANG_EN or LEX_LANG_OTHER. */
 int lex_lang(const char *lang, size_t len);
 
+/* A --stem list ("id,en", "id", "en", "none") as a mask, or -1. */
+int lex_stem_parse(const char *list);
+
 /* Called once per term, in text order (a term may repeat). A non-zero
  * return stops the walk and becomes lex_terms's return. */
 typedef int (*lex_term_fn)(const char *term, size_t len, void *ctx);
