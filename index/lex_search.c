@@ -132,6 +132,28 @@ static int lex_score_doc(lex_run *r, int ne, uint32_t d, float theta) {
     return !lex_below(acc, theta);
 }
 
+/* Block-max skipping over the essential terms (as block-max WAND does):
+ * for the rows from d to the end of the first current block to end, no
+ * essential term adds more than its block's max. When those maxima and
+ * the non-essential bounds together stay below theta, returns the row
+ * after that block end (LEX_END past the last); else d. */
+static uint32_t lex_block_skip(lex_run *r, int ne, uint32_t d, float theta) {
+    if (theta < 0) return d;
+    double bound = ne ? r->prefix[ne - 1] : 0;
+    uint32_t end = LEX_END;
+    for (int j = ne; j < r->q.n; j++) {
+        int i = r->order[j];
+        lex_cursor *c = &r->c[i];
+        float bm = lex_cursor_block_max(c, d);
+        if (bm < 0) continue;
+        bound += (double)r->q.idf[i] * bm;
+        uint32_t last = c->x->blocks[c->blk].last_doc;
+        if (last < end) end = last;
+    }
+    if (!lex_below(bound, theta)) return d;
+    return end == LEX_END ? LEX_END : end + 1;
+}
+
 long lex_search(const snapshot *s, const char *text, const search_params *p, topk_hit *hits) {
     if (!s->lex_map) return NZ_EINVAL;
     long rc;
@@ -149,6 +171,11 @@ long lex_search(const snapshot *s, const char *text, const search_params *p, top
         for (int j = ne; j < n; j++)
             if (r->c[r->order[j]].doc < d) d = r->c[r->order[j]].doc;
         if (d == LEX_END) break;
+        uint32_t skip_to = lex_block_skip(r, ne, d, theta);
+        if (skip_to != d) { /* no row before skip_to can reach theta */
+            for (int j = ne; j < n; j++) lex_cursor_seek(&r->c[r->order[j]], skip_to);
+            continue;
+        }
         if (search_filter_match(s, d, p->filter) && lex_score_doc(r, ne, d, theta)) {
             float total = lex_total(r->part, r->has, n);
             topk_push(&top, total, d);

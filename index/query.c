@@ -253,7 +253,8 @@ static long query_search(const snapshot *s, const query_req *q, int mode, int th
         free(v);
         if (rc < 0) return rc;
     }
-    if (mode != QUERY_MODE_DENSE) nl = lex_search(s, q->text, &p, lh);
+    if (mode != QUERY_MODE_DENSE) /* "exact": score every posting, as the flat scan does */
+        nl = q->exact ? lex_search_exhaustive(s, q->text, &p, lh) : lex_search(s, q->text, &p, lh);
     if (nd < 0 || nl < 0) return nd < 0 ? nd : nl;
     if (mode == QUERY_MODE_DENSE) return (long)fuse_single(dh, (size_t)nd, FUSE_DENSE, out);
     if (mode == QUERY_MODE_LEXICAL) return (long)fuse_single(lh, (size_t)nl, FUSE_LEXICAL, out);

@@ -4,7 +4,8 @@
  * the same request and give the same results:
  *   {"query":"text"} or {"vector":[...]}, optional "k" (1..1000, default
  *   10), "ef" (graph search breadth), "exact" (true: scan every row
- *   instead of walking the graph) and "filter":{"doc_id","uri_prefix","lang"}
+ *   instead of walking the graph, and score every posting instead of
+ *   skipping by MaxScore) and "filter":{"doc_id","uri_prefix","lang"}
  * and "mode" ("dense", "lexical" or "hybrid"; hybrid by default for text
  * and dense for vectors, lexical and hybrid needing text) with "weight"
  * (0..1, the lexical list's share in hybrid; fuse.h), answering
