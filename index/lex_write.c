@@ -155,7 +155,7 @@ int lexw_add(lex_writer *w, const char *text, size_t len, const char *lang, size
     if (rc < 0) return rc;
     if (w->nrow > UINT32_MAX) return NZ_ELIMIT;
     uint32_t doc = (uint32_t)w->ndocs;
-    qsort(w->row, w->nrow, sizeof *w->row, lexw_cmp_u32);
+    if (w->nrow) qsort(w->row, w->nrow, sizeof *w->row, lexw_cmp_u32);
     for (size_t i = 0; i < w->nrow;) {
         size_t j = i + 1;
         while (j < w->nrow && w->row[j] == w->row[i]) j++;
