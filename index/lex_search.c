@@ -69,7 +69,7 @@ static int lex_below(double bound, float theta) { return bound * (1 + 1e-5) + 1e
 
 typedef struct lex_run {
     lex_query q;
-    lex_cursor c[LEX_MAX_QUERY_TERMS];
+    lex_cursor *c;                  /* q.n cursors (a kilobyte each) */
     int order[LEX_MAX_QUERY_TERMS]; /* query terms by bound, lowest first */
     double ub[LEX_MAX_QUERY_TERMS], prefix[LEX_MAX_QUERY_TERMS];
     float part[LEX_MAX_QUERY_TERMS];
@@ -79,11 +79,19 @@ typedef struct lex_run {
 static lex_run *lex_run_new(const snapshot *s, const char *text, const search_params *p, long *rc) {
     lex_run *r = malloc(sizeof *r);
     if (!r) return *rc = NZ_ENOMEM, NULL;
-    if ((*rc = lex_query_build(&r->q, s, text, p->filter)) < 0) {
+    r->c = NULL;
+    if ((*rc = lex_query_build(&r->q, s, text, p->filter)) < 0 ||
+        !(r->c = malloc((size_t)(r->q.n ? r->q.n : 1) * sizeof *r->c))) {
+        if (*rc >= 0) *rc = NZ_ENOMEM;
         free(r);
         return NULL;
     }
     return r;
+}
+
+static void lex_run_free(lex_run *r) {
+    if (r) free(r->c);
+    free(r);
 }
 
 /* Sort the terms by bound and sum the bounds. */
@@ -189,7 +197,7 @@ long lex_search(const snapshot *s, const char *text, const search_params *p, top
     memcpy(hits, top.h, (size_t)rc * sizeof *hits);
 fail:
     topk_free(&top);
-    free(r);
+    lex_run_free(r);
     return rc;
 }
 
@@ -223,6 +231,6 @@ fail:
     topk_free(&top);
     free(acc);
     free(seen);
-    free(r);
+    lex_run_free(r);
     return rc;
 }

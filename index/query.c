@@ -270,8 +270,7 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
     int mode, rc = query_mode(s, q, &mode, err, errlen);
     *answer = NULL;
     if (rc < 0) return rc;
-    size_t depth = q->k;
-    if (mode == QUERY_MODE_HYBRID && depth < QUERY_FUSE_DEPTH) depth = QUERY_FUSE_DEPTH;
+    size_t depth = q->k; /* each list's; deeper lists fused worse (DESIGN.md) */
     rc = NZ_ENOMEM;
     dh = malloc(depth * sizeof *dh);
     lh = malloc(depth * sizeof *lh);

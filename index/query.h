@@ -39,10 +39,6 @@ typedef struct query_req {
 
 enum { QUERY_MODE_DEFAULT, QUERY_MODE_DENSE, QUERY_MODE_LEXICAL, QUERY_MODE_HYBRID };
 
-/* Each list's depth in a hybrid query: max(k, this). The graph walks at
- * least 64 candidates anyway (GRAPH_DEFAULT_EF), so dense pays nothing
- * for 40. */
-#define QUERY_FUSE_DEPTH 40
 
 /* Validate a request object. NZ_OK; NZ_EINVAL with a message when the
  * request is refused (the caller's fault); NZ_ENOMEM. On failure nothing
