@@ -39,7 +39,6 @@ typedef struct query_req {
 
 enum { QUERY_MODE_DEFAULT, QUERY_MODE_DENSE, QUERY_MODE_LEXICAL, QUERY_MODE_HYBRID };
 
-
 /* Validate a request object. NZ_OK; NZ_EINVAL with a message when the
  * request is refused (the caller's fault); NZ_ENOMEM. On failure nothing
  * is left to free. */
