@@ -16,10 +16,18 @@
  *   "ef"     graph search breadth, 1..max_ef (default: the index's);
  *   "exact"  true: scan every row instead of walking the graph; refused on
  *            snapshots of more than exact_max_rows rows unless allow_exact;
- *   "filter" {"doc_id","uri_prefix","lang"}, each a non-empty string.
+ *   "filter" {"doc_id","uri_prefix","lang"}, each a non-empty string;
+ *   "mode"   "dense", "lexical" or "hybrid": hybrid by default for text and
+ *            dense for vectors (dense too on a snapshot without a lexical
+ *            index); lexical and hybrid need text. "exact" there also
+ *            scores every posting instead of skipping by MaxScore;
+ *   "weight" 0..1, the lexical list's share in hybrid (fuse.h).
  *
  * answered by {"results":[{"chunk_id","doc_id","uri","title","heading",
- * "page","lang","text","score"}],"took_ms":...}. Unknown fields are
+ * "page","lang","text","score","found_by":{"dense":RANK,"lexical":RANK}}],
+ * "mode":...,"took_ms":...}: score is the cosine (dense), BM25 (lexical) or
+ * RRF score (hybrid), and found_by names the lists that found the row and
+ * its rank in each. Unknown fields are
  * refused, so a misspelt "filter" never silently widens a search.
  *
  * Every bound is a query_limits field, so a server can tighten them and
@@ -61,7 +69,11 @@ typedef struct query_req {
     search_filter filter;    /* strings borrowed from the request JSON */
     const query_limits *lim; /* the caller's (it must outlive q), or the defaults */
     json_t *json;            /* owned: the body query_parse_bytes parsed; else NULL */
+    int mode;                /* QUERY_MODE_*; QUERY_MODE_DEFAULT: by the request's kind */
+    double weight;           /* hybrid: the lexical list's share, 0..1 */
 } query_req;
+
+enum { QUERY_MODE_DEFAULT, QUERY_MODE_DENSE, QUERY_MODE_LEXICAL, QUERY_MODE_HYBRID };
 
 /* Bytes of a request body -> validated request: checks nesting depth BEFORE
  * parsing, json_loadb with JSON_REJECT_DUPLICATES, then query_parse. q owns
@@ -88,8 +100,9 @@ void query_free(query_req *q);
  * need the snapshot's row count. Returns NZ_OK, or with err set:
  *   NZ_EINVAL        the request cannot be answered as asked (a vector of
  *                    the wrong dimension or all zeros, "exact" on too many
- *                    rows, a text that cannot be embedded): the caller's
- *                    fault;
+ *                    rows, a text that cannot be embedded, lexical or
+ *                    hybrid on a vector or on a snapshot without a lexical
+ *                    index): the caller's fault;
  *   NZ_EUNAVAILABLE  the embedding provider failed: trying later may work;
  *   NZ_ENOMEM        out of memory;
  *   NZ_ECORRUPT      a result's record in the snapshot is corrupt.
