@@ -359,6 +359,11 @@ static void query_defaults(const query_opts *o, json_t *req) {
         json_object_set_new(req, "weight", json_real(o->weight));
 }
 
+/* A local tool's bounds: those its options already check, and --exact on
+ * any size. */
+static const query_limits query_cli_limits = {
+    .max_k = SEARCH_MAX_K, .max_ef = 10000, .max_depth = 8, .exact_max_rows = 0, .allow_exact = 1};
+
 /* The options as the request query_parse takes (query.h); NULL after
  * logging why for a usage error. */
 static json_t *query_request(const query_opts *o) {
@@ -398,13 +403,7 @@ static int query_cli(const query_opts *o) {
     int exit_code = NZ_EXIT_USAGE;
     json_t *req = query_request(o), *ans = NULL;
     if (!req) return NZ_EXIT_USAGE;
-    /* a local tool: the bounds its options already check, and --exact on any size */
-    static const query_limits lim = {.max_k = SEARCH_MAX_K,
-                                     .max_ef = 10000,
-                                     .max_depth = 8,
-                                     .exact_max_rows = 0,
-                                     .allow_exact = 1};
-    int rc = query_parse(req, &lim, &q, err, sizeof err);
+    int rc = query_parse(req, &query_cli_limits, &q, err, sizeof err);
     if (rc < 0) {
         log_error("query: %s", err);
         goto fail;
@@ -446,7 +445,7 @@ static int query_batch_one(void *ctx, json_t *req, const char *name, size_t line
         json_object_set_new(req, "k", json_integer(qb->o->k));
     if (json_is_object(req)) query_defaults(qb->o, req);
     double t0 = progress_now();
-    int rc = query_parse(req, &q, err, sizeof err);
+    int rc = query_parse(req, &query_cli_limits, &q, err, sizeof err);
     if (rc == NZ_OK) rc = query_run(qb->s, &q, 0, &ans, err, sizeof err);
     double ms = (progress_now() - t0) * 1e3;
     query_free(&q);
