@@ -251,7 +251,7 @@ static int lt_query(const snapshot *s, const char *json, json_t **ans) {
     char err[256];
     query_req q;
     json_t *body = json_loads(json, 0, NULL);
-    int rc = query_parse(body, &q, err, sizeof err);
+    int rc = query_parse(body, NULL, &q, err, sizeof err);
     if (rc == NZ_OK) rc = query_run(s, &q, 1, ans, err, sizeof err);
     query_free(&q);
     json_decref(body);
