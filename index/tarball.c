@@ -339,7 +339,7 @@ static int tar_stage(tar_in *t, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         return NZ_ENOMEM;
     }
-    if (rename(t->tmpdir, stage) < 0 || fsync_path(t->ir.root) < 0) {
+    if (rename(t->tmpdir, stage) < 0) {
         snprintf(err, errlen, "rename %s: %s", t->tmpdir, strerror(errno));
         free(stage);
         free(name);
@@ -349,6 +349,10 @@ static int tar_stage(tar_in *t, char *err, size_t errlen) {
     free(t->name);
     t->tmpdir = stage;
     t->name = name;
+    if (fsync_path(t->ir.root) < 0) {
+        snprintf(err, errlen, "%s: fsync: %s", t->ir.root, strerror(errno));
+        return NZ_EIO;
+    }
     return NZ_OK;
 }
 

@@ -8,8 +8,9 @@
 # One index root, one nz-serve running on it throughout. Each scenario runs
 # its writer TRIALS times, each killed (SIGKILL to its whole process group,
 # as a crash of the machine would) after a random delay between 0 and 1.2
-# times the length of an unhurried run, so kills land from the first read
-# to the last rename of the publish. After every kill:
+# times the length of the last unhurried run (the first, then each trial's
+# next run), so kills land from the first read to the last rename of the
+# publish; those after the writer exited are counted apart. After every kill:
 #   - `current` verifies (nz-index verify: every byte and what it means);
 #   - the server answers from it: /health names `current`, a query gets hits;
 #   - the next run of the same writer completes (exit 0);
@@ -101,7 +102,7 @@ trial() { # scenario: writes why it failed, if it did, to $T/why
     trial_run "$@" >"$T/why"
 }
 trial_run() {
-    local sc=$1 pid alive cmd why
+    local sc=$1 pid alive cmd why t0
     [ "$sc" = import ] || [ "$sc" = pull ] && pick
     read -r -a cmd <<<"$(writer "$sc")"
     local delay=$((RANDOM % (DUR[$sc] * 12 / 10 + 1)))
@@ -116,7 +117,9 @@ trial_run() {
     why=$(served) || { echo "after a kill at ${delay} ms: $why"; return; }
     [ "$sc" = import ] || [ "$sc" = pull ] && pick
     read -r -a cmd <<<"$(writer "$sc")"
+    t0=$(now_ms)
     "${cmd[@]}" >/dev/null 2>"$T/next.err" || { echo "the next run failed: $(tail -c 200 "$T/next.err")"; return; }
+    DUR[$sc]=$(($(now_ms) - t0)) # the next kill's window follows the machine's pace
     why=$(leftovers)
     [ -z "$why" ] || { echo "left behind: $why"; return; }
     why=$(served) || { echo "after the next run: $why"; return; }
