@@ -6,6 +6,7 @@
 #   make asan       build into build-asan/ with ASan+UBSan and run all tests
 #   make bench      benchmarks against their anchors (deps.sh bench)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (deps.sh fuzz)
+#   make torture    crash trials: SIGKILL writers TRIALS times each (default 100; not in make test)
 #   make deps       check (and as root install) the build packages; DEPS="build test ..." for more
 #   make install    the seven nz-* binaries into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make uninstall  remove them again
@@ -29,7 +30,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # a page of compiler errors. Goals that install packages first, or compile
 # nothing, skip it (test, demo, asan, bench and fuzz check again in the
 # make they start after tools/deps.sh).
-NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz image image-test
+NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz image image-test torture
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOCHECK_GOALS),$(MAKECMDGOALS)),all),)
 ifeq ($(shell command -v pkg-config),)
 $(error pkg-config and the build libraries are missing: run `make deps` first (as root it installs them))
@@ -88,6 +89,7 @@ BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index
 FUZZ_TARGETS = html pdf gzip text query
 FUZZ_SECONDS ?= 60
 
+.PHONY: torture
 .PHONY: all test demo asan bench deps clean fuzz fuzz-build install uninstall format image image-test
 .SECONDARY:
 all: $(BINS)
@@ -170,6 +172,13 @@ asan:
 	@sh tools/deps.sh test
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
 	@NZ_BUILD=build-asan NZ_SANITIZED=1 bash tests/run.sh
+
+# Crash trials (tests/torture/run.sh): minutes long, so not part of make test.
+TRIALS ?= 100
+torture:
+	@sh tools/deps.sh test
+	@$(MAKE) --no-print-directory all
+	@NZ_BUILD=$(BUILD) TRIALS=$(TRIALS) bash tests/torture/run.sh
 
 demo:
 	@sh tools/deps.sh demo

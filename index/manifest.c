@@ -2,15 +2,22 @@
 #include "manifest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "atomicio.h"
+#include "buf.h"
 #include "format.h"
 #include "lex_terms.h"
 #include "status.h"
+
+/* The self-check's key with its separator, as it ends every manifest. */
+#define MANIFEST_SELF_TAIL "\"" MANIFEST_SELF_KEY "\": "
 
 /* "graph": how the graph was made. */
 static json_t *manifest_pack_graph(const manifest_index *ix) {
@@ -93,25 +100,94 @@ json_t *manifest_pack(const manifest_build *b, const manifest_index *ix) {
                      manifest_pack_files(ix));
 }
 
-int manifest_write(const char *dir, const manifest_build *b, const manifest_index *ix, char *err,
-                   size_t errlen) {
+/* json_dumps's text (it ends "\n}") with the self-check as its last key:
+ * the CRC32 of every byte before the key. */
+static int manifest_seal(buf *out, const char *text) {
+    size_t n = strlen(text);
+    if (n < 2 || strcmp(text + n - 2, "\n}") != 0) return NZ_EINVAL;
+    buf_add(out, text, n - 2);
+    buf_adds(out, ",\n  ");
+    if (buf_failed(out)) return buf_failed(out);
+    unsigned long crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)out->s, (uInt)out->len);
+    return buf_printf(out, "%s%lu\n}\n", MANIFEST_SELF_TAIL, crc);
+}
+
+int manifest_save(const char *dir, const json_t *m, char *err, size_t errlen) {
     char *text = NULL, *path = NULL;
-    json_t *m = manifest_pack(b, ix);
+    buf sealed = BUF_INIT;
     int rc = NZ_ENOMEM;
-    if (!m || !(text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER))) goto fail;
+    if (!(text = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER))) goto fail;
+    if (manifest_seal(&sealed, text) < 0) goto fail;
     if (asprintf(&path, "%s/%s", dir, NZI_MANIFEST) < 0) {
         path = NULL;
         goto fail;
     }
-    size_t len = strlen(text);
-    text[len] = '\n'; /* json_dumps's NUL: the file ends in a newline */
-    rc = atomic_write_file(path, text, len + 1) < 0 ? NZ_EIO : NZ_OK;
+    rc = atomic_write_file(path, sealed.s, sealed.len) < 0 ? NZ_EIO : NZ_OK;
 fail:
     if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
     else if (rc == NZ_EIO) snprintf(err, errlen, "write error in %s: %s", dir, strerror(errno));
-    json_decref(m);
     free(text);
     free(path);
+    buf_free(&sealed);
+    return rc;
+}
+
+int manifest_write(const char *dir, const manifest_build *b, const manifest_index *ix, char *err,
+                   size_t errlen) {
+    json_t *m = manifest_pack(b, ix);
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return NZ_ENOMEM;
+    }
+    int rc = manifest_save(dir, m, err, errlen);
+    json_decref(m);
+    return rc;
+}
+
+int manifest_check_seal(const char *text, size_t len, char *err, size_t errlen) {
+    const size_t klen = strlen(MANIFEST_SELF_TAIL);
+    size_t end = len >= 3 ? len - 3 : 0, d = end;
+    while (d > 0 && end - d < 10 && text[d - 1] >= '0' && text[d - 1] <= '9') d--;
+    if (len < 3 || memcmp(text + end, "\n}\n", 3) != 0 || d == end || d < klen ||
+        memcmp(text + d - klen, MANIFEST_SELF_TAIL, klen) != 0) {
+        snprintf(err, errlen,
+                 "no %s as its last key: damaged, or written before manifests checked "
+                 "themselves (rebuild the snapshot with this nz-index)",
+                 MANIFEST_SELF_KEY);
+        return NZ_ECORRUPT;
+    }
+    unsigned long crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)text, (uInt)(d - klen));
+    char want[24];
+    int n = snprintf(want, sizeof want, "%lu", crc);
+    if ((size_t)n != end - d || memcmp(want, text + d, (size_t)n) != 0) {
+        snprintf(err, errlen, "%s %.*s, but the bytes before it give %s: damaged",
+                 MANIFEST_SELF_KEY, (int)(end - d), text + d, want);
+        return NZ_ECORRUPT;
+    }
+    return NZ_OK;
+}
+
+/* The whole file into out, at most MANIFEST_MAX_BYTES. NZ_OK, NZ_EIO
+ * (errno), NZ_ELIMIT, NZ_ENOMEM. */
+static int manifest_slurp(const char *path, buf *out) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NZ_EIO;
+    int rc = NZ_OK;
+    buf_init(out, MANIFEST_MAX_BYTES);
+    for (;;) {
+        if ((rc = buf_grow(out, 65536)) < 0) break;
+        ssize_t n = read(fd, out->s + out->len, out->cap - out->len - 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            rc = n < 0 ? NZ_EIO : NZ_OK;
+            break;
+        }
+        out->len += (size_t)n;
+        out->s[out->len] = '\0';
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
     return rc;
 }
 
@@ -169,15 +245,51 @@ int manifest_file_size(const json_t *m, const char *name, uint64_t *size) {
     return NZ_ECORRUPT;
 }
 
+/* The meaning a reader relies on, beyond types: non-empty names, and a
+ * graph's entry node among the rows. NZ_OK or NZ_ECORRUPT (err set). */
+static int manifest_check_meaning(const json_t *m, const manifest_info *info, char *err,
+                                  size_t errlen) {
+    const char *snap = json_string_value(json_object_get(m, "snapshot"));
+    if (!snap || !*snap || !*info->provider || !*info->model) {
+        snprintf(err, errlen, "an empty or missing snapshot name, embedding provider or model");
+        return NZ_ECORRUPT;
+    }
+    if (strcmp(info->kind, "vamana") == 0) {
+        json_t *e = json_object_get(json_object_get(m, "index"), "entry");
+        if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+            (uint64_t)json_integer_value(e) >= info->count) {
+            snprintf(err, errlen, "index.entry is not a row of the %llu",
+                     (unsigned long long)info->count);
+            return NZ_ECORRUPT;
+        }
+    }
+    return NZ_OK;
+}
+
 json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t errlen) {
     char *mp = NULL;
     json_t *m = NULL;
+    buf text = BUF_INIT;
+    char why[256];
+    memset(info, 0, sizeof *info);
     if (asprintf(&mp, "%s/%s", dir, NZI_MANIFEST) < 0) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    int rc = manifest_slurp(mp, &text);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", mp,
+                 rc == NZ_EIO      ? strerror(errno)
+                 : rc == NZ_ELIMIT ? "larger than 16 MiB"
+                                   : "out of memory");
+        goto fail;
+    }
+    if (manifest_check_seal(buf_str(&text), text.len, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", mp, why);
+        goto fail;
+    }
     json_error_t je;
-    m = json_load_file(mp, JSON_REJECT_DUPLICATES, &je);
+    m = json_loadb(text.s, text.len, JSON_REJECT_DUPLICATES, &je);
     if (!m) {
         snprintf(err, errlen, "%s: %s", mp, je.text);
         goto fail;
@@ -186,7 +298,6 @@ json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t er
     json_int_t ver = json_integer_value(json_object_get(m, "format_version"));
     json_int_t dim = json_integer_value(json_object_get(m, "dim"));
     json_int_t count = json_integer_value(json_object_get(m, "count"));
-    memset(info, 0, sizeof *info);
     info->provider = json_string_value(json_object_get(emb, "provider"));
     info->model = json_string_value(json_object_get(emb, "model"));
     info->metric = json_string_value(json_object_get(m, "metric"));
@@ -214,10 +325,16 @@ json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t er
         snprintf(err, errlen, "%s: index kind \"%.32s\" unknown to this build", mp, info->kind);
         goto fail;
     }
+    if (manifest_check_meaning(m, info, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", mp, why);
+        goto fail;
+    }
     free(mp);
+    buf_free(&text);
     return m;
 fail:
     json_decref(m);
     free(mp);
+    buf_free(&text);
     return NULL;
 }

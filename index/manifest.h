@@ -13,6 +13,14 @@
  * snapshots already published are read by the same reader, so the bytes
  * do not change from one build of nuzantara to the next.
  *
+ * The manifest protects itself: its last key, "self_crc32", is the CRC32
+ * (zlib, IEEE) of every byte of the file before that key, and the file
+ * must end with exactly `"self_crc32": N\n}\n`. The files' CRC32s cover
+ * every other byte of the snapshot, so one flipped byte anywhere fails the
+ * reader. A manifest without the key (written before it existed, or with
+ * the key itself damaged: the two look alike) is refused, never trusted.
+ * The text stays plain JSON: `jq .self_crc32 MANIFEST.json` reads it.
+ *
  * The builder (builder.c) fills a manifest_index at finish and calls
  * manifest_write(); the reader (snapshot.c) calls manifest_read(), which
  * checks everything a reader relies on before any file is mapped.
@@ -28,6 +36,8 @@
 #include "lex_write.h"
 
 #define MANIFEST_MAX_FILES 5
+#define MANIFEST_SELF_KEY "self_crc32"
+#define MANIFEST_MAX_BYTES (16u << 20) /* the most a reader loads */
 
 #define MANIFEST_MAX_LABELS 32
 #define MANIFEST_MAX_LABEL_KEY 64
@@ -69,7 +79,12 @@ typedef struct manifest_index {
 /* The manifest as a JSON object (new reference), or NULL out of memory. */
 json_t *manifest_pack(const manifest_build *b, const manifest_index *ix);
 
-/* Write dir/MANIFEST.json atomically. NZ_OK, NZ_ENOMEM or NZ_EIO (errno),
+/* Write the object m as dir/MANIFEST.json, sealed with its self_crc32
+ * (m must not hold that key), atomically. NZ_OK, NZ_ENOMEM or NZ_EIO
+ * (errno), with err set on failure. */
+int manifest_save(const char *dir, const json_t *m, char *err, size_t errlen);
+
+/* manifest_pack, then manifest_save: write dir/MANIFEST.json atomically. NZ_OK, NZ_ENOMEM or NZ_EIO (errno),
  * with err set on failure. */
 int manifest_write(const char *dir, const manifest_build *b, const manifest_index *ix, char *err,
                    size_t errlen);
@@ -84,10 +99,16 @@ typedef struct manifest_info {
     uint64_t vectors_size, chunks_size;
 } manifest_info;
 
-/* Load and check dir/MANIFEST.json: the format version, dim, count,
- * embedding, the sizes of vectors.bin and chunks.bin, and a known kind.
- * Returns the document (the caller's reference) and fills *info, or NULL
- * with err set (a missing, unparsable or unsupported manifest). */
+/* Check a manifest's text against its self_crc32 (above): NZ_OK, or
+ * NZ_ECORRUPT with err set (the key missing, or the CRC32 not the bytes'). */
+int manifest_check_seal(const char *text, size_t len, char *err, size_t errlen);
+
+/* Load and check dir/MANIFEST.json: its self_crc32, the format version,
+ * dim, count, a non-empty snapshot name, embedding provider and model, the
+ * sizes of vectors.bin and chunks.bin, a known kind, and a vamana index's
+ * entry node among the rows. Returns the document (the caller's reference)
+ * and fills *info, or NULL with err set (a missing, damaged, unparsable or
+ * unsupported manifest). */
 json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t errlen);
 
 /* Parse a --label "KEY=VALUE" into the object labels: KEY is [a-z0-9_]+

@@ -16,6 +16,9 @@
 #include "format.h"
 #include "status.h"
 
+/* `current`'s replacement is made under this name, then renamed over it. */
+#define ROOT_LINK_TMP ".current.tmp."
+
 int root_lock(index_root *r, const char *root, char *err, size_t errlen) {
     char *lp = NULL;
     int rc = NZ_ENOMEM;
@@ -97,29 +100,17 @@ oom:
     return NZ_ENOMEM;
 }
 
-int root_publish(index_root *r, const char *name, const char *tmpdir, char *err, size_t errlen) {
-    char *final = NULL, *link_tmp = NULL, *cur = NULL;
+int root_point(index_root *r, const char *name, char *err, size_t errlen) {
+    char *link_tmp = NULL, *cur = NULL;
     int rc = NZ_ENOMEM;
-    if (asprintf(&final, "%s/%s", r->root, name) < 0) final = NULL;
-    if (asprintf(&link_tmp, "%s/.current.tmp.%ld", r->root, (long)getpid()) < 0) link_tmp = NULL;
+    if (asprintf(&link_tmp, "%s/%s%ld", r->root, ROOT_LINK_TMP, (long)getpid()) < 0)
+        link_tmp = NULL;
     if (asprintf(&cur, "%s/%s", r->root, NZI_CURRENT) < 0) cur = NULL;
-    if (!final || !link_tmp || !cur) {
+    if (!link_tmp || !cur) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     rc = NZ_EIO;
-    if (fsync_path(tmpdir) < 0) {
-        snprintf(err, errlen, "%s: fsync: %s", tmpdir, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmpdir, final) < 0) {
-        snprintf(err, errlen, "rename %s: %s", tmpdir, strerror(errno));
-        goto fail;
-    }
-    if (fsync_path(r->root) < 0) {
-        snprintf(err, errlen, "%s: fsync: %s", r->root, strerror(errno));
-        goto fail;
-    }
     unlink(link_tmp);
     if (symlink(name, link_tmp) < 0) {
         snprintf(err, errlen, "symlink %s: %s", link_tmp, strerror(errno));
@@ -136,9 +127,33 @@ int root_publish(index_root *r, const char *name, const char *tmpdir, char *err,
     }
     rc = NZ_OK;
 fail:
-    free(final);
     free(link_tmp);
     free(cur);
+    return rc;
+}
+
+int root_publish(index_root *r, const char *name, const char *tmpdir, char *err, size_t errlen) {
+    char *final = NULL;
+    if (asprintf(&final, "%s/%s", r->root, name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return NZ_ENOMEM;
+    }
+    int rc = NZ_EIO;
+    if (fsync_path(tmpdir) < 0) {
+        snprintf(err, errlen, "%s: fsync: %s", tmpdir, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmpdir, final) < 0) {
+        snprintf(err, errlen, "rename %s: %s", tmpdir, strerror(errno));
+        goto fail;
+    }
+    if (fsync_path(r->root) < 0) {
+        snprintf(err, errlen, "%s: fsync: %s", r->root, strerror(errno));
+        goto fail;
+    }
+    rc = root_point(r, name, err, errlen);
+fail:
+    free(final);
     return rc;
 }
 
@@ -189,10 +204,12 @@ int root_prune(index_root *r, int keep, json_t *removed, char *err, size_t errle
     struct dirent *e;
     while ((e = readdir(d))) {
         char *p = NULL;
-        if (strncmp(e->d_name, NZI_TMP_PREFIX, strlen(NZI_TMP_PREFIX)) == 0) {
-            /* we hold the lock: any build directory is a crashed build's */
+        if (strncmp(e->d_name, NZI_TMP_PREFIX, strlen(NZI_TMP_PREFIX)) == 0 ||
+            strncmp(e->d_name, ROOT_LINK_TMP, strlen(ROOT_LINK_TMP)) == 0) {
+            /* we hold the lock: any build directory or new `current` link
+             * is a crashed writer's */
             if (asprintf(&p, "%s/%s", r->root, e->d_name) >= 0) {
-                root_rmdir(p);
+                if (unlink(p) < 0) root_rmdir(p);
                 free(p);
             }
             continue;

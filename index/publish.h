@@ -34,12 +34,16 @@ void root_unlock(index_root *r);
 
 /* Make a fresh build directory; *name and *tmpdir are malloc'd. */
 int root_begin(index_root *r, char **name, char **tmpdir, char *err, size_t errlen);
-/* Rename tmpdir to name and swap `current` to it. */
+/* Rename tmpdir to name and swap `current` to it (root_point). */
 int root_publish(index_root *r, const char *name, const char *tmpdir, char *err, size_t errlen);
+/* Swap `current` to the snapshot `name` already in the root: a fresh
+ * symlink .current.tmp.PID renamed over it, then the root fsynced. */
+int root_point(index_root *r, const char *name, char *err, size_t errlen);
 /* Remove a build directory and its files (after a failed build). */
 void root_discard(const char *tmpdir);
 /* Keep the newest `keep` snapshots (never the current one's removal) and
- * remove stale build directories. Adds removed names to `removed`. */
+ * remove what crashed writers left: build directories (.tmp-) and new
+ * `current` links (.current.tmp.PID). Adds removed names to `removed`. */
 int root_prune(index_root *r, int keep, json_t *removed, char *err, size_t errlen);
 
 /* Name of the snapshot `current` points at, malloc'd, or NULL. */

@@ -268,46 +268,129 @@ fail:
     return rc;
 }
 
-int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
-    size_t i;
-    json_t *f;
-    int nfiles = 0;
-    json_array_foreach(json_object_get(s->manifest, "files"), i, f) {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        json_t *want_crc = json_object_get(f, "crc32");
-        json_t *want_size = json_object_get(f, "size");
-        if (!name || strchr(name, '/') || !json_is_integer(want_crc) ||
-            !json_is_integer(want_size)) {
-            snprintf(err, errlen, "manifest: malformed files entry %zu", i);
-            return NZ_ECORRUPT;
-        }
-        char *p = NULL;
-        if (asprintf(&p, "%s/%s", s->dir, name) < 0) {
-            snprintf(err, errlen, "out of memory");
-            return NZ_ENOMEM;
-        }
-        uint64_t size = 0;
-        long long crc = snapshot_file_crc(p, &size);
-        if (crc < 0) {
-            snprintf(err, errlen, "%s: cannot read: %s", p, strerror(errno));
-            free(p);
-            return NZ_EIO;
-        }
-        if (size != (uint64_t)json_integer_value(want_size) ||
-            crc != (long long)json_integer_value(want_crc)) {
-            snprintf(err, errlen, "%s: CRC32 %08llx size %llu, manifest says %08llx size %lld", p,
-                     crc, (unsigned long long)size, (long long)json_integer_value(want_crc),
-                     (long long)json_integer_value(want_size));
-            free(p);
-            return NZ_ECORRUPT;
-        }
-        free(p);
-        nfiles++;
+/* A listed file's 64-byte header, when it has one (an "NZI" magic): the
+ * format, its own size, and the manifest's count (and dim, for the files
+ * whose rows are vectors). NZ_OK, NZ_ECORRUPT, NZ_EIO. */
+static int snapshot_verify_header(const snapshot *s, const char *path, const char *name,
+                                  uint64_t size, char *err, size_t errlen) {
+    nzi_header h;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : pread(fd, &h, sizeof h, 0);
+    if (fd >= 0) close(fd);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return NZ_EIO;
     }
-    if (nfiles < 2) {
-        snprintf(err, errlen, "manifest lists %d files, expected at least 2", nfiles);
+    if (n != (ssize_t)sizeof h || memcmp(h.magic, "NZI", 3) != 0) return NZ_OK; /* not ours */
+    uint32_t dim = !strcmp(name, NZI_VECTORS) || !strcmp(name, NZI_CODES) ? s->dim
+                   : !strcmp(name, NZI_GRAPH)                             ? s->degree
+                   : !strcmp(name, NZI_CHUNKS)                            ? 0
+                                                                          : h.dim;
+    if (h.version != NZI_FORMAT_VERSION || h.header_size != sizeof h || h.file_size != size ||
+        h.count != s->count || h.dim != dim) {
+        snprintf(err, errlen,
+                 "%s: header (count %llu, dim %u) disagrees with the manifest's %llu, %u", name,
+                 (unsigned long long)h.count, h.dim, (unsigned long long)s->count, dim);
         return NZ_ECORRUPT;
     }
+    return NZ_OK;
+}
+
+/* The manifest's graph parameters are graph.bin's. */
+static int snapshot_verify_graph(const snapshot *s, char *err, size_t errlen) {
+    const nzi_header *gh = s->grf_map;
+    const nzi_graph_meta *gm = (const nzi_graph_meta *)((const char *)s->grf_map + gh->table_off);
+    json_t *ix = json_object_get(s->manifest, "index");
+    if (json_integer_value(json_object_get(ix, "entry")) != (json_int_t)gm->entry ||
+        json_integer_value(json_object_get(ix, "degree")) != (json_int_t)gm->degree ||
+        json_integer_value(json_object_get(ix, "build_ef")) != (json_int_t)gm->build_ef ||
+        json_integer_value(json_object_get(ix, "seed")) != (json_int_t)gm->seed) {
+        snprintf(err, errlen, "%s: entry, degree, build_ef or seed disagrees with the manifest",
+                 NZI_GRAPH);
+        return NZ_ECORRUPT;
+    }
+    return NZ_OK;
+}
+
+/* What the manifest says about itself: still the bytes opened (and
+ * sealed), and named after its folder (a download's or import's
+ * .tmp-NAME counts as NAME). */
+static int snapshot_verify_manifest(const snapshot *s, char *err, size_t errlen) {
+    manifest_info mi;
+    json_t *m = manifest_read(s->dir, &mi, err, errlen);
+    if (!m) return NZ_ECORRUPT;
+    int same = json_equal(m, s->manifest);
+    json_decref(m);
+    if (!same) {
+        snprintf(err, errlen, "%s changed since the snapshot was opened", NZI_MANIFEST);
+        return NZ_ECORRUPT;
+    }
+    const char *folder = s->name, *snap;
+    if (!strncmp(folder, NZI_TMP_PREFIX, strlen(NZI_TMP_PREFIX))) folder += strlen(NZI_TMP_PREFIX);
+    snap = json_string_value(json_object_get(s->manifest, "snapshot"));
+    if (!snap || strcmp(snap, folder) != 0) {
+        snprintf(err, errlen, "%s: names snapshot \"%.80s\", but its folder is %s", NZI_MANIFEST,
+                 snap ? snap : "", s->name);
+        return NZ_ECORRUPT;
+    }
+    return NZ_OK;
+}
+
+/* One listed file: a single entry, its size and CRC32, then its header. */
+static int snapshot_verify_file(const snapshot *s, const json_t *files, size_t i, char *err,
+                                size_t errlen) {
+    json_t *f = json_array_get(files, i);
+    const char *name = json_string_value(json_object_get(f, "name"));
+    json_t *want_crc = json_object_get(f, "crc32");
+    json_t *want_size = json_object_get(f, "size");
+    if (!name || !*name || strchr(name, '/') || !strcmp(name, NZI_MANIFEST) ||
+        !json_is_integer(want_crc) || !json_is_integer(want_size)) {
+        snprintf(err, errlen, "manifest: malformed files entry %zu", i);
+        return NZ_ECORRUPT;
+    }
+    for (size_t j = 0; j < i; j++) {
+        const char *other = json_string_value(json_object_get(json_array_get(files, j), "name"));
+        if (other && !strcmp(other, name)) {
+            snprintf(err, errlen, "manifest: %s listed twice", name);
+            return NZ_ECORRUPT;
+        }
+    }
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", s->dir, name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return NZ_ENOMEM;
+    }
+    uint64_t size = 0;
+    long long crc = snapshot_file_crc(p, &size);
+    int rc = NZ_OK;
+    if (crc < 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", p, strerror(errno));
+        rc = NZ_EIO;
+    } else if (size != (uint64_t)json_integer_value(want_size) ||
+               crc != (long long)json_integer_value(want_crc)) {
+        snprintf(err, errlen, "%s: CRC32 %08llx size %llu, manifest says %08llx size %lld", p, crc,
+                 (unsigned long long)size, (long long)json_integer_value(want_crc),
+                 (long long)json_integer_value(want_size));
+        rc = NZ_ECORRUPT;
+    } else {
+        rc = snapshot_verify_header(s, p, name, size, err, errlen);
+    }
+    free(p);
+    return rc;
+}
+
+int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
+    int rc = snapshot_verify_manifest(s, err, errlen);
+    if (rc < 0) return rc;
+    const json_t *files = json_object_get(s->manifest, "files");
+    size_t nfiles = json_array_size(files);
+    for (size_t i = 0; i < nfiles; i++)
+        if ((rc = snapshot_verify_file(s, files, i, err, errlen)) < 0) return rc;
+    if (nfiles < 2) {
+        snprintf(err, errlen, "manifest lists %zu files, expected at least 2", nfiles);
+        return NZ_ECORRUPT;
+    }
+    if (s->grf_map && (rc = snapshot_verify_graph(s, err, errlen)) < 0) return rc;
     /* The mapping may differ from what was just read if the file changed. */
     for (uint64_t r = 0; r < s->count; r++) {
         snapshot_chunk c;

@@ -8,10 +8,17 @@
  * That is all; nothing proportional to the index size is read, so opening
  * takes milliseconds and an index larger than RAM serves from the page cache.
  *
- * snapshot_verify() is the slow, thorough check: the CRC32 of every file
- * against the manifest, every record offset, and every lexical posting
+ * snapshot_verify() is the slow, thorough check, of every byte and of what
+ * the bytes mean: the manifest's own self_crc32 (manifest.h) read again and
+ * equal to what was opened; its snapshot name that of the folder (.tmp-NAME,
+ * a download or import not yet published, counts as NAME); each listed
+ * file once, its size and CRC32; every file with an "NZI" header agreeing
+ * with the manifest's count (and dim: vectors.bin, codes.bin; the degree:
+ * graph.bin); graph.bin's entry, degree, build_ef and seed the manifest's;
+ * every record offset and every edge in range; every lexical posting
  * (lex_verify). The server runs it before
- * it swaps a new snapshot in; `nz-index verify` runs it on demand.
+ * it swaps a new snapshot in; `nz-index verify` runs it on demand; push,
+ * pull, export and import run it on what they move.
  *
  * A snapshot stays valid while open even if `current` moves on and the
  * directory is pruned: its mappings keep the unlinked files alive.
@@ -74,8 +81,8 @@ char *snapshot_resolve(const char *path, char *err, size_t errlen);
 
 snapshot *snapshot_open(const char *path, char *err, size_t errlen);
 void snapshot_close(snapshot *s);
-/* NZ_OK; NZ_ECORRUPT (a CRC, size, record or edge is wrong); NZ_EIO (a
- * file cannot be read); NZ_ENOMEM. err set on failure. */
+/* NZ_OK; NZ_ECORRUPT (a CRC, size, header, name, record or edge is wrong);
+ * NZ_EIO (a file cannot be read); NZ_ENOMEM. err set on failure. */
 int snapshot_verify(const snapshot *s, char *err, size_t errlen);
 
 /* Decode row's metadata: NZ_OK, or NZ_ECORRUPT when the record is out of

@@ -226,12 +226,8 @@ int store_pull(const char *url, const char *root, json_t **report, char *err, si
         }
         cur = root_current(ir.root);
         if (!cur || strcmp(cur, name) != 0) {
-            rc = NZ_EIO; /* here but not current: publish it again, nothing to download */
-            if (rename(final, tmpdir) < 0) {
-                snprintf(err, errlen, "rename %s: %s", final, strerror(errno));
-                goto fail;
-            }
-            if ((rc = root_publish(&ir, name, tmpdir, err, errlen)) < 0) goto fail;
+            /* here but not current: point current at it, nothing to download */
+            if ((rc = root_point(&ir, name, err, errlen)) < 0) goto fail;
         }
         rc = NZ_OK;
         *report = store_report(&sc, "pulled", name, 0);

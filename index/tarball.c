@@ -330,6 +330,32 @@ fail:
     return rc;
 }
 
+/* The build directory renamed .tmp-FOLDER: the snapshot keeps its name
+ * (verify checks the manifest's against it). The root is ours (locked). */
+static int tar_stage(tar_in *t, char *err, size_t errlen) {
+    char *stage = NULL, *name = strdup(t->folder);
+    if (!name || asprintf(&stage, "%s/%s%s", t->ir.root, NZI_TMP_PREFIX, t->folder) < 0) {
+        free(name);
+        snprintf(err, errlen, "out of memory");
+        return NZ_ENOMEM;
+    }
+    if (rename(t->tmpdir, stage) < 0) {
+        snprintf(err, errlen, "rename %s: %s", t->tmpdir, strerror(errno));
+        free(stage);
+        free(name);
+        return NZ_EIO;
+    }
+    free(t->tmpdir);
+    free(t->name);
+    t->tmpdir = stage;
+    t->name = name;
+    if (fsync_path(t->ir.root) < 0) {
+        snprintf(err, errlen, "%s: fsync: %s", t->ir.root, strerror(errno));
+        return NZ_EIO;
+    }
+    return NZ_OK;
+}
+
 /* The first entry, MANIFEST.json: written, read back and checked; the
  * files it lists become the only entries allowed, and their sizes the
  * bound of the whole input. */
@@ -344,7 +370,9 @@ static int tar_manifest(tar_in *t, const char *file, uint64_t size, char *err, s
                  TARBALL_MAX_MANIFEST);
         return NZ_ELIMIT;
     }
-    int rc = tar_write(t, file, size, err, errlen);
+    int rc = tar_stage(t, err, errlen);
+    if (rc < 0) return rc;
+    rc = tar_write(t, file, size, err, errlen);
     if (rc < 0) return rc;
     manifest_info mi;
     if (!(t->manifest = manifest_read(t->tmpdir, &mi, err, errlen))) return NZ_ECORRUPT;
@@ -475,7 +503,27 @@ static int tar_publish(tar_in *t, char *err, size_t errlen) {
         snprintf(err, errlen, "%s: fsync: %s", t->tmpdir, strerror(errno));
         return NZ_EIO;
     }
-    return root_publish(&t->ir, t->name, t->tmpdir, err, errlen);
+    char *final = NULL;
+    if (asprintf(&final, "%s/%s", t->ir.root, t->name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return NZ_ENOMEM;
+    }
+    struct stat st;
+    int here = lstat(final, &st) == 0;
+    if (here) { /* the same snapshot, imported before: it must verify too */
+        s = snapshot_open(final, err, errlen);
+        rc = s ? snapshot_verify(s, err, errlen) : NZ_ECORRUPT;
+        snapshot_close(s);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s is here but does not verify; remove it to import again",
+                     t->name);
+        }
+    }
+    free(final);
+    if (rc < 0) return rc;
+    if (!here) return root_publish(&t->ir, t->name, t->tmpdir, err, errlen);
+    root_discard(t->tmpdir);
+    return root_point(&t->ir, t->name, err, errlen);
 }
 
 int tarball_import(const char *in, const char *root, tarball_result *res, char *err,
@@ -506,7 +554,7 @@ fail:
     if (t.src.z_init) inflateEnd(&t.src.z);
     if (t.src.fd > STDIN_FILENO) close(t.src.fd);
     if (t.dirfd >= 0) close(t.dirfd);
-    if (!published) root_discard(t.tmpdir);
+    if (!published && t.tmpdir) root_discard(t.tmpdir);
     free(t.src.in);
     free(t.src.out);
     free(t.io);

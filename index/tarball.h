@@ -19,8 +19,10 @@
  * libarchive's own gzip reader does not), trailing bytes. The whole input
  * is bounded by the manifest's sizes. Only when every file's CRC32 verifies
  * (snapshot_open + snapshot_verify) is the directory published the way a
- * build publishes, under the root's writer lock, as a new snapshot name:
- * the manifest inside still names the snapshot it was exported from.
+ * build publishes, under the root's writer lock, under its own name (the
+ * tarball's folder, which snapshot_verify checks against the manifest's
+ * `snapshot`). A snapshot of that name already in the root must verify,
+ * and is made `current` again instead (nothing is replaced).
  */
 #ifndef NZ_TARBALL_H
 #define NZ_TARBALL_H
@@ -35,7 +37,7 @@
 #define TARBALL_MAX_TOTAL (1ull << 40)
 
 typedef struct tarball_result {
-    char snapshot[TARBALL_NAME_MAX + 1]; /* export: the snapshot; import: the new name */
+    char snapshot[TARBALL_NAME_MAX + 1]; /* the snapshot (exported or imported) */
     char from[TARBALL_NAME_MAX + 1];     /* import: the tarball's folder */
     uint64_t count;                      /* rows */
     uint64_t bytes;                      /* file bytes, uncompressed */

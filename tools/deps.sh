@@ -32,6 +32,8 @@ libsqlite3-dev libarchive-dev"
 set_demo="curl"
 set_test="curl jq procps gzip python3 python3-numpy python3-botocore poppler-utils postgresql-15 sqlite3
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc systemd"
+# strace: tests/e2e/durability.sh checks the order of fsync and rename calls
+set_test="$set_test strace"
 set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
 # bench/serve: wrk, and bench/corpus's documentation (also in set_test)
 set_bench="$set_bench wrk postgresql-doc-15 debian-reference-en debian-reference-id"

@@ -87,8 +87,9 @@ check build_after_kills_cleans_up bash -c "! ls -a '$T/ix' | grep -q '^.tmp-'"
 # ---- corruption: one flipped byte fails verify, and the server refuses it
 cp -r "$(readlink -f "$T/ix/current")" "$T/corrupt-snap"
 mkdir -p "$T/corrupt"
-mv "$T/corrupt-snap" "$T/corrupt/snap-20260101T000000.000000000Z"
-ln -s "snap-20260101T000000.000000000Z" "$T/corrupt/current"
+cname=$(readlink "$T/ix/current") # its own name: verify checks the manifest's against it
+mv "$T/corrupt-snap" "$T/corrupt/$cname"
+ln -s "$cname" "$T/corrupt/current"
 "$PY" -c "
 f = open('$T/corrupt/current/graph.bin', 'r+b'); f.seek(5000); b = f.read(1); f.seek(5000); f.write(bytes([b[0] ^ 4])); f.close()"
 expect_exit flipped_byte_fails_verify 1 nz-index verify "$T/corrupt"
