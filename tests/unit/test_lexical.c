@@ -155,8 +155,12 @@ static int lt_build(const char *dir, uint32_t n, uint32_t nv, const lex_params *
         m.f[NZI_F_TEXT] = text;
         rc = builder_add(b, v, LT_DIM, &m, err, sizeof err);
     }
-    manifest_build mb = {
-        .snapshot = "snap-lex", .created = 7, .tool = "t", .provider = "hash", .model = "m"};
+    const char *name = strrchr(dir, '/'); /* verify wants the folder's own name */
+    manifest_build mb = {.snapshot = name ? name + 1 : dir,
+                         .created = 7,
+                         .tool = "t",
+                         .provider = "hash",
+                         .model = "m"};
     if (rc == NZ_OK) rc = builder_finish(b, &mb, err, sizeof err);
     builder_free(b);
     return rc;
