@@ -79,8 +79,11 @@ static int build_small(const char *dir, int n, const char *provider, const char 
         m.f[NZI_F_DOC_ID] = "d";
         rc = builder_add(b, v, S_DIM, &m, err, sizeof err);
     }
+    /* named after its folder (a staging .tmp-NAME counts as NAME), as verify checks */
+    const char *name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    if (!strncmp(name, NZI_TMP_PREFIX, strlen(NZI_TMP_PREFIX))) name += strlen(NZI_TMP_PREFIX);
     manifest_build mb = {
-        .snapshot = "snap-test", .created = 7, .tool = "t", .provider = provider, .model = model};
+        .snapshot = name, .created = 7, .tool = "t", .provider = provider, .model = model};
     if (rc == NZ_OK) rc = builder_finish(b, &mb, err, sizeof err);
     builder_free(b);
     return rc;
@@ -366,9 +369,9 @@ UNIT_TEST(manifest_written_once_and_read_back) {
     CHECK_STR(mi.provider, "hash");
     CHECK(mi.created == 7);
     /* the keys, in the order snapshots have always had them ("lexical" since issue 14) */
-    static const char *keys[] = {"format", "format_version", "snapshot", "created", "created_unix",
-                                 "metric", "embedding",      "index",    "lexical", "build",
-                                 "dim",    "count",          "files",    "self_crc32"};
+    static const char *keys[] = {
+        "format", "format_version", "snapshot", "created", "created_unix", "metric", "embedding",
+        "index",  "lexical",        "build",    "dim",     "count",        "files",  "self_crc32"};
     const char *key;
     json_t *val;
     size_t i = 0;
