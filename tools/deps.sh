@@ -15,7 +15,7 @@
 #           (SigV4 recomputed independently), the documentation corpora,
 #           systemd (systemd-analyze verify of deploy/systemd/)
 #   bench   test + hnswlib, faiss and OpenBLAS              (make bench)
-#   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
+#   fuzz    build + clang, its libFuzzer runtime and libomp (make fuzz)
 #   format  clang-format                                    (make format)
 #   runtime the shared libraries the installed nz-* binaries load, and curl
 #           (no compiler; the Dockerfile's second stage: tools/image.sh)
@@ -37,7 +37,7 @@ set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
 set_runtime="ca-certificates curl libcurl4 libxml2 libpoppler-glib8 zlib1g libpq5
 libmicrohttpd12 libjansson4 libssl3 libpcre2-8-0 libutf8proc2 libsqlite3-0
 libtcmalloc-minimal4 libgomp1 libglib2.0-0 libarchive13"
-set_fuzz="clang libclang-rt-14-dev"
+set_fuzz="clang libclang-rt-14-dev libomp-dev"
 set_format="clang-format"
 
 PKGS=""
