@@ -81,11 +81,14 @@ for t in $targets; do
         -print_final_stats=1 -artifact_prefix="$B/crashes/$t-" "$corpus" >"$log" 2>&1
     rc=$?
     if [ $long -eq 1 ]; then
-        # -fork: the parent's last "#N ... cov: C ... exec/s: E" line
+        # -fork: the parent's last "#N: cov: C ft: F ... time: Ts" line;
+        # exec/s over the whole run (the line's own is the last job's)
         last=$(grep -E '^#[0-9]+: cov: [0-9]+ ' "$log" | tail -n 1)
-        runs=$(echo "$last" | sed -E 's/^#([0-9]+):.*/\1/')
+        runs=$(echo "$last" | sed -nE 's/^#([0-9]+):.*/\1/p')
         cov=$(echo "$last" | sed -nE 's/.* cov: ([0-9]+) .*/\1/p')
-        eps=$(echo "$last" | sed -nE 's/.* exec\/s: ([0-9]+).*/\1/p')
+        secs=$(echo "$last" | sed -nE 's/.* time: ([0-9]+)s.*/\1/p')
+        eps=""
+        [ -n "$runs" ] && [ "${secs:-0}" -gt 0 ] && eps=$((runs / secs))
     else
         runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
         cov=$(grep -oE ' cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
