@@ -17,11 +17,14 @@
  *               (little-endian, mod the file's size), u8 n (mod 17), n bytes
  *               written at off (cut at the end of the file)
  *
- * The files are written to a directory of this process, then opened
+ * The files are written to a directory of this process named as the
+ * manifest names the snapshot (a check may compare the two), then opened
  * (snapshot_open), searched (query_run on three vector requests: the
  * graph walk, an exact scan with a doc_id filter, a uri_prefix and lang
  * filter; and a text query when the provider is still "hash"), every
- * record read (snapshot_chunk_get), and verified (snapshot_verify).
+ * record read (snapshot_chunk_get), and verified (snapshot_verify). The
+ * oracle besides the sanitizers: an input that patches nothing leaves the
+ * base, which must open and verify.
  *
  * "A bad offset must never read outside the map": the mapping of a file
  * is not memory ASan watches, and a read past its end lands in the rest
@@ -102,6 +105,8 @@ typedef struct base {
     manifest_build mb;
     manifest_index ix;
     graph_params gp;
+    char dir[512]; /* named as the manifest names the snapshot; each input's
+                      files are written here */
 } base;
 
 static base bases[2]; /* vamana, flat */
@@ -123,10 +128,12 @@ static unsigned char *slurp(const char *path, size_t *len) {
     return p;
 }
 
-/* Build one base snapshot in dir and keep its files and how its manifest
- * was made (to write it anew after patches). */
-static void base_make(base *b, const char *dir, int flat) {
+/* Build one base snapshot and keep its files and how its manifest was
+ * made (to write it anew after patches). */
+static void base_make(base *b, int flat) {
     char err[512];
+    const char *name = flat ? "snap-fuzz-flat" : "snap-fuzz-vamana", *dir = b->dir;
+    snprintf(b->dir, sizeof b->dir, "%s/%s", fuzz_dir(), name);
     mkdir(dir, 0755);
     index_builder *ib = builder_open(dir, err, sizeof err);
     if (!ib) die("builder_open", err);
@@ -155,7 +162,7 @@ static void base_make(base *b, const char *dir, int flat) {
         m.f[NZI_F_TEXT] = text;
         if (builder_add(ib, v, DIM, &m, err, sizeof err) != NZ_OK) die("builder_add", err);
     }
-    b->mb = (manifest_build){.snapshot = flat ? "snap-fuzz-flat" : "snap-fuzz-vamana",
+    b->mb = (manifest_build){.snapshot = name,
                              .created = 1796136190,
                              .tool = "fuzz-snapshot",
                              .provider = "hash",
@@ -184,13 +191,8 @@ static void base_make(base *b, const char *dir, int flat) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/base-vamana", fuzz_dir());
-    base_make(&bases[0], dir, 0);
-    snprintf(dir, sizeof dir, "%s/base-flat", fuzz_dir());
-    base_make(&bases[1], dir, 1);
-    snprintf(dir, sizeof dir, "%s/snap", fuzz_dir());
-    mkdir(dir, 0755);
+    base_make(&bases[0], 0);
+    base_make(&bases[1], 1);
     return 0;
 }
 
@@ -293,8 +295,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!(w.data[i] = malloc(b->size[i]))) abort();
         memcpy(w.data[i], b->data[i], b->size[i]);
     }
-    char dir[512], err[512];
-    snprintf(dir, sizeof dir, "%s/snap", fuzz_dir());
+    const char *dir = b->dir;
+    char err[512];
     int binary_patched = apply_patches(&w, b->nfiles, data + 1, size - 1, 0);
     if (fixup) fix_manifest(b, &w, dir);
     int manifest_patched = apply_patches(&w, b->nfiles, data + 1, size - 1, 1);
