@@ -7,6 +7,7 @@
 #   make bench      benchmarks against their anchors (deps.sh bench)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (deps.sh fuzz)
 #   make torture    crash trials: SIGKILL writers TRIALS times each (default 100; not in make test)
+#   make fuzz-long  the same on both cores (-fork=2): FUZZ_SECONDS=N each, exec/s and cov
 #   make deps       check (and as root install) the build packages; DEPS="build test ..." for more
 #   make install    the seven nz-* binaries into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make uninstall  remove them again
@@ -30,7 +31,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # a page of compiler errors. Goals that install packages first, or compile
 # nothing, skip it (test, demo, asan, bench and fuzz check again in the
 # make they start after tools/deps.sh).
-NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz image image-test torture
+NOCHECK_GOALS = deps clean uninstall format test demo asan bench fuzz fuzz-long image image-test torture
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOCHECK_GOALS),$(MAKECMDGOALS)),all),)
 ifeq ($(shell command -v pkg-config),)
 $(error pkg-config and the build libraries are missing: run `make deps` first (as root it installs them))
@@ -47,10 +48,9 @@ OPT      = -O1
 endif
 OMP = -fopenmp
 ifeq ($(FUZZ),1)
-# clang + libFuzzer; the fuzzed modules use no OpenMP
+# clang + libFuzzer; OpenMP is LLVM's (libomp), run with OMP_NUM_THREADS=1
 SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 OPT      = -O1
-OMP      = -Wno-unknown-pragmas
 endif
 
 # nz-extract's allocator. poppler allocates and frees small objects by the
@@ -86,11 +86,10 @@ BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index
        $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-tokens $(BUILD)/nz-unit \
        $(BUILD)/nz-testweb $(BUILD)/nz-mockembed
 
-FUZZ_TARGETS = html pdf gzip text query
+FUZZ_TARGETS = html pdf gzip text docs chunks embedded fvecs manifest snapshot query
 FUZZ_SECONDS ?= 60
 
-.PHONY: torture
-.PHONY: all test demo asan bench deps clean fuzz fuzz-build install uninstall format image image-test
+.PHONY: all test demo asan bench deps clean fuzz fuzz-build fuzz-long torture install uninstall format image image-test
 .SECONDARY:
 all: $(BINS)
 
@@ -139,15 +138,17 @@ $(BUILD)/nz-testweb: $(call obj,fixtures/testweb.c fixtures/fixture.c) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/fuzz-%: $(call obj,tests/fuzz/fuzz_%.c $(EXTRACT_SRC)) $(LIBNZ)
+# The fuzz targets link the parts' modules from one archive, each taking
+# what it calls: one target a parser of untrusted bytes (tests/fuzz/run.sh).
+FUZZ_SRC = $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC) $(INDEX_SRC) $(SERVE_SRC)
+$(BUILD)/libnzfuzz.a: $(call obj,$(FUZZ_SRC))
+	@echo "  AR    $@"
+	@rm -f $@ && $(AR) rcs $@ $^
+# the snapshot target serves read-only maps as heap copies ASan watches
+$(BUILD)/fuzz-snapshot: FUZZ_LDFLAGS = -Wl,--wrap=mmap -Wl,--wrap=munmap
+$(BUILD)/fuzz-%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/fuzzio.c) $(BUILD)/libnzfuzz.a $(LIBNZ)
 	@echo "  LD    $@"
-	@$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
-
-# fuzz-query: nz-serve's request handling over the serve and index modules.
-# Built without OpenMP's pragmas, it still calls omp_get_thread_num (libomp).
-$(BUILD)/fuzz-query: $(call obj,tests/fuzz/fuzz_query.c $(SERVE_SRC) $(INDEX_SRC)) $(LIBNZ)
-	@echo "  LD    $@"
-	@$(CC) $(LDFLAGS) -fsanitize=fuzzer -fopenmp $^ $(LDLIBS) -o $@
+	@$(CC) $(LDFLAGS) $(FUZZ_LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ=1 \
@@ -157,6 +158,12 @@ fuzz:
 	@sh tools/deps.sh fuzz
 	@$(MAKE) --no-print-directory fuzz-build
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# every target FUZZ_SECONDS with -fork=2 (both cores): executions, exec/s, cov
+fuzz-long:
+	@sh tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@bash tests/fuzz/run.sh --long $(FUZZ_SECONDS)
 
 # tools/deps.sh SET...: each target asks for the packages it needs, no more.
 DEPS ?= build

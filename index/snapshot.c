@@ -112,7 +112,7 @@ static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen)
         snprintf(err, errlen, "%s: header disagrees with the manifest", NZI_CODES);
         return NZ_ECORRUPT;
     }
-    if (gh->count != s->count || gh->table_off < sizeof(nzi_header) ||
+    if (gh->count != s->count || gh->table_off < sizeof(nzi_header) || gh->table_off % NZI_ALIGN ||
         gh->table_off > s->grf_size - sizeof(nzi_graph_meta)) {
         snprintf(err, errlen, "%s: header disagrees with the manifest", NZI_GRAPH);
         return NZ_ECORRUPT;

@@ -15,7 +15,7 @@
 #           (SigV4 recomputed independently), the documentation corpora,
 #           systemd (systemd-analyze verify of deploy/systemd/)
 #   bench   test + hnswlib, faiss and OpenBLAS, wrk         (make bench)
-#   fuzz    build + clang and its libFuzzer runtime         (make fuzz)
+#   fuzz    build + clang, its libFuzzer runtime and libomp (make fuzz)
 #   format  clang-format                                    (make format)
 #   runtime the shared libraries the installed nz-* binaries load, and curl
 #           (no compiler; the Dockerfile's second stage: tools/image.sh)

@@ -1,41 +1,108 @@
 #!/usr/bin/env bash
-# run.sh -- `make fuzz`: run each libFuzzer target for SECONDS, seeded
-# from fixtures/, and report how many executions ran clean. A crash, a
-# leak or a sanitizer report fails the run and leaves the input in
-# build-fuzz/crashes/.
+# run.sh -- the libFuzzer targets (make fuzz-build builds them into
+# build-fuzz/), one parser of untrusted bytes each:
+#
+#   html pdf gzip text   nz-extract's readers (fuzz_html.c ...)
+#   docs                 docs.jsonl as nz-chunk reads it (chunk_run)
+#   chunks               chunks.jsonl as nz-embed reads it (embed_run, hash)
+#   embedded             embedded.jsonl as nz-index build reads it (build_run)
+#   fvecs                the .fvecs reader (fvecs_load, build_run --fvecs)
+#   manifest             MANIFEST.json (manifest_read)
+#   snapshot             the snapshot opener and readers on patched files
+#   query                POST /v1/query (when tests/fuzz/fuzz_query.c is built)
+#
+# Each target starts from its seed corpus in the repository,
+# tests/fuzz/corpus/TARGET/ (the extract targets also from fixtures/), with
+# tests/fuzz/TARGET.dict when there is one. What a run adds goes to
+# build-fuzz/corpus-TARGET/, never to the repository.
+#
+#   run.sh [SECONDS]           `make fuzz`: each target SECONDS (60) on one
+#                              core; prints "fuzz-NAME: N executions in Ss,
+#                              clean" or "fuzz-NAME: FAILED ..." (.ci/run
+#                              counts those lines)
+#   run.sh --long [SECONDS]    `make fuzz-long`: each target SECONDS with
+#                              -fork=2 (both cores); prints its executions,
+#                              exec/s and final cov: as well
+#   FUZZ_ONLY="docs fvecs"     run only these targets
+#
+# A crash, a leak, a timeout or a sanitizer report fails the target and
+# leaves the input in build-fuzz/crashes/TARGET-*; fix it and add the input
+# to tests/fuzz/corpus/TARGET/ as a regression case.
 set -u
 cd "$(dirname "$0")/../.."
+long=0
+if [ "${1:-}" = "--long" ]; then
+    long=1
+    shift
+fi
 SECONDS_EACH=${1:-60}
 B=build-fuzz
 mkdir -p "$B/crashes"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export OMP_NUM_THREADS=1 NZ_LOG_FORMAT=json
+unset EMBEDDING_PROVIDER EMBEDDING_MODEL EMBEDDING_DIMENSIONS OPENAI_API_KEY
+targets="html pdf gzip text docs chunks embedded fvecs manifest snapshot query"
+targets=${FUZZ_ONLY:-$targets}
+
 seed() { # target: fixture files that exercise it
     case "$1" in
         html) find fixtures -name '*.html' ;;
         pdf) find fixtures -name '*.pdf' ;;
         gzip) find fixtures -name '*.gz' ;;
         text) find fixtures -type f \( -name '*.md' -o -name '*.txt' -o -name '*.xml' -o -name '*.html' -o -name '*.gz' \) ;;
-        query) find tests/fuzz/corpus/query -type f ;;
     esac
+    [ -d "tests/fuzz/corpus/$1" ] && find "tests/fuzz/corpus/$1" -type f
 }
+
+# Options a target needs: the largest input worth trying, and quiet stages.
+opts() {
+    case "$1" in
+        docs | chunks | embedded | fvecs) echo "-max_len=65536 -close_fd_mask=3" ;;
+        manifest) echo "-max_len=16384" ;;
+        snapshot) echo "-max_len=4096" ;;
+        *) echo "-max_len=262144" ;;
+    esac
+    [ -f "tests/fuzz/$1.dict" ] && echo "-dict=tests/fuzz/$1.dict"
+}
+
 failed=0
-for t in html pdf gzip text query; do
+for t in $targets; do
     corpus="$B/corpus-$t"
     mkdir -p "$corpus"
     seed "$t" | while read -r f; do cp "$f" "$corpus/seed-$(basename "$f")"; done
     log="$B/fuzz-$t.log"
-    "$B/fuzz-$t" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2560 -max_len=262144 \
+    extra=""
+    [ $long -eq 1 ] && extra="-fork=2 -ignore_crashes=0"
+    # shellcheck disable=SC2046
+    "$B/fuzz-$t" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2560 $(opts "$t") $extra \
         -print_final_stats=1 -artifact_prefix="$B/crashes/$t-" "$corpus" >"$log" 2>&1
     rc=$?
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
+    if [ $long -eq 1 ]; then
+        # -fork: the parent's last "#N: cov: C ft: F ... time: Ts" line;
+        # exec/s over the whole run (the line's own is the last job's)
+        last=$(grep -E '^#[0-9]+: cov: [0-9]+ ' "$log" | tail -n 1)
+        runs=$(echo "$last" | sed -nE 's/^#([0-9]+):.*/\1/p')
+        cov=$(echo "$last" | sed -nE 's/.* cov: ([0-9]+) .*/\1/p')
+        secs=$(echo "$last" | sed -nE 's/.* time: ([0-9]+)s.*/\1/p')
+        eps=""
+        [ -n "$runs" ] && [ "${secs:-0}" -gt 0 ] && eps=$((runs / secs))
+    else
+        runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
+        cov=$(grep -oE ' cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
+        eps=""
+    fi
     if [ $rc -eq 0 ]; then
-        echo "fuzz-$t: ${runs:-?} executions in ${SECONDS_EACH}s, clean"
+        if [ $long -eq 1 ]; then
+            echo "fuzz-$t: ${runs:-?} executions in ${SECONDS_EACH}s, ${eps:-?} exec/s, cov: ${cov:-?}, clean"
+        else
+            echo "fuzz-$t: ${runs:-?} executions in ${SECONDS_EACH}s, clean"
+        fi
     else
         failed=1
         echo "fuzz-$t: FAILED after ${runs:-?} executions (exit $rc); see $log"
-        grep -E 'ERROR|SUMMARY|==[0-9]+==' "$log" | head -5
+        grep -E 'ERROR|SUMMARY|==[0-9]+==|fuzz-[a-z]+: ' "$log" | head -5
     fi
 done
 exit $failed

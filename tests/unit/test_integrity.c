@@ -118,7 +118,7 @@ UNIT_TEST(every_flipped_byte_of_a_snapshot_is_caught) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", s->dir);
     snapshot_close(s);
-    CHECK(json_array_size(files) == 5); /* vectors, records, graph, codes, lexical */
+    CHECK(json_array_size(files) == 5); /* vectors, chunks, codes, graph, lexical */
     snprintf(path, sizeof path, "%s/%s", dir, NZI_MANIFEST);
     long msize = 0;
     FILE *f = fopen(path, "rb");

@@ -1,0 +1,66 @@
+/* fuzzio.c -- see fuzzio.h. */
+#include "fuzzio.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char fuzz_root[256];
+
+static int fuzz_rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void fuzz_cleanup(void) {
+    if (fuzz_root[0]) nftw(fuzz_root, fuzz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *fuzz_dir(void) {
+    if (fuzz_root[0]) return fuzz_root;
+    struct stat st;
+    const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : NULL;
+    if (!base) base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(fuzz_root, sizeof fuzz_root, "%s/nz-fuzz.XXXXXX", base);
+    if (!mkdtemp(fuzz_root)) {
+        perror("fuzz: mkdtemp");
+        abort();
+    }
+    atexit(fuzz_cleanup);
+    return fuzz_root;
+}
+
+const char *fuzz_path(const char *name) {
+    static char p[512];
+    snprintf(p, sizeof p, "%s/%s", fuzz_dir(), name);
+    return p;
+}
+
+void fuzz_write(const char *path, const uint8_t *data, size_t len) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        perror(path);
+        abort();
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n <= 0) {
+            perror(path);
+            abort();
+        }
+        done += (size_t)n;
+    }
+    close(fd);
+}
+
+void fuzz_quiet_stdout(void) {
+    if (!freopen("/dev/null", "w", stdout)) {
+        perror("fuzz: /dev/null");
+        abort();
+    }
+}
