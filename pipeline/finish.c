@@ -165,6 +165,33 @@ static int finish_record(finisher *f, json_t *line) {
     return rc;
 }
 
+/* Is root's current the plan's base? When not, pull the store's latest
+ * (the previous run pushed it), and ask again. */
+static int finish_is_base(finisher *f) {
+    char *cur = root_current(f->root);
+    int same = cur && strcmp(cur, f->plan.base) == 0;
+    free(cur);
+    return same;
+}
+
+static int finish_base(finisher *f) {
+    json_t *report = NULL;
+    if (finish_is_base(f)) return NZ_OK;
+    log_info("finish: pulling the base snapshot %s from %s", f->plan.base, f->plan.store);
+    if (store_pull(f->plan.store, f->root, &report, f->err, sizeof f->err) == NZ_OK &&
+        finish_is_base(f)) {
+        json_decref(report);
+        return NZ_OK;
+    }
+    json_decref(report);
+    log_warn("finish: %s", f->err);
+    snprintf(f->err, sizeof f->err,
+             "the plan builds on snapshot %s, which is neither %s's current nor the store's "
+             "latest",
+             f->plan.base, f->root);
+    return NZ_EINVAL;
+}
+
 /* Lock, check, then fetch, build, record. */
 static int finish_run(finisher *f) {
     char holder[256];
@@ -185,16 +212,7 @@ static int finish_run(finisher *f) {
                  f->plan.run_id, todo + claimed, todo + claimed + done);
         return NZ_EBUSY;
     }
-    char *cur = root_current(f->root);
-    int moved = f->plan.base && (!cur || strcmp(cur, f->plan.base) != 0);
-    free(cur);
-    if (moved) {
-        snprintf(f->err, sizeof f->err,
-                 "the plan builds on snapshot %s, but %s's current is not that one: finish on "
-                 "the machine that holds it (or `nz-index pull` it first)",
-                 f->plan.base, f->root);
-        return NZ_EINVAL;
-    }
+    if (f->plan.base && finish_base(f) < 0) return NZ_EINVAL;
     snprintf(f->label, sizeof f->label, "run=%lld", f->plan.run_id);
     if (asprintf(&f->dir, "%s/.finish-%lld", f->root, f->plan.run_id) < 0 ||
         asprintf(&f->drops, "%s/drop-docs.txt", f->dir) < 0 || !(f->files = json_array()))

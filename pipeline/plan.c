@@ -104,7 +104,7 @@ int dist_plan(const dist_opts *o) {
     catalog *cat = NULL;
     long long run = 0;
     int crashed = 0, exit_code = NZ_EXIT_FAIL;
-    if (dist_require("plan", o->store) < 0) return NZ_EXIT_USAGE;
+    if (dist_require("plan", o->store ? o->store : "") < 0) return NZ_EXIT_USAGE;
     if (plan_expand(o, &items) < 0) goto out;
     if (items.n == 0) {
         log_error("plan: no sources");
