@@ -83,7 +83,7 @@ typedef struct worker {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     long long renew_batch; /* -1: nothing to renew; -2: quit */
-    double coord_ms;       /* claim + renew + done, summed */
+    double coord_ms;       /* claims that got a batch + renewals + done, summed */
 } worker;
 
 /* A catalog call that may find the database gone: reconnect and retry
@@ -334,9 +334,9 @@ static int work_loop(worker *w) {
         WORK_DB(w, rc, err,
                 catalog_batch_claim(w->cat, w->plan.run_id, w->owner, w->o->lease, &batch, &items,
                                     err, sizeof err));
-        w->coord_ms += (work_now() - t0) * 1000;
         if (rc < 0) goto fail;
         if (batch >= 0) {
+            w->coord_ms += (work_now() - t0) * 1000; /* a claim that got one */
             rc = work_batch(w, batch, items);
             json_decref(items);
             if (rc < 0 && rc != NZ_EBUSY) return rc;
