@@ -5,16 +5,7 @@
 # together get no more 429s than one worker does, while four nz-embed
 # processes pacing alone, each to the same --rpm, do get them.
 source "$(dirname "$0")/lib.sh"
-KEY="sk-test-NUZANTARA-SECRET-0123456789"
-export OPENAI_API_KEY=$KEY EMBEDDING_PROVIDER=openai
-if ! pg_start; then
-    t_fail pg_start "cannot start PostgreSQL: $(tail -c 300 "$PG_DIR/log" 2>/dev/null)"
-    exit 0
-fi
-if ! start_s3 bk; then
-    t_fail s3rver_started "$(tail -c 300 "$T/npm.log" "$T/s3rver.log" 2>/dev/null | tr '\n' ' ')"
-    exit 0
-fi
+dist_start || exit 0
 MOCK_ARGS=(--rpm 12 --window-ms 1000 --latency 30)
 export DATABASE_URL=$PG_URL
 mkdir -p "$T/src"
@@ -47,7 +38,8 @@ four200=$(count 200)
     t_fail each_batch_sent_once "answered: one worker $one200, four $four200 (want 20)"
 [ "$four429" -le "$one429" ] && t_ok shared_budget_no_more_429s ||
     t_fail shared_budget_no_more_429s "four workers got $four429 429s, one worker $one429"
-check budget_row_in_catalog bash -c "pg_as() { if [ \$(id -u) -eq 0 ]; then runuser -u postgres -- \"\$@\"; else \"\$@\"; fi; }; [ \"\$(pg_as $PG_BIN/psql -X -qAt -h $PG_DIR -p $PG_PORT -U postgres -d nz -c \"SELECT count(*) FROM nz_ratebudget WHERE name = 'embed'\")\" = 1 ]"
+[ "$(pg_q "SELECT count(*) FROM nz_ratebudget WHERE name = 'embed'")" = 1 ] && t_ok budget_row_in_catalog ||
+    t_fail budget_row_in_catalog "$(pg_q 'SELECT * FROM nz_ratebudget')"
 
 # the control: four processes each pacing alone to the same --rpm
 start_mock "${MOCK_ARGS[@]}"

@@ -5,21 +5,10 @@
 # the database restarted mid-run is waited out and every worker finishes;
 # two `finish` at once publish one snapshot.
 source "$(dirname "$0")/lib.sh"
-KEY="sk-test-NUZANTARA-SECRET-0123456789"
-export OPENAI_API_KEY=$KEY EMBEDDING_PROVIDER=openai
-if ! pg_start; then
-    t_fail pg_start "cannot start PostgreSQL: $(tail -c 300 "$PG_DIR/log" 2>/dev/null)"
-    exit 0
-fi
-if ! start_s3 bk; then
-    t_fail s3rver_started "$(tail -c 300 "$T/npm.log" "$T/s3rver.log" 2>/dev/null | tr '\n' ' ')"
-    exit 0
-fi
-start_mock --latency 1500
+dist_start --latency 1500 || exit 0
 export DATABASE_URL=$PG_URL
-psql_q() { pg_as "$PG_BIN/psql" -X -qAt -h "$PG_DIR" -p "$PG_PORT" -U postgres -d nz -c "$1" 2>/dev/null; }
 wait_for() { # SQL: until it prints 1 (10 s at most)
-    for _ in $(seq 1 200); do [ "$(psql_q "$1")" = 1 ] && return 0; sleep 0.05; done
+    for _ in $(seq 1 200); do [ "$(pg_q "$1")" = 1 ] && return 0; sleep 0.05; done
     return 1
 }
 corpus() { # dir tag
@@ -43,12 +32,12 @@ if wait_for "SELECT count(*) FROM nz_batches WHERE state = 'claimed'"; then
 else
     t_fail victim_claimed_then_killed "no batch was claimed"
 fi
-lost=$(psql_q "SELECT batch FROM nz_batches WHERE state = 'claimed'")
+lost=$(pg_q "SELECT batch FROM nz_batches WHERE state = 'claimed'")
 nz-pipeline work -o "$T/wb/ix" --lease 3 >"$T/wb.json" 2>"$T/wb.err"
 rc=$?
 [ $rc -eq 0 ] && t_ok survivor_finishes || t_fail survivor_finishes "exit $rc: $(tail -c 300 "$T/wb.err")"
-[ -n "$lost" ] && [ "$(psql_q "SELECT attempts FROM nz_batches WHERE batch = $lost AND state = 'done'")" = 2 ] &&
-    t_ok killed_batch_reclaimed || t_fail killed_batch_reclaimed "$(psql_q 'SELECT batch, state, attempts FROM nz_batches')"
+[ -n "$lost" ] && [ "$(pg_q "SELECT attempts FROM nz_batches WHERE batch = $lost AND state = 'done'")" = 2 ] &&
+    t_ok killed_batch_reclaimed || t_fail killed_batch_reclaimed "$(pg_q 'SELECT batch, state, attempts FROM nz_batches')"
 check all_done_by_survivor bash -c "[ \"\$(jq .batches '$T/wb.json')\" = 4 ]"
 nz-pipeline finish -o "$T/ix" >"$T/fin1.json" 2>"$T/fin1.err"
 check nothing_lost jq -e '.status == "published" and .index.count == 40' "$T/fin1.json"
@@ -74,8 +63,8 @@ fails=0
 for p in $p1 $p2; do wait $p || fails=$((fails + 1)); done
 [ $fails -eq 0 ] && t_ok workers_survive_restart || t_fail workers_survive_restart "$fails failed: $(tail -c 300 "$T/wc.err" "$T/wd.err")"
 check workers_reconnected grep -qh reconnecting "$T/wc.err" "$T/wd.err"
-[ "$(psql_q "SELECT count(*) FROM nz_batches WHERE run_id = $run2 AND state = 'done'")" = 8 ] &&
-    t_ok every_batch_done_after_restart || t_fail every_batch_done_after_restart "$(psql_q "SELECT batch, state FROM nz_batches WHERE run_id = $run2")"
+[ "$(pg_q "SELECT count(*) FROM nz_batches WHERE run_id = $run2 AND state = 'done'")" = 8 ] &&
+    t_ok every_batch_done_after_restart || t_fail every_batch_done_after_restart "$(pg_q "SELECT batch, state FROM nz_batches WHERE run_id = $run2")"
 
 # --- two finish at once, on two machines: one snapshot
 nz-pipeline finish -o "$T/fa/ix" >"$T/fa.json" 2>"$T/fa.err" &
@@ -86,8 +75,8 @@ wait $p1
 wait $p2
 check one_finish_published bash -c "[ \$(cat '$T/fa.json' '$T/fb.json' | jq -s 'map(select(.status == \"published\")) | length') -eq 1 ]"
 check one_snapshot bash -c "[ \$(ls -d '$T'/fa/ix/snap-* '$T'/fb/ix/snap-* 2>/dev/null | wc -l) -eq 1 ]"
-[ "$(psql_q "SELECT status FROM nz_runs WHERE id = $run2")" = published ] && t_ok run_published_once ||
-    t_fail run_published_once "$(psql_q "SELECT id, status FROM nz_runs")"
+[ "$(pg_q "SELECT status FROM nz_runs WHERE id = $run2")" = published ] && t_ok run_published_once ||
+    t_fail run_published_once "$(pg_q "SELECT id, status FROM nz_runs")"
 winner=$(ls -d "$T"/fa/ix/current "$T"/fb/ix/current 2>/dev/null | head -1)
 [ -n "$winner" ] && [ "$(snapshot_dump "$winner" | wc -l)" -eq 40 ] && [ "$(no_dups "$(dirname "$winner")")" -eq 0 ] &&
     t_ok full_rebuild_complete || t_fail full_rebuild_complete "winner $winner"

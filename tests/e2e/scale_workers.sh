@@ -6,17 +6,7 @@
 # run carries the unchanged sources over from the first; without the
 # database or the object store it is a usage error that names them.
 source "$(dirname "$0")/lib.sh"
-KEY="sk-test-NUZANTARA-SECRET-0123456789"
-export OPENAI_API_KEY=$KEY EMBEDDING_PROVIDER=openai
-if ! pg_start; then
-    t_fail pg_start "cannot start PostgreSQL: $(tail -c 300 "$PG_DIR/log" 2>/dev/null)"
-    exit 0
-fi
-if ! start_s3 bk; then
-    t_fail s3rver_started "$(tail -c 300 "$T/npm.log" "$T/s3rver.log" 2>/dev/null | tr '\n' ' ')"
-    exit 0
-fi
-start_mock
+dist_start || exit 0
 mkdir -p "$T/src"
 for i in $(seq 1 400); do
     printf '# Permit note %d\n\nA stay permit of class %d is renewed at office %d.\n\nSponsor %d files form %d before day %d.\n' \
@@ -50,9 +40,8 @@ fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 [ $fails -eq 0 ] && t_ok four_workers_exit_0 || t_fail four_workers_exit_0 "$fails failed: $(tail -c 300 "$T"/work*.err)"
 check every_batch_done_once bash -c "[ \$(jq -s 'map(.batches) | add' '$T'/work?.json) -eq 20 ]"
-psql_q() { pg_as "$PG_BIN/psql" -X -qAt -h "$PG_DIR" -p "$PG_PORT" -U postgres -d nz -c "$1"; }
-[ "$(psql_q "SELECT count(*) FROM nz_batches WHERE state = 'done' AND attempts = 1")" = 20 ] &&
-    t_ok catalog_batches_done_at_first_claim || t_fail catalog_batches_done_at_first_claim "$(psql_q 'SELECT batch, state, attempts FROM nz_batches')"
+[ "$(pg_q "SELECT count(*) FROM nz_batches WHERE state = 'done' AND attempts = 1")" = 20 ] &&
+    t_ok catalog_batches_done_at_first_claim || t_fail catalog_batches_done_at_first_claim "$(pg_q 'SELECT batch, state, attempts FROM nz_batches')"
 nz-pipeline finish -o "$T/main/ix" >"$T/finish.json" 2>"$T/finish.err"
 check finish_published jq -e --argjson n "$chunks" '.status == "published" and .index.count == $n and .shards == 20 and .push.pushed == .index.snapshot' "$T/finish.json"
 embedded=$(($(inputs) - before))
