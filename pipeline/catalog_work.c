@@ -99,24 +99,36 @@ int catalog_plan_get(catalog *c, long long run_id, catalog_plan *p, char *err, s
 }
 
 static int catalog_state_counts(void *ctx, int ncols, const char *const *vals) {
-    long long **out = ctx;
-    if (ncols < 2 || !vals[0] || !vals[1]) return 0;
-    if (!strcmp(vals[0], "todo")) *out[0] = atoll(vals[1]);
-    else if (!strcmp(vals[0], "claimed")) *out[1] = atoll(vals[1]);
-    else if (!strcmp(vals[0], "done")) *out[2] = atoll(vals[1]);
+    static const char *const states[] = {"todo", "claimed", "done", "failed"};
+    long long *counts = ctx;
+    for (int i = 0; ncols >= 2 && vals[0] && vals[1] && i < 4; i++)
+        if (!strcmp(vals[0], states[i])) counts[i] = atoll(vals[1]);
     return 0;
 }
 
-int catalog_plan_progress(catalog *c, long long run_id, long long *todo, long long *claimed,
-                          long long *done, char *err, size_t errlen) {
+int catalog_plan_progress(catalog *c, long long run_id, long long counts[4], char *err,
+                          size_t errlen) {
     char run[32];
     snprintf(run, sizeof run, "%lld", run_id);
     const char *p[] = {run};
-    long long *out[] = {todo, claimed, done};
-    *todo = *claimed = *done = 0;
+    memset(counts, 0, 4 * sizeof *counts);
     return catalog_exec(c,
                         "SELECT state, count(*) FROM nz_batches WHERE run_id = $1 GROUP BY state",
-                        1, p, catalog_state_counts, out, err, errlen);
+                        1, p, catalog_state_counts, counts, err, errlen);
+}
+
+int catalog_batch_release(catalog *c, long long run_id, long long batch, const char *owner,
+                          int max_attempts, char *err, size_t errlen) {
+    char run[32], b[32], max[32];
+    snprintf(run, sizeof run, "%lld", run_id);
+    snprintf(b, sizeof b, "%lld", batch);
+    snprintf(max, sizeof max, "%d", max_attempts);
+    const char *p[] = {run, b, owner, max};
+    return catalog_exec(c,
+                        "UPDATE nz_batches SET state = CASE WHEN attempts >= $4::bigint "
+                        "THEN 'failed' ELSE 'todo' END, owner = NULL, lease_until = NULL "
+                        "WHERE run_id = $1 AND batch = $2 AND owner = $3 AND state = 'claimed'",
+                        4, p, NULL, NULL, err, errlen);
 }
 
 static int catalog_push_text(void *ctx, int ncols, const char *const *vals) {

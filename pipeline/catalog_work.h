@@ -7,7 +7,7 @@
  *   nz_plans    run_id (an nz_runs row with status `planned`), the object
  *               store its shards go to, batch size, counts, the snapshot
  *               it builds on (NULL: a full rebuild), its options (JSON)
- *   nz_batches  run_id, batch, state (todo, claimed, done), owner,
+ *   nz_batches  run_id, batch, state (todo, claimed, done, failed), owner,
  *               lease_until (server epoch seconds), attempts, shard key
  *               and bytes, done_by
  *   nz_items    run_id, batch, ord, source (as nz-extract takes it)
@@ -55,9 +55,15 @@ int catalog_plan_create(catalog *c, long long run_id, const char *store, const c
  * NZ_EINVAL (err) when there is none. */
 int catalog_plan_get(catalog *c, long long run_id, catalog_plan *p, char *err, size_t errlen);
 
-/* Counts of the plan's batches by state. */
-int catalog_plan_progress(catalog *c, long long run_id, long long *todo, long long *claimed,
-                          long long *done, char *err, size_t errlen);
+/* Counts of the plan's batches by state: todo, claimed, done, failed. */
+int catalog_plan_progress(catalog *c, long long run_id, long long counts[4], char *err,
+                          size_t errlen);
+
+/* Our batch failed: hand it back (`todo`) for another attempt, or mark it
+ * `failed` once it has been claimed max_attempts times. NZ_OK (also when
+ * the lease was no longer ours: nothing written). */
+int catalog_batch_release(catalog *c, long long run_id, long long batch, const char *owner,
+                          int max_attempts, char *err, size_t errlen);
 
 /* Claim one batch for `owner` for lease_s seconds. NZ_OK with *batch set
  * (-1: nothing claimable now) and *items its sources (a new JSON array of

@@ -16,8 +16,11 @@
  *                      | nz-embed on it, upload the records as a shard
  *                      keyed by their SHA-256, and mark the batch done
  *                      with the shard's key in one transaction, if the
- *                      lease is still ours. Loops until every batch of
- *                      the run is done; --finish then finishes.
+ *                      lease is still ours. A batch whose stages fail
+ *                      is handed back for another attempt (failed after
+ *                      3). Loops until every batch of the run is done
+ *                      (exit 0) or failed (exit 1); --finish then
+ *                      finishes.
  *   finish  (finish.c) under the catalog's writer lock, with the run
  *                      still `planned` and every batch done: nz-index
  *                      build --base (carrying unchanged sources) over

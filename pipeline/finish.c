@@ -49,13 +49,32 @@ typedef struct finisher {
     catalog_plan plan;
     char *dir, *drops, *bucket, *prefix;
     char label[48];
-    json_t *files; /* the shards' local paths */
+    char *input; /* every shard, one after another */
+    size_t nshards;
     step build;
     json_t *summary;
     char err[512];
 } finisher;
 
-/* Every shard of the run, downloaded. */
+/* Append one downloaded shard to the build's input (f->input): one file,
+ * so the number of shards is never bounded by the build's arguments. */
+static int finish_append(finisher *f, const char *path) {
+    FILE *in = fopen(path, "rb"), *out = fopen(f->input, "ab");
+    char chunk[65536];
+    size_t n;
+    int rc = in && out ? NZ_OK : NZ_EIO;
+    while (rc == NZ_OK && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
+        if (fwrite(chunk, 1, n, out) != n) rc = NZ_EIO;
+    if (rc == NZ_OK && ferror(in)) rc = NZ_EIO;
+    if (in) fclose(in);
+    if (out && fclose(out) != 0) rc = NZ_EIO;
+    if (rc < 0)
+        snprintf(f->err, sizeof f->err, "cannot append %s to %s: %s", path, f->input,
+                 strerror(errno));
+    return rc;
+}
+
+/* Every shard of the run, downloaded into one input file. */
 static int finish_fetch(finisher *f) {
     json_t *shards = catalog_plan_shards(f->cat, f->plan.run_id, f->err, sizeof f->err);
     s3_client s3;
@@ -78,8 +97,10 @@ static int finish_fetch(finisher *f) {
             break;
         }
         rc = s3_get_file(&s3, f->bucket, key, (uint64_t)bytes, path, f->err, sizeof f->err);
-        if (rc == NZ_OK && json_array_append_new(f->files, json_string(path)) < 0) rc = NZ_ENOMEM;
+        if (rc == NZ_OK) rc = finish_append(f, path);
+        unlink(path);
         free(path);
+        f->nshards++;
     }
     if (opened) s3_close(&s3);
     json_decref(shards);
@@ -108,8 +129,6 @@ static int finish_drops(finisher *f) {
 /* nz-index build over the shards, on the plan's base. */
 static int finish_build(finisher *f) {
     step *s = &f->build;
-    size_t i;
-    json_t *p;
     step_add(s, "index");
     step_arg(s, "build");
     step_flag(s, "-o", f->root);
@@ -119,7 +138,7 @@ static int finish_build(finisher *f) {
     }
     step_flag(s, "--label", f->label);
     step_flag(s, "--keep", f->o->keep);
-    json_array_foreach(f->files, i, p) step_arg(s, json_string_value(p));
+    step_arg(s, f->input);
     int rc = step_run(s, &finish_stop);
     if (rc == NZ_OK && s->output.len) {
         char *nl = strchr(s->output.s, '\n');
@@ -195,7 +214,7 @@ static int finish_base(finisher *f) {
 /* Lock, check, then fetch, build, record. */
 static int finish_run(finisher *f) {
     char holder[256];
-    long long todo, claimed, done;
+    long long n[4]; /* todo, claimed, done, failed */
     if (!(f->cat = catalog_open(config_get(CFG_DATABASE_URL), f->root, f->err, sizeof f->err)) ||
         catalog_lock(f->cat, holder, sizeof holder, f->err, sizeof f->err) < 0 ||
         catalog_plan_get(f->cat, f->o->run, &f->plan, f->err, sizeof f->err) < 0)
@@ -204,22 +223,21 @@ static int finish_run(finisher *f) {
         log_info("finish: run %lld is already %s", f->plan.run_id, f->plan.status);
         return NZ_OK;
     }
-    if (catalog_plan_progress(f->cat, f->plan.run_id, &todo, &claimed, &done, f->err,
-                              sizeof f->err) < 0)
-        return NZ_EIO;
-    if (todo + claimed > 0) {
-        snprintf(f->err, sizeof f->err, "run %lld: %lld of %lld batches are not done yet",
-                 f->plan.run_id, todo + claimed, todo + claimed + done);
+    if (catalog_plan_progress(f->cat, f->plan.run_id, n, f->err, sizeof f->err) < 0) return NZ_EIO;
+    if (n[0] + n[1] + n[3] > 0) {
+        snprintf(f->err, sizeof f->err, "run %lld: %lld of %lld batches are not done (%lld failed)",
+                 f->plan.run_id, n[0] + n[1] + n[3], n[0] + n[1] + n[2] + n[3], n[3]);
         return NZ_EBUSY;
     }
     if (f->plan.base && finish_base(f) < 0) return NZ_EINVAL;
     snprintf(f->label, sizeof f->label, "run=%lld", f->plan.run_id);
     if (asprintf(&f->dir, "%s/.finish-%lld", f->root, f->plan.run_id) < 0 ||
-        asprintf(&f->drops, "%s/drop-docs.txt", f->dir) < 0 || !(f->files = json_array()))
+        asprintf(&f->drops, "%s/drop-docs.txt", f->dir) < 0 ||
+        asprintf(&f->input, "%s/shards.jsonl", f->dir) < 0)
         return NZ_ENOMEM;
     root_discard(f->dir); /* what a dead finish left */
-    if (mkdir_p(f->dir, 0755) < 0) {
-        snprintf(f->err, sizeof f->err, "cannot create %s: %s", f->dir, strerror(errno));
+    if (mkdir_p(f->dir, 0755) < 0 || atomic_write_file(f->input, "", 0) < 0) {
+        snprintf(f->err, sizeof f->err, "cannot create %s: %s", f->input, strerror(errno));
         return NZ_EIO;
     }
     int rc = finish_fetch(f);
@@ -239,7 +257,7 @@ int dist_finish(const dist_opts *o) {
     if (rc == NZ_OK && f.summary) {
         json_t *line =
             json_pack("{s:s,s:I,s:I,s:O}", "status", "published", "run", (json_int_t)f.plan.run_id,
-                      "shards", (json_int_t)json_array_size(f.files), "index", f.summary);
+                      "shards", (json_int_t)f.nshards, "index", f.summary);
         rc = line ? finish_record(&f, line) : NZ_ENOMEM;
         if (line && jsonl_write(stdout, line) == 0 && fflush(stdout) == 0 && rc == NZ_OK)
             exit_code = NZ_EXIT_OK;
@@ -252,7 +270,7 @@ int dist_finish(const dist_opts *o) {
     step_free(&f.build);
     catalog_close(f.cat);
     catalog_plan_free(&f.plan);
-    json_decref(f.files);
+    free(f.input);
     json_decref(f.summary);
     free(f.dir);
     free(f.drops);

@@ -48,6 +48,7 @@
 
 #define WORK_DB_PATIENCE 120.0 /* seconds of database outage waited out */
 #define WORK_IDLE_MAX 1.0      /* seconds between looks while others hold batches */
+#define WORK_MAX_ATTEMPTS 3    /* claims of a batch before it is marked failed */
 
 static volatile sig_atomic_t work_stop; /* a signal, or the lease lost */
 static volatile sig_atomic_t work_signal;
@@ -77,7 +78,7 @@ typedef struct worker {
     char *bucket, *prefix, *known_path;
     s3_client s3;
     int s3_open;
-    long batches, rejected_batches;
+    long batches, rejected_batches, failed_batches;
     /* the renewal thread */
     pthread_t renewer;
     pthread_mutex_t mu;
@@ -326,7 +327,7 @@ static int work_batch(worker *w, long long batch, json_t *items) {
 static int work_loop(worker *w) {
     char err[512];
     for (;;) {
-        long long batch = -1, todo = 0, claimed = 0, done = 0;
+        long long batch = -1, counts[4];
         json_t *items = NULL;
         if (work_signal) return NZ_ESTOPPED;
         double t0 = work_now();
@@ -339,14 +340,18 @@ static int work_loop(worker *w) {
             w->coord_ms += (work_now() - t0) * 1000; /* a claim that got one */
             rc = work_batch(w, batch, items);
             json_decref(items);
-            if (rc < 0 && rc != NZ_EBUSY) return rc;
+            if (rc < 0 && rc != NZ_EBUSY && !work_signal) { /* another attempt, maybe elsewhere */
+                w->failed_batches++;
+                WORK_DB(w, rc, err,
+                        catalog_batch_release(w->cat, w->plan.run_id, batch, w->owner,
+                                              WORK_MAX_ATTEMPTS, err, sizeof err));
+                if (rc < 0) log_warn("work: cannot hand batch %lld back: %s", batch, err);
+            }
             continue;
         }
-        WORK_DB(
-            w, rc, err,
-            catalog_plan_progress(w->cat, w->plan.run_id, &todo, &claimed, &done, err, sizeof err));
+        WORK_DB(w, rc, err, catalog_plan_progress(w->cat, w->plan.run_id, counts, err, sizeof err));
         if (rc < 0) goto fail;
-        if (todo == 0 && claimed == 0) return NZ_OK;
+        if (counts[0] == 0 && counts[1] == 0) return counts[3] ? NZ_EINVAL : NZ_OK;
         /* others hold the rest: look again, in case a lease runs out */
         work_sleep(w->o->lease / 4 < WORK_IDLE_MAX ? w->o->lease / 4 : WORK_IDLE_MAX);
         continue;
@@ -426,9 +431,12 @@ int dist_work(const dist_opts *o) {
     }
     started = 1;
     int rc = work_loop(&w);
-    json_t *line = json_pack("{s:s,s:I,s:i,s:f,s:f}", "status", rc == NZ_OK ? "done" : "failed",
-                             "run", (json_int_t)w.plan.run_id, "batches", (int)w.batches,
-                             "coordination_ms", w.coord_ms, "seconds", work_now() - t0);
+    if (rc == NZ_EINVAL)
+        log_error("work: some batches failed %d times: see the logs", WORK_MAX_ATTEMPTS);
+    json_t *line =
+        json_pack("{s:s,s:I,s:i,s:i,s:f,s:f}", "status", rc == NZ_OK ? "done" : "failed", "run",
+                  (json_int_t)w.plan.run_id, "batches", (int)w.batches, "failed_attempts",
+                  (int)w.failed_batches, "coordination_ms", w.coord_ms, "seconds", work_now() - t0);
     if (line) jsonl_write(stdout, line);
     json_decref(line);
     fflush(stdout);

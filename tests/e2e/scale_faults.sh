@@ -81,3 +81,15 @@ winner=$(ls -d "$T"/fa/ix/current "$T"/fb/ix/current 2>/dev/null | head -1)
 [ -n "$winner" ] && [ "$(snapshot_dump "$winner" | wc -l)" -eq 40 ] && [ "$(no_dups "$(dirname "$winner")")" -eq 0 ] &&
     t_ok full_rebuild_complete || t_fail full_rebuild_complete "winner $winner"
 expect_exit third_finish_reports_done 0 nz-pipeline finish -o "$T/fa/ix" --run "$run2"
+
+# --- a batch whose stages keep failing (the key is refused): handed back,
+# failed after its third claim; the worker exits 1, finish refuses the run
+corpus "$T/c" gamma
+start_mock --fatal-after 0 --fatal-status 401
+nz-pipeline plan -o "$T/ix" --store s3://bk/prod --full --batch-size 20 "$T/c" >"$T/plan3.json" 2>"$T/plan3.err"
+run3=$(jq .run "$T/plan3.json")
+expect_exit failing_batches_exit_1 1 nz-pipeline work -o "$T/we/ix" --lease 10
+[ "$(pg_q "SELECT count(*) FROM nz_batches WHERE run_id = $run3 AND state = 'failed' AND attempts = 3")" = 2 ] &&
+    t_ok failed_after_three_attempts || t_fail failed_after_three_attempts "$(pg_q "SELECT batch, state, attempts FROM nz_batches WHERE run_id = $run3")"
+expect_exit finish_refuses_failed_run 1 nz-pipeline finish -o "$T/ix"
+check finish_says_failed grep -q "2 failed" "$T/exp.err"
