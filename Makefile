@@ -123,7 +123,10 @@ $(BUILD)/nz-index: $(call obj,index/nz_index.c $(INDEX_SRC)) $(LIBNZ)
 $(BUILD)/nz-serve: $(call obj,serve/nz_serve.c $(SERVE_SRC) $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC) $(INDEX_SRC)) $(LIBNZ)
+# plan expands sources as nz-extract does (sources.c, and sitemaps: fetch.c)
+PIPELINE_EXTRACT = stages/extract/sources.c stages/extract/fetch.c stages/extract/gunzip.c
+$(BUILD)/nz-pipeline: $(call obj,pipeline/nz_pipeline.c $(PIPELINE_SRC) $(INDEX_SRC) \
+                      $(PIPELINE_EXTRACT)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC) \

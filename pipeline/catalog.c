@@ -35,7 +35,25 @@ static const char *const catalog_v2[] = {
     "uri TEXT NOT NULL, size BIGINT, mtime BIGINT, sha256 TEXT, etag TEXT, last_modified TEXT, "
     "doc_id TEXT)",
     "CREATE INDEX nz_pending_run ON nz_pending (run_id)", NULL};
-static const char *const *const catalog_migrations[] = {catalog_v1, catalog_v2};
+/* 3: distributed runs (catalog_work.h): a plan's batches of sources, the
+ * lease on each and the shard it produced, and the shared rate budget
+ * (lib/ratebudget.h). Portable SQL: SQLite creates them too, though only
+ * PostgreSQL runs plan, work and finish. */
+static const char *const catalog_v3[] = {
+    "CREATE TABLE nz_plans (run_id BIGINT PRIMARY KEY REFERENCES nz_runs (id), "
+    "created TEXT NOT NULL, store TEXT NOT NULL, batch_size BIGINT NOT NULL, "
+    "items BIGINT NOT NULL, batches BIGINT NOT NULL, base TEXT, options TEXT)",
+    "CREATE TABLE nz_batches (run_id BIGINT NOT NULL REFERENCES nz_plans (run_id), "
+    "batch BIGINT NOT NULL, state TEXT NOT NULL, owner TEXT, lease_until DOUBLE PRECISION, "
+    "attempts BIGINT NOT NULL DEFAULT 0, shard TEXT, shard_bytes BIGINT, done_by TEXT, "
+    "PRIMARY KEY (run_id, batch))",
+    "CREATE INDEX nz_batches_state ON nz_batches (run_id, state)",
+    "CREATE TABLE nz_items (run_id BIGINT NOT NULL, batch BIGINT NOT NULL, ord BIGINT NOT NULL, "
+    "source TEXT NOT NULL, PRIMARY KEY (run_id, batch, ord))",
+    "CREATE TABLE nz_ratebudget (name TEXT PRIMARY KEY, req DOUBLE PRECISION NOT NULL, "
+    "tok DOUBLE PRECISION NOT NULL, updated DOUBLE PRECISION NOT NULL, granted INTEGER)",
+    NULL};
+static const char *const *const catalog_migrations[] = {catalog_v1, catalog_v2, catalog_v3};
 #define CATALOG_VERSION ((int)(sizeof catalog_migrations / sizeof *catalog_migrations))
 _Static_assert(sizeof catalog_migrations / sizeof *catalog_migrations == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION is the number of migrations");
@@ -245,7 +263,9 @@ int catalog_reject(catalog *c, long long run_id, const char *stage, const char *
 
 static int catalog_is_number(const char *column) {
     static const char *const numbers[] = {
-        "id", "pid", "run", "size", "mtime", "first_seen", "last_changed", "last_seen", NULL};
+        "id",         "pid",          "run",       "size",       "mtime",
+        "first_seen", "last_changed", "last_seen", "batch",      "bytes",
+        "attempts",   "items",        "batches",   "batch_size", NULL};
     for (const char *const *n = numbers; *n; n++)
         if (strcmp(*n, column) == 0) return 1;
     return 0;

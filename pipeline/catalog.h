@@ -37,7 +37,7 @@
 
 typedef struct catalog catalog;
 
-#define CATALOG_SCHEMA_VERSION 2 /* the schema this program writes */
+#define CATALOG_SCHEMA_VERSION 3 /* the schema this program writes */
 
 /* Open (and create or migrate) the catalog for index root `index_root`:
  * PostgreSQL when database_url is non-empty, else SQLite. NULL with err on

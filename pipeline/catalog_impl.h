@@ -40,4 +40,8 @@ int catalog_row_json(void *ctx, int ncols, const char *const *vals);
 json_t *catalog_select(catalog *c, const char *sql, int nparams, const char *const *params,
                        const char *const *names, char *err, size_t errlen);
 
+/* catalog_stage's inserts, inside the caller's transaction. */
+int catalog_stage_rows(catalog *c, long long run_id, const catalog_change *ch, size_t n, char *err,
+                       size_t errlen);
+
 #endif

@@ -29,13 +29,13 @@ json_t *catalog_sources(catalog *c, long long changed_since, char *err, size_t e
                           1, p, names, err, errlen);
 }
 
-int catalog_stage(catalog *c, long long run_id, const catalog_change *ch, size_t n, char *err,
-                  size_t errlen) {
+int catalog_stage_rows(catalog *c, long long run_id, const catalog_change *ch, size_t n, char *err,
+                       size_t errlen) {
     static const char *const ops[] = {
         [CATALOG_PUT] = "put", [CATALOG_SEEN] = "seen", [CATALOG_DELETE] = "delete"};
     char id[32], size[32], mtime[32];
     snprintf(id, sizeof id, "%lld", run_id);
-    int rc = catalog_begin_write(c, err, errlen);
+    int rc = NZ_OK;
     for (size_t i = 0; rc == NZ_OK && i < n; i++) {
         const catalog_source *s = &ch[i].src;
         const char *p[] = {id,
@@ -52,6 +52,13 @@ int catalog_stage(catalog *c, long long run_id, const catalog_change *ch, size_t
                           "last_modified, doc_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                           9, p, NULL, NULL, err, errlen);
     }
+    return rc;
+}
+
+int catalog_stage(catalog *c, long long run_id, const catalog_change *ch, size_t n, char *err,
+                  size_t errlen) {
+    int rc = catalog_begin_write(c, err, errlen);
+    if (rc == NZ_OK) rc = catalog_stage_rows(c, run_id, ch, n, err, errlen);
     return catalog_end(c, rc, err, errlen);
 }
 
@@ -173,8 +180,10 @@ static int catalog_push_id(void *ctx, int ncols, const char *const *vals) {
 
 int catalog_staged_runs(catalog *c, long long **ids, size_t *n, char *err, size_t errlen) {
     catalog_ids got = {0};
-    int rc = catalog_exec(c, "SELECT DISTINCT run_id FROM nz_pending ORDER BY run_id", 0, NULL,
-                          catalog_push_id, &got, err, errlen);
+    int rc = catalog_exec(c,
+                          "SELECT DISTINCT run_id FROM nz_pending WHERE run_id NOT IN "
+                          "(SELECT id FROM nz_runs WHERE status = 'planned') ORDER BY run_id",
+                          0, NULL, catalog_push_id, &got, err, errlen);
     if (rc == NZ_OK && got.failed) {
         snprintf(err, errlen, "out of memory");
         rc = NZ_ENOMEM;

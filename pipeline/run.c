@@ -19,6 +19,7 @@
 #include "log.h"
 #include "nz.h"
 #include "publish.h"
+#include "snapinfo.h"
 #include "snapshot.h"
 #include "status.h"
 #include "step.h"
@@ -53,43 +54,12 @@ typedef struct run_state {
     int rejected;          /* some stage rejected inputs */
 } run_state;
 
-/* The run id a snapshot was labelled with (run=ID), or -1. */
-static long long run_label_of(const snapshot *s) {
-    json_t *labels = json_object_get(json_object_get(s->manifest, "build"), "labels");
-    const char *v = json_string_value(json_object_get(labels, "run"));
-    return v ? atoll(v) : -1;
-}
-
-/* doc_id -> [chunk_id, ...] over every row of a snapshot. */
-static json_t *run_chunk_map(const snapshot *s) {
-    json_t *map = json_object();
-    for (uint64_t row = 0; map && row < s->count; row++) {
-        snapshot_chunk c;
-        if (snapshot_chunk_get(s, row, &c) < 0) continue;
-        char doc[128];
-        snprintf(doc, sizeof doc, "%.*s", (int)c.len[NZI_F_DOC_ID], c.f[NZI_F_DOC_ID]);
-        json_t *ids = json_object_get(map, doc);
-        if (!ids && json_object_set_new(map, doc, ids = json_array()) < 0) ids = NULL;
-        if (!ids || json_array_append_new(
-                        ids, json_stringn(c.f[NZI_F_CHUNK_ID], c.len[NZI_F_CHUNK_ID])) < 0) {
-            json_decref(map);
-            return NULL;
-        }
-    }
-    return map;
-}
-
-static char *run_chunk_ids(void *ctx, const char *doc_id) {
-    json_t *ids = json_object_get(ctx, doc_id);
-    return ids ? json_dumps(ids, JSON_COMPACT) : strdup("[]");
-}
-
 /* Apply run `id`'s staged sources against the snapshot it published. */
 static int run_apply(run_state *r, long long id, const snapshot *s, const json_t *summary) {
     char err[512];
-    json_t *map = run_chunk_map(s);
-    int rc = map ? catalog_apply(r->cat, id, run_chunk_ids, map, "published", s->name, summary, err,
-                                 sizeof err)
+    json_t *map = snapinfo_chunk_map(s);
+    int rc = map ? catalog_apply(r->cat, id, snapinfo_chunk_ids, map, "published", s->name, summary,
+                                 err, sizeof err)
                  : NZ_ENOMEM;
     if (!map) snprintf(err, sizeof err, "out of memory");
     if (rc < 0) log_error("run: cannot record run %lld's sources in the catalog: %s", id, err);
@@ -112,7 +82,7 @@ static int run_repair(run_state *r) {
     int rc = NZ_OK;
     if (n && !(cur = snapshot_open(r->root, err, sizeof err))) cur = NULL;
     for (size_t i = 0; rc == NZ_OK && i < n; i++) {
-        if (cur && run_label_of(cur) == ids[i]) {
+        if (cur && snapinfo_label(cur) == ids[i]) {
             log_warn("run: run %lld published %s, then died before it recorded it: recorded now",
                      ids[i], cur->name);
             rc = run_apply(r, ids[i], cur, NULL);
@@ -207,16 +177,9 @@ static int run_record_rejects(run_state *r, step *s) {
 /* Does the catalog describe `current`? Only then may unchanged sources be
  * carried over from it; else this run rebuilds from the sources. */
 static int run_can_carry(run_state *r) {
-    char err[256];
-    char *cur = root_current(r->root);
-    snapshot *s = cur ? snapshot_open(r->root, err, sizeof err) : NULL;
-    long long label = s ? run_label_of(s) : -1;
-    char *snap = label > 0 ? catalog_run_snapshot(r->cat, label) : NULL;
-    int ok = snap && strcmp(snap, cur) == 0;
-    free(snap);
-    snapshot_close(s);
-    free(cur);
-    return ok;
+    char *base = snapinfo_carry_base(r->cat, r->root);
+    free(base);
+    return base != NULL;
 }
 
 /* Step one: nz-extract, told what the catalog knows, into docs.jsonl; then
@@ -352,8 +315,8 @@ static int run_finish(run_state *r, double t0) {
     } else if (rc == NZ_OK && !strcmp(r->status, "unchanged")) {
         rc = catalog_stage(r->cat, r->id, r->d.changes, r->d.n, err, sizeof err);
         if (rc == NZ_OK)
-            rc = catalog_apply(r->cat, r->id, run_chunk_ids, NULL, "unchanged", NULL, summary, err,
-                               sizeof err);
+            rc = catalog_apply(r->cat, r->id, snapinfo_chunk_ids, NULL, "unchanged", NULL, summary,
+                               err, sizeof err);
         if (rc < 0) log_error("run: cannot record the run: %s", err);
     } else if (rc == NZ_OK) {
         rc = catalog_run_finish(r->cat, r->id, r->status, NULL, summary, err, sizeof err);

@@ -424,6 +424,11 @@ static double client_start_ready(client *c, double next_wake) {
             }
         if (pick == c->qn) break;
         double t = client_gate(c, c->queue[pick]->tokens, now);
+        if (t <= now && c->o.budget) { /* the shared budget: checked last, it takes */
+            double w = 0;
+            if (c->o.budget(c->o.budget_ctx, c->queue[pick]->tokens, &w) < 0) w = 1.0;
+            if (w > 0) t = now + w;
+        }
         if (t > now) {
             if (t < next_wake) next_wake = t;
             break;

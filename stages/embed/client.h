@@ -8,7 +8,8 @@
  *    every slot waits, not just the one that was told);
  *  - the pace set by --rpm and --tpm (evenly spaced starts, and a token
  *    budget refilled at tpm/60 a second);
- *  - what x-ratelimit-remaining-requests / -tokens say is left.
+ *  - what x-ratelimit-remaining-requests / -tokens say is left;
+ *  - a budget shared by every worker (client_opts.budget), when set.
  * Failed batches are retried (openai.h decides which) with exponential
  * backoff and full jitter: a random wait in [0, min(cap, base * 2^n)].
  * After max_retries, or at the first failure that can never succeed, the
@@ -54,6 +55,12 @@ typedef struct client_opts {
     int concurrency, max_retries;
     long timeout; /* seconds per request */
     double rpm, tpm;
+    /* A budget shared with other processes (lib/ratebudget.h), or NULL:
+     * asked after the local pace allows a start; it takes one request and
+     * `tokens`, or says how many seconds to wait (< 0: it failed; the
+     * client waits a second and asks again). */
+    int (*budget)(void *ctx, long tokens, double *wait);
+    void *budget_ctx;
 } client_opts;
 
 typedef struct client_stats {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "nz.h"
 #include "progress.h"
+#include "ratebudget.h"
 #include "remote.h"
 #include "status.h"
 #include "vecb64.h"
@@ -40,7 +41,19 @@ typedef struct embed_ctx {
     int bpe_ready; /* the tokenizer, for records without "tokens" */
     vcache *cache; /* openai, unless --no-cache */
     char *endpoint, *default_cache;
+    ratebudget *budget; /* --shared-budget */
+    int budget_warned;
 } embed_ctx;
+
+/* client_opts.budget over the shared budget: a failure is logged once. */
+static int embed_take_budget(void *ctx, long tokens, double *wait) {
+    embed_ctx *cx = ctx;
+    char err[512];
+    int rc = ratebudget_take(cx->budget, tokens, wait, err, sizeof err);
+    if (rc < 0 && !cx->budget_warned++) log_warn("%s: waiting, then asking again", err);
+    if (rc == NZ_OK) cx->budget_warned = 0;
+    return rc;
+}
 
 /* Build the text sent for a record, or set item->error. */
 static void embed_prepare(embed_item *it, const char *name, size_t lineno) {
@@ -210,6 +223,22 @@ static int embed_openai_setup(embed_ctx *cx, const embed_options *o, remote_opts
             log_warn("embedding cache: a torn record of %llu bytes at the end was dropped",
                      (unsigned long long)vcache_recovered(cx->cache));
     }
+    if (o->shared) {
+        const char *url = config_get(CFG_DATABASE_URL);
+        char err[512];
+        if (!url || !*url) {
+            log_error("--shared-budget needs DATABASE_URL (the PostgreSQL catalog)");
+            return NZ_EXIT_USAGE;
+        }
+        if (o->rpm <= 0 && o->tpm <= 0) {
+            log_error("--shared-budget needs --rpm or --tpm");
+            return NZ_EXIT_USAGE;
+        }
+        if (!(cx->budget = ratebudget_open(url, o->shared, o->rpm, o->tpm, err, sizeof err))) {
+            log_error("%s", err);
+            return NZ_EXIT_FAIL;
+        }
+    }
     *ro = (remote_opts){.co = {.endpoint = cx->endpoint,
                                .model = cx->model,
                                .api_key = key,
@@ -220,7 +249,9 @@ static int embed_openai_setup(embed_ctx *cx, const embed_options *o, remote_opts
                                .max_retries = (int)o->max_retries,
                                .timeout = o->timeout,
                                .rpm = o->rpm,
-                               .tpm = o->tpm},
+                               .tpm = o->tpm,
+                               .budget = cx->budget ? embed_take_budget : NULL,
+                               .budget_ctx = cx},
                         .provider = "openai",
                         .model = cx->model,
                         .dim = (uint32_t)cx->dim,
@@ -344,6 +375,7 @@ int embed_run(const embed_options *o) {
 fail:
     remote_free(cx.rm);
     vcache_close(cx.cache);
+    ratebudget_close(cx.budget);
     free(cx.endpoint);
     free(cx.default_cache);
     return exit_code;

@@ -46,6 +46,7 @@ typedef struct embed_options {
     long max_retries;      /* openai: attempts after the first */
     long timeout;          /* openai: seconds a request */
     double rpm, tpm;       /* openai: pace (0: none) */
+    const char *shared;    /* openai: --shared-budget NAME in DATABASE_URL's catalog, or NULL */
     double price_per_mtok; /* USD a million tokens, for cost_usd */
     int nfiles;            /* inputs; none: stdin */
     char *const *files;

@@ -32,6 +32,8 @@ static void usage(FILE *f) {
             "      --batch N        inputs a request, at most 2048 (default 2048)\n"
             "      --concurrency N  requests in flight (default 4)\n"
             "      --rpm N, --tpm N pace to requests / tokens a minute\n"
+            "      --shared-budget NAME  share that pace with every process using NAME,\n"
+            "                       through DATABASE_URL's catalog (nz-pipeline work)\n"
             "      --timeout S      seconds a request (default 60)\n"
             "      --max-retries N  attempts after the first (default 8)\n"
             "      --cache DIR      vector cache (default: embed-cache beside INDEX_PATH)\n"
@@ -56,6 +58,7 @@ static int embed_parse(int argc, char **argv, embed_options *o) {
                                              {"concurrency", required_argument, 0, 'c'},
                                              {"rpm", required_argument, 0, 'R'},
                                              {"tpm", required_argument, 0, 'T'},
+                                             {"shared-budget", required_argument, 0, 'S'},
                                              {"timeout", required_argument, 0, 't'},
                                              {"max-retries", required_argument, 0, 'r'},
                                              {"cache", required_argument, 0, 'C'},
@@ -91,6 +94,7 @@ static int embed_parse(int argc, char **argv, embed_options *o) {
             if (config_parse_long("--tpm", optarg, 1, 1000000000, &v) < 0) return NZ_EXIT_USAGE;
             o->tpm = (double)v;
             break;
+        case 'S': o->shared = optarg; break;
         case 't':
             if (config_parse_long("--timeout", optarg, 1, 3600, &o->timeout) < 0)
                 return NZ_EXIT_USAGE;

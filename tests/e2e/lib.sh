@@ -205,3 +205,22 @@ start_s3() {
     export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY="nz-S3-secret-$RANDOM$RANDOM"
     grep -q listening "$T/s3rver.log"
 }
+
+# The distributed tests' world (scale_*.sh): PostgreSQL, s3rver with bucket
+# bk, and the mock (args: its options) as the openai provider. Reports and
+# returns non-zero when one cannot start. pg_q SQL: one query as postgres
+# on database nz, unaligned.
+dist_start() {
+    KEY="sk-test-NUZANTARA-SECRET-0123456789"
+    export OPENAI_API_KEY=$KEY EMBEDDING_PROVIDER=openai
+    if ! pg_start; then
+        t_fail pg_start "cannot start PostgreSQL: $(tail -c 300 "$PG_DIR/log" 2>/dev/null)"
+        return 1
+    fi
+    if ! start_s3 bk; then
+        t_fail s3rver_started "$(tail -c 300 "$T/npm.log" "$T/s3rver.log" 2>/dev/null | tr '\n' ' ')"
+        return 1
+    fi
+    start_mock "$@"
+}
+pg_q() { pg_as "$PG_BIN/psql" -X -qAt -h "$PG_DIR" -p "$PG_PORT" -U postgres -d nz -c "$1" 2>/dev/null; }

@@ -24,7 +24,8 @@ static const char *catalog_test_root(void) {
     if (url) {
         PGconn *pg = PQconnectdb(url);
         PQclear(PQexec(
-            pg, "DROP TABLE IF EXISTS nz_pending, nz_sources, nz_rejects, nz_runs, nz_schema"));
+            pg, "DROP TABLE IF EXISTS nz_items, nz_batches, nz_plans, nz_ratebudget, nz_pending, "
+                "nz_sources, nz_rejects, nz_runs, nz_schema"));
         PQfinish(pg);
     }
     return root;
