@@ -37,6 +37,7 @@ Results files are JSON lines {"qid": Q, "ids": [chunk_id, ...]} best first.
 """
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -105,17 +106,18 @@ def cmd_labels(docs_path, chunks_path, out):
                           "queries": len(queries[lang])}))
 
 
-# Each code of issue 14, with distractor pages that hold its pieces (never the code
-# itself), and the one page that holds it. Indonesian, as NUZANTARA's documents are.
+# Each code of issue 14, the one page that holds it, and distractor pages that hold
+# its pieces (never the code itself: no code is on two pages). Indonesian, as
+# NUZANTARA's documents are.
 PROBES = [
     ("KITAS", "Pemegang KITAS wajib melapor ke kantor imigrasi dalam tiga puluh hari setelah tiba.",
-     ["Pemegang KITAP wajib melapor ke kantor imigrasi setiap tahun.",
-      "Kita wajib melapor ke kantor imigrasi bila alamat berubah; kita membawa paspor.",
-      "ITAS adalah izin tinggal terbatas: pemegang ITAS melapor ke kantor imigrasi."]),
+     ["Kita wajib melapor ke kantor imigrasi bila alamat berubah; kita membawa paspor.",
+      "ITAS adalah izin tinggal terbatas: pemegang ITAS melapor ke kantor imigrasi.",
+      "Kartu Izin Tinggal Terbatas: pemegang kartu wajib melapor setelah tiba."]),
     ("KITAP", "KITAP diberikan kepada orang asing yang telah tinggal lama dan ingin menetap.",
-     ["KITAS diberikan kepada orang asing yang bekerja; KITAS dapat diperpanjang.",
-      "ITAP adalah izin tinggal tetap bagi orang asing yang ingin menetap lama.",
-      "Kita memberikan izin tinggal kepada orang asing yang ingin menetap."]),
+     ["ITAP adalah izin tinggal tetap bagi orang asing yang ingin menetap lama.",
+      "Kita memberikan izin tinggal kepada orang asing yang ingin menetap.",
+      "Kartu Izin Tinggal Tetap diberikan kepada orang asing yang telah lama tinggal."]),
     ("E33G", "Visa E33G adalah visa tinggal terbatas untuk pekerja jarak jauh dari luar negeri.",
      ["Visa E33 untuk pekerja dari luar negeri, dan visa E33F untuk tinggal terbatas.",
       "Indeks E 33 G pada formulir visa tinggal terbatas pekerja.",
@@ -212,30 +214,124 @@ def cmd_ours(answers_path, out):
     write_jsonl(out, rows)
 
 
-def scores(queries_path, results_path):
+def ranks(queries_path, results_path):
+    """qid -> the 1-based rank of the first relevant chunk in the top 10, or 0."""
     ranked = {r["qid"]: r["ids"] for r in jsonl(results_path)}
-    hits = rr = 0.0
-    queries = jsonl(queries_path)
-    for q in queries:
+    out = {}
+    for q in jsonl(queries_path):
         rel = set(q["relevant"])
-        for i, cid in enumerate(ranked.get(q["qid"], [])[:10]):
-            if cid in rel:
-                hits += 1
-                rr += 1.0 / (i + 1)
-                break
-    n = max(len(queries), 1)
-    return {"queries": len(queries), "recall10": hits / n, "mrr10": rr / n}
+        out[q["qid"]] = next((i + 1 for i, c in enumerate(ranked.get(q["qid"], [])[:10])
+                              if c in rel), 0)
+    return out
+
+
+def summary(rk):
+    n = max(len(rk), 1)
+    return {"queries": len(rk), "recall10": sum(r > 0 for r in rk.values()) / n,
+            "mrr10": sum(1.0 / r for r in rk.values() if r) / n}
 
 
 def cmd_score(queries_path, results_path):
-    print(json.dumps(scores(queries_path, results_path)))
+    print(json.dumps(summary(ranks(queries_path, results_path))))
+
+
+def delta_ci(a, b):
+    """MRR@10 of a minus b over the same queries, with a paired bootstrap 95% interval
+    (2,000 resamples of the queries, seeded, so a run prints the same interval)."""
+    qs = sorted(a)
+    da = [(1.0 / a[q] if a[q] else 0.0) - (1.0 / b[q] if b[q] else 0.0) for q in qs]
+    rnd = random.Random(14)
+    n = len(da)
+    means = sorted(sum(da[rnd.randrange(n)] for _ in range(n)) / n for _ in range(2000))
+    return sum(da) / n, means[50], means[1949]
+
+
+MODES = [("dense", "dense (hash, graph ef 64)"), ("lexical", "lexical (BM25)"),
+         ("lexical-nostem", "lexical, stemming off"), ("hybrid", "hybrid (RRF k=60)"),
+         ("fts5", "FTS5 bm25(), unicode61 (peer)"), ("fts5-porter", "FTS5 bm25(), porter")]
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def cmd_table(w):
+    langs = [l for l in ("en", "id") if os.path.exists(os.path.join(w, "queries-%s.jsonl" % l))]
+    rk = {}
+    for s in langs + ["probe"]:
+        for m, _ in MODES:
+            res = os.path.join(w, "res-%s-%s.jsonl" % (s, m))
+            if os.path.exists(res):
+                rk[(s, m)] = ranks(os.path.join(w, "queries-%s.jsonl" % s), res)
+    chunks = {l: sum(1 for _ in open(os.path.join(w, "chunks-%s.jsonl" % l))) for l in langs}
+    print("Debian Reference, headings as queries, own section relevant, headings stripped:")
+    print("  " + "; ".join("%s %d queries, %d chunks" % (l, len(rk[(l, "dense")]), chunks[l])
+                           for l in langs))
+    print("| mode | " + " | ".join("%s recall@10 | %s MRR@10" % (l, l) for l in langs) + " |")
+    print("|---|" + "---:|---:|" * len(langs))
+    for m, name in MODES:
+        if all((l, m) in rk for l in langs):
+            cells = []
+            for l in langs:
+                sm = summary(rk[(l, m)])
+                cells += ["%.3f" % sm["recall10"], "%.3f" % sm["mrr10"]]
+            print("| %s | %s |" % (name, " | ".join(cells)))
+    print("Targets (MRR@10 differences with a paired bootstrap 95% interval):")
+    for l in langs:
+        have = lambda m: (l, m) in rk
+        if have("lexical") and have("fts5"):
+            a, b = summary(rk[(l, "lexical")]), summary(rk[(l, "fts5")])
+            d, lo, hi = delta_ci(rk[(l, "lexical")], rk[(l, "fts5")])
+            ok = a["mrr10"] >= b["mrr10"] and a["recall10"] >= b["recall10"]
+            print("  %s lexical >= FTS5: MRR %.3f vs %.3f (%.2fx, %+.3f [%+.3f, %+.3f]), "
+                  "recall %.3f vs %.3f  %s" % (l, a["mrr10"], b["mrr10"], a["mrr10"] / b["mrr10"],
+                                               d, lo, hi, a["recall10"], b["recall10"],
+                                               verdict(ok)))
+        if have("hybrid") and have("dense") and have("lexical"):
+            best = max(("dense", "lexical"), key=lambda m: summary(rk[(l, m)])["mrr10"])
+            a, b = summary(rk[(l, "hybrid")]), summary(rk[(l, best)])
+            d, lo, hi = delta_ci(rk[(l, "hybrid")], rk[(l, best)])
+            ok = a["mrr10"] > b["mrr10"] and a["recall10"] >= b["recall10"]
+            print("  %s hybrid > best single (%s): MRR %.3f vs %.3f (%+.3f [%+.3f, %+.3f]), "
+                  "recall %.3f vs %.3f  %s" % (l, best, a["mrr10"], b["mrr10"], d, lo, hi,
+                                               a["recall10"], b["recall10"], verdict(ok)))
+        if have("lexical") and have("lexical-nostem"):
+            d, lo, hi = delta_ci(rk[(l, "lexical")], rk[(l, "lexical-nostem")])
+            keep = "helps: keep it" if lo > 0 else ("hurts: turn it off" if hi < 0 else
+                                                     "no significant difference")
+            print("  %s stemming on - off: MRR %+.3f [%+.3f, %+.3f]: %s" % (l, d, lo, hi, keep))
+    probes = jsonl(os.path.join(w, "queries-probe.jsonl"))
+    pm = [m for m, _ in MODES if ("probe", m) in rk]
+    print("Probes, each planted among distractors holding its pieces (rank of its page; "
+          "target: 1 in lexical and hybrid):")
+    print("| code | " + " | ".join(pm) + " | |")
+    print("|---|" + "---:|" * len(pm) + "---|")
+    for q in probes:
+        r = [rk[("probe", m)][q["qid"]] for m in pm]
+        need = [rk[("probe", m)][q["qid"]] == 1 for m in ("lexical", "hybrid") if m in pm]
+        print("| `%s` | %s | %s |" % (q["query"], " | ".join(str(x) if x else ">10" for x in r),
+                                     verdict(need and all(need))))
+    lat = os.path.join(w, "latency.json")
+    if os.path.exists(lat):
+        with open(lat) as f:
+            L = json.load(f)
+        d = L["dense"]["p50_ms"]
+        print("Latency, %d chunks, %d queries, in process, one thread (p50 / p99 per query):"
+              % (L["rows"], L["queries"]))
+        for m, target, ok in (("dense", "anchor", None),
+                              ("lexical", "p50 < 1 ms", L["lexical"]["p50_ms"] < 1.0),
+                              ("hybrid", "<= 1.3x dense", L["hybrid"]["p50_ms"] <= 1.3 * d)):
+            print("  %-8s %7.3f ms / %7.3f ms  %5.2fx dense  %s" % (
+                m, L[m]["p50_ms"], L[m]["p99_ms"], L[m]["p50_ms"] / d,
+                target + ("" if ok is None else "  " + verdict(ok))))
 
 
 def main():
     cmds = {"labels": (cmd_labels, 3), "probes": (cmd_probes, 1), "qrels": (cmd_qrels, 2),
-            "fts5": (cmd_fts5, 4), "ours": (cmd_ours, 2), "score": (cmd_score, 2)}
+            "fts5": (cmd_fts5, 4), "ours": (cmd_ours, 2), "score": (cmd_score, 2),
+            "table": (cmd_table, 1)}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) != cmds[sys.argv[1]][1] + 2:
-        sys.exit("usage: quality.py labels|probes|qrels|fts5|ours|score ARGS (see the docstring)")
+        sys.exit("usage: quality.py labels|probes|qrels|fts5|ours|score|table ARGS (see the docstring)")
     fn, _ = cmds[sys.argv[1]]
     fn(*sys.argv[2:])
 

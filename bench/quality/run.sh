@@ -68,15 +68,14 @@ ask() {
     done < <(jq -r '[.qid, .lang, .query] | @tsv' "$W/queries-$s.jsonl")
     $PY ours "$W/ans" "$W/res-$s-$mode.jsonl"
 }
-score() { $PY score "$W/queries-$1.jsonl" "$W/res-$1-$2.jsonl"; }
 
-: >"$W/scores.jsonl"
 for s in $LANGS probe; do
     ask "$s" dense
-    $PY fts5 "$W/chunks-$s.jsonl" "$W/queries-$s.jsonl" "$FTS_TOK" "$W/res-$s-fts5.jsonl" \
-        >"$W/fts5-$s.json"
-    for m in dense fts5; do
-        score "$s" "$m" | jq -c --arg s "$s" --arg m "$m" '. + {set: $s, mode: $m}' >>"$W/scores.jsonl"
-    done
+    $PY fts5 "$W/chunks-$s.jsonl" "$W/queries-$s.jsonl" "$FTS_TOK" "$W/res-$s-fts5.jsonl" >"$W/fts5-$s.json"
+    $PY fts5 "$W/chunks-$s.jsonl" "$W/queries-$s.jsonl" "porter $FTS_TOK" "$W/res-$s-fts5-porter.jsonl" \
+        >"$W/fts5-porter-$s.json"
 done
-cat "$W/labels.json" "$W/scores.jsonl"
+echo "FTS5: CREATE VIRTUAL TABLE f USING fts5(text, tokenize='$FTS_TOK') of the chunks' text (the"
+echo "text our lexical index holds); a query is the OR of its unicode61 tokens, each quoted"
+echo "(\"console\" OR \"basics\"), ORDER BY rank (bm25()) LIMIT 10, through the sqlite3 CLI."
+$PY table "$W"
