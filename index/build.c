@@ -74,6 +74,10 @@ static int build_fill(const build_opts *o, const char *dir, const char *name, bu
     }
     rc = NZ_EIO;
     if (!(in.b = builder_open(dir, err, errlen))) goto fail;
+    if (o->lex && (rc = builder_set_lexical(in.b, o->lex)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (!o->flat && (rc = builder_set_graph(in.b, &o->graph, o->stop, &in.prog)) < 0) {
         snprintf(err, errlen, "%s: cannot create %s: %s", dir, NZI_CODES, strerror(errno));
         goto fail;

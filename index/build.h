@@ -21,20 +21,23 @@
 
 #include "docset.h"
 #include "graph.h"
+#include "lex_write.h"
 
 typedef struct build_opts {
     const char *root;  /* the index root (INDEX_PATH) */
     const char *fvecs; /* rows from this .fvecs file, or NULL: */
     int nfiles;        /* ... embedded.jsonl files (stdin when 0) */
     char *const *files;
-    long keep;            /* snapshots to keep after publishing */
-    int flat;             /* no graph: exact search only */
-    graph_params graph;   /* unless flat */
-    const char *tool;     /* for the manifest: "nz-index 0.1.0" */
-    const char *base;     /* carry rows from this snapshot (or root), or NULL */
-    const docset *drop;   /* with base: documents not carried (may be NULL) */
-    const json_t *labels; /* build.labels for the manifest, or NULL */
-    int rebuild_graph;    /* with base: build the graph anew, not from the base's */
+    long keep;             /* snapshots to keep after publishing */
+    int flat;              /* no graph: exact search only */
+    graph_params graph;    /* unless flat */
+    const char *tool;      /* for the manifest: "nz-index 0.1.0" */
+    const char *base;      /* carry rows from this snapshot (or root), or NULL */
+    const docset *drop;    /* with base: documents not carried (may be NULL) */
+    const json_t *labels;  /* build.labels for the manifest, or NULL */
+    int rebuild_graph;     /* with base: build the graph anew, not from the base's */
+    const lex_params *lex; /* the lexical index's BM25 and stemming (lex_write.h);
+                              NULL: the defaults */
     volatile sig_atomic_t *stop;
 } build_opts;
 

@@ -12,6 +12,8 @@
 #include <zlib.h>
 
 #include "kernels.h"
+#include "lex_format.h"
+#include "lex_write.h"
 #include "status.h"
 
 /* A file being written: header placeholder, then a CRC'd body. */
@@ -25,7 +27,8 @@ typedef struct builder_file {
 
 struct index_builder {
     char *dir;
-    builder_file vec, chk, cod;
+    builder_file vec, chk, cod, lex;
+    lex_writer *lw; /* the BM25 index, written at finish (lex_write.h) */
     int graph;
     graph_params gp;
     int incremental; /* builder_set_graph_base: base and base_name set */
@@ -108,8 +111,14 @@ index_builder *builder_open(const char *dir, char *err, size_t errlen) {
         free(b);
         return NULL;
     }
+    if (!(b->lw = lexw_new(NULL))) {
+        snprintf(err, errlen, "out of memory");
+        builder_free(b);
+        return NULL;
+    }
     if (builder_file_open(&b->vec, dir, NZI_VECTORS) < 0 ||
-        builder_file_open(&b->chk, dir, NZI_CHUNKS) < 0) {
+        builder_file_open(&b->chk, dir, NZI_CHUNKS) < 0 ||
+        builder_file_open(&b->lex, dir, NZI_LEXICAL) < 0) {
         snprintf(err, errlen, "%s: cannot create index files: %s", dir, strerror(errno));
         builder_free(b);
         return NULL;
@@ -125,6 +134,15 @@ int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atom
     b->gp = *p;
     b->stop = stop;
     b->prog = prog;
+    return NZ_OK;
+}
+
+int builder_set_lexical(index_builder *b, const lex_params *p) {
+    if (b->count) return NZ_EINVAL;
+    lex_writer *lw = lexw_new(p);
+    if (!lw) return NZ_ENOMEM;
+    lexw_free(b->lw);
+    b->lw = lw;
     return NZ_OK;
 }
 
@@ -203,6 +221,16 @@ static int builder_append(index_builder *b, const float *row, const builder_meta
         uint32_t n32 = (uint32_t)n;
         if (builder_file_write(&b->chk, &n32, 4) < 0 || builder_file_write(&b->chk, s, n) < 0)
             goto ioerr;
+    }
+    int rc =
+        lexw_add(b->lw, m->f[NZI_F_TEXT] ? m->f[NZI_F_TEXT] : "",
+                 m->len ? m->len[NZI_F_TEXT] : (m->f[NZI_F_TEXT] ? strlen(m->f[NZI_F_TEXT]) : 0),
+                 m->f[NZI_F_LANG] ? m->f[NZI_F_LANG] : "",
+                 m->len ? m->len[NZI_F_LANG] : (m->f[NZI_F_LANG] ? strlen(m->f[NZI_F_LANG]) : 0));
+    if (rc < 0) {
+        b->failed = 1;
+        snprintf(err, errlen, "lexical index: %s", nz_strerror(rc));
+        return rc;
     }
     b->offsets[b->count++] = blob_pos;
     return NZ_OK;
@@ -333,6 +361,23 @@ static int builder_finish_rows(index_builder *b) {
     return builder_file_finish(&b->chk, &ch);
 }
 
+static int builder_lex_emit(const void *data, size_t len, void *ctx) {
+    return builder_file_write(ctx, data, len);
+}
+
+/* lexical.bin from the rows' texts (lex_write.h). NZ_OK; NZ_EIO (errno),
+ * NZ_ENOMEM or NZ_ELIMIT. */
+static int builder_finish_lexical(index_builder *b, manifest_index *ix) {
+    nzi_header h;
+    int rc = lexw_finish(b->lw, builder_lex_emit, &b->lex, &h);
+    if (rc < 0) return rc;
+    if (builder_file_finish(&b->lex, &h) < 0) return NZ_EIO;
+    ix->lex = lexw_params(b->lw);
+    ix->lex_terms = lexw_terms(b->lw);
+    ix->lex_postings = lexw_postings(b->lw);
+    return NZ_OK;
+}
+
 int builder_finish(index_builder *b, const manifest_build *mb, char *err, size_t errlen) {
     builder_file grf = {0};
     manifest_index ix = {.dim = b->dim, .count = b->count, .graph = b->graph ? &b->gp : NULL};
@@ -352,6 +397,12 @@ int builder_finish(index_builder *b, const manifest_build *mb, char *err, size_t
         snprintf(err, errlen, "write error in %s: %s", b->dir, strerror(errno));
         goto fail;
     }
+    if ((rc = builder_finish_lexical(b, &ix)) < 0) {
+        b->failed = 1;
+        snprintf(err, errlen, "%s in %s/%s: %s", rc == NZ_EIO ? "write error" : "lexical index",
+                 b->dir, NZI_LEXICAL, rc == NZ_EIO ? strerror(errno) : nz_strerror(rc));
+        goto fail;
+    }
     if (b->graph && (rc = builder_finish_graph(b, &grf, &ix, err, errlen)) < 0) goto fail;
     builder_file_entry(&ix, &b->vec, NZI_VECTORS);
     builder_file_entry(&ix, &b->chk, NZI_CHUNKS);
@@ -359,6 +410,7 @@ int builder_finish(index_builder *b, const manifest_build *mb, char *err, size_t
         builder_file_entry(&ix, &b->cod, NZI_CODES);
         builder_file_entry(&ix, &grf, NZI_GRAPH);
     }
+    builder_file_entry(&ix, &b->lex, NZI_LEXICAL);
     rc = manifest_write(b->dir, mb, &ix, err, errlen);
     if (rc == NZ_EIO) b->failed = 1;
 fail:
@@ -371,6 +423,8 @@ void builder_free(index_builder *b) {
     builder_file_close(&b->vec);
     builder_file_close(&b->chk);
     builder_file_close(&b->cod);
+    builder_file_close(&b->lex);
+    lexw_free(b->lw);
     free(b->offsets);
     free(b->code);
     free(b->row);

@@ -8,7 +8,8 @@
  * build's memory is the codes' page cache plus count x degree edges. CRC32s are computed
  * while writing (zlib's crc32_combine joins the header written last), so
  * finishing does not re-read anything. builder_finish() writes both
- * headers, fsyncs the files and writes MANIFEST.json; publishing the
+ * headers, fsyncs the files and writes MANIFEST.json; each row's text also
+ * feeds the lexical index (lex_write.h), written to lexical.bin at finish; publishing the
  * directory is the caller's job (see publish.h).
  */
 #ifndef NZ_BUILDER_H
@@ -18,6 +19,7 @@
 
 #include "format.h"
 #include "graph.h"
+#include "lex_write.h"
 #include "manifest.h"
 
 typedef struct index_builder index_builder;
@@ -57,6 +59,11 @@ int builder_add_normalised(index_builder *b, const float *v, uint32_t dim, const
 int builder_set_graph(index_builder *b, const graph_params *p, volatile sig_atomic_t *stop,
                       progress *prog); /* NZ_OK; NZ_EIO: cannot create codes.bin (errno);
                                           NZ_EINVAL: called after a row or twice */
+
+/* BM25 parameters and stemming of lexical.bin (lex_write.h), which every
+ * snapshot has; without this call the defaults. Call before the first
+ * row. NZ_OK; NZ_EINVAL (after a row); NZ_ENOMEM. */
+int builder_set_lexical(index_builder *b, const lex_params *p);
 
 /* Make the graph at finish from a base snapshot's (graph_update) rather
  * than from scratch. gb->adj and gb->map, and base_name (for the

@@ -9,6 +9,7 @@
 
 #include "atomicio.h"
 #include "format.h"
+#include "lex_terms.h"
 #include "status.h"
 
 /* "graph": how the graph was made. */
@@ -29,6 +30,17 @@ static json_t *manifest_pack_index(const manifest_index *ix) {
         "{s:s,s:i,s:i,s:f,s:I,s:i,s:s,s:o}", "kind", "vamana", "degree", (int)g->degree, "build_ef",
         (int)g->build_ef, "alpha", round(g->alpha * 1000) / 1000, "seed", (json_int_t)g->seed,
         "entry", (int)ix->entry, "quantisation", "int8 per row", "graph", manifest_pack_graph(ix));
+}
+
+/* The "lexical" object: BM25's parameters and which languages were stemmed. */
+static json_t *manifest_pack_lexical(const manifest_index *ix) {
+    const lex_params *p = ix->lex;
+    json_t *stem = json_array();
+    if (stem && (p->stem & LEX_LANG_ID)) json_array_append_new(stem, json_string("id"));
+    if (stem && (p->stem & LEX_LANG_EN)) json_array_append_new(stem, json_string("en"));
+    return json_pack("{s:s,s:f,s:f,s:o,s:I,s:I}", "kind", "bm25", "k1", round(p->k1 * 1000) / 1000,
+                     "b", round(p->b * 1000) / 1000, "stem", stem, "terms",
+                     (json_int_t)ix->lex_terms, "postings", (json_int_t)ix->lex_postings);
 }
 
 static json_t *manifest_pack_files(const manifest_index *ix) {
@@ -71,13 +83,14 @@ json_t *manifest_pack(const manifest_build *b, const manifest_index *ix) {
     gmtime_r(&b->created, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     /* "o" steals the two parts, also when the pack fails */
-    return json_pack("{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:o,s:o,s:i,s:I,s:o}", "format",
+    return json_pack("{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:o,s:o*,s:o,s:i,s:I,s:o}", "format",
                      "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot",
                      b->snapshot, "created", created, "created_unix", (json_int_t)b->created,
                      "metric", "cosine", "embedding", "provider", b->provider, "model", b->model,
-                     "dim", (int)ix->dim, "index", manifest_pack_index(ix), "build",
-                     manifest_pack_build(b), "dim", (int)ix->dim, "count", (json_int_t)ix->count,
-                     "files", manifest_pack_files(ix));
+                     "dim", (int)ix->dim, "index", manifest_pack_index(ix), "lexical",
+                     ix->lex ? manifest_pack_lexical(ix) : NULL, "build", manifest_pack_build(b),
+                     "dim", (int)ix->dim, "count", (json_int_t)ix->count, "files",
+                     manifest_pack_files(ix));
 }
 
 int manifest_write(const char *dir, const manifest_build *b, const manifest_index *ix, char *err,

@@ -25,8 +25,9 @@
 #include <time.h>
 
 #include "graph.h"
+#include "lex_write.h"
 
-#define MANIFEST_MAX_FILES 4
+#define MANIFEST_MAX_FILES 5
 
 #define MANIFEST_MAX_LABELS 32
 #define MANIFEST_MAX_LABEL_KEY 64
@@ -59,6 +60,8 @@ typedef struct manifest_index {
     uint32_t entry;            /* the graph's entry point */
     const char *graph_base;    /* graph_update from this base's graph; NULL: built */
     graph_stats graph_stats;   /* with graph_base: rows kept, repaired, inserted */
+    const lex_params *lex;     /* lexical.bin's parameters; NULL: no lexical index */
+    uint64_t lex_terms, lex_postings;
     manifest_file files[MANIFEST_MAX_FILES];
     int nfiles;
 } manifest_index;

@@ -6,7 +6,8 @@
  *                   [--exact] [-o OUT.ivecs]
  *   nz-index info   [ROOT|SNAPSHOT]
  *   nz-index verify [ROOT|SNAPSHOT]
- *   nz-index query  [ROOT|SNAPSHOT] (--text T | --vector JSON) [-k N] [filters]
+ *   nz-index query  [ROOT|SNAPSHOT] (--text T | --vector JSON | --queries FILE)
+ *                   [--mode dense|lexical|hybrid] [--weight W] [-k N] [filters]
  *   nz-index prune  [ROOT] --keep N
  *   nz-index push   [-o ROOT] [--snapshot ID] s3://BUCKET/PREFIX
  *   nz-index pull   [-o ROOT] s3://BUCKET/PREFIX
@@ -28,12 +29,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "build.h"
 #include "config.h"
 #include "docset.h"
 #include "fvecs.h"
 #include "jsonl.h"
 #include "kernels.h"
+#include "lex_terms.h"
 #include "log.h"
 #include "manifest.h"
 #include "nz.h"
@@ -75,6 +78,9 @@ static void usage(FILE *f) {
         "         [--label KEY=VALUE]             into MANIFEST.json build.labels\n"
         "         [--rebuild-graph]               with --base: build the graph anew, not\n"
         "                                         from the base's graph\n"
+        "         [--bm25-k1 K] [--bm25-b B]      the lexical index's BM25 (1.2, 0.75)\n"
+        "         [--stem LANGS]                  stem these languages' rows: id,en (the\n"
+        "                                         default), id, en or none\n"
         "  search [ROOT|SNAPSHOT] --fvecs Q [-k N] [--ef N] [--threads T] [--exact]\n"
         "         [--warmup] [--repeat N]         untimed pass first; best of N passes\n"
         "         [-o OUT.ivecs]                  ids per query (.ivecs, or JSON lines),\n"
@@ -83,6 +89,10 @@ static void usage(FILE *f) {
         "  verify [ROOT|SNAPSHOT]                 check every file's CRC32 and record\n"
         "  query  [ROOT|SNAPSHOT] --text T | --vector JSON  [-k N] [--ef N] [--exact]\n"
         "         [--lang L] [--doc-id ID] [--uri-prefix P]  search, print JSON\n"
+        "         [--mode dense|lexical|hybrid]   default: hybrid for text, dense for\n"
+        "         [--weight W]                    vectors; W: hybrid's lexical share\n"
+        "         [--queries FILE]                requests as JSON lines (- stdin), an\n"
+        "                                         answer line each, then timings\n"
         "  prune  [ROOT] --keep N                 remove all but the newest N snapshots\n"
         "  push   [-o ROOT] [--snapshot ID] s3://BUCKET/PREFIX\n"
         "                                         upload a snapshot (default: current),\n"
@@ -142,7 +152,8 @@ static int index_build(const build_opts *o) {
 typedef struct build_cli {
     build_opts o;
     long degree, build_ef, seed, threads;
-    double alpha;
+    double alpha, k1, b;
+    lex_params lex;
     const char *drop_path;
     docset drop;
     json_t *labels;
@@ -177,6 +188,9 @@ static int build_check(build_cli *c, int argc, char **argv) {
         return rc == NZ_ENOMEM ? NZ_EXIT_FAIL : NZ_EXIT_USAGE;
     }
     c->o.drop = c->drop_path ? &c->drop : NULL;
+    c->lex.k1 = (float)c->k1;
+    c->lex.b = (float)c->b;
+    c->o.lex = &c->lex;
     c->o.labels = c->labels;
     c->o.graph = (graph_params){.degree = (uint32_t)c->degree,
                                 .build_ef = (uint32_t)c->build_ef,
@@ -204,6 +218,9 @@ static int build_parse(build_cli *c, int argc, char **argv) {
                                              {"drop-docs", required_argument, 0, 'D'},
                                              {"label", required_argument, 0, 'l'},
                                              {"rebuild-graph", no_argument, 0, 'G'},
+                                             {"bm25-k1", required_argument, 0, '1'},
+                                             {"bm25-b", required_argument, 0, '2'},
+                                             {"stem", required_argument, 0, '3'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int opt, bad = 0;
@@ -224,6 +241,14 @@ static int build_parse(build_cli *c, int argc, char **argv) {
         case 'D': c->drop_path = optarg; break;
         case 'l': bad = build_label(c, optarg); break;
         case 'G': c->o.rebuild_graph = 1; break;
+        case '1': bad = config_parse_double("--bm25-k1", optarg, 0, 100, &c->k1) < 0; break;
+        case '2': bad = config_parse_double("--bm25-b", optarg, 0, 1, &c->b) < 0; break;
+        case '3':
+            if ((c->lex.stem = lex_stem_parse(optarg)) < 0) {
+                log_error("build: --stem %s: want id,en, id, en or none", optarg);
+                bad = 1;
+            }
+            break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }
@@ -238,7 +263,10 @@ static int cmd_build(int argc, char **argv) {
         .build_ef = GRAPH_DEFAULT_BUILD_EF,
         .seed = GRAPH_DEFAULT_SEED,
         .alpha = GRAPH_DEFAULT_ALPHA,
+        .k1 = LEX_K1_DEFAULT,
+        .b = LEX_B_DEFAULT,
         .drop = DOCSET_INIT};
+    c.lex.stem = LEX_STEM_ALL;
     int rc = build_parse(&c, argc, argv);
     if (rc < 0) {
         struct sigaction sa = {.sa_handler = build_on_signal};
@@ -318,7 +346,18 @@ typedef struct query_opts {
     const char *lang, *doc_id, *uri_prefix;
     long k, ef; /* ef 0: the default */
     int exact;
+    const char *mode;    /* or NULL: the request's default */
+    double weight;       /* < 0: not given */
+    const char *queries; /* --queries FILE, or NULL */
 } query_opts;
+
+/* --mode and --weight into a request that does not name its own. */
+static void query_defaults(const query_opts *o, json_t *req) {
+    if (o->mode && !json_object_get(req, "mode"))
+        json_object_set_new(req, "mode", json_string(o->mode));
+    if (o->weight >= 0 && !json_object_get(req, "weight"))
+        json_object_set_new(req, "weight", json_real(o->weight));
+}
 
 /* The options as the request query_parse takes (query.h); NULL after
  * logging why for a usage error. */
@@ -330,6 +369,7 @@ static json_t *query_request(const query_opts *o) {
     if (o->uri_prefix) json_object_set_new(filter, "uri_prefix", json_string(o->uri_prefix));
     if (o->ef) json_object_set_new(req, "ef", json_integer(o->ef));
     if (o->exact) json_object_set_new(req, "exact", json_true());
+    query_defaults(o, req);
     if (o->text && !(v = json_string(o->text))) {
         log_error("query: --text is not valid UTF-8");
         goto fail;
@@ -383,8 +423,77 @@ fail:
     return exit_code;
 }
 
+/* --queries: one request a line, one answer line each. */
+typedef struct query_batch {
+    const query_opts *o;
+    const snapshot *s;
+    buf ms; /* each answered query's time, doubles */
+    long answered, refused;
+} query_batch;
+
+static int query_batch_one(void *ctx, json_t *req, const char *name, size_t lineno) {
+    query_batch *qb = ctx;
+    char err[512];
+    query_req q;
+    json_t *ans = NULL;
+    if (json_is_object(req) && !json_object_get(req, "k"))
+        json_object_set_new(req, "k", json_integer(qb->o->k));
+    if (json_is_object(req)) query_defaults(qb->o, req);
+    double t0 = progress_now();
+    int rc = query_parse(req, &q, err, sizeof err);
+    if (rc == NZ_OK) rc = query_run(qb->s, &q, 0, &ans, err, sizeof err);
+    double ms = (progress_now() - t0) * 1e3;
+    query_free(&q);
+    json_decref(req);
+    if (rc == NZ_ENOMEM || rc == NZ_ECORRUPT || rc == NZ_EIO) {
+        log_error("query: %s:%zu: %s", name, lineno, err);
+        return rc;
+    }
+    if (rc < 0) /* this request refused; the others go on */
+        ans = json_pack("{s:s,s:I,s:s}", "input", name, "line", (json_int_t)lineno, "error", err);
+    else if (buf_add(&qb->ms, &ms, sizeof ms) == 0) qb->answered++;
+    print_json(ans);
+    if (rc < 0) {
+        log_reject(name, "line %zu: %s", lineno, err);
+        qb->refused++;
+    }
+    return NZ_OK;
+}
+
+static int query_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every request of o->queries; a JSON line of timings on stderr. */
+static int query_file(const query_opts *o) {
+    char err[512], *files[] = {(char *)o->queries};
+    query_batch qb = {.o = o, .ms = BUF_INIT};
+    long rejected = 0; /* lines that are not JSON */
+    snapshot *s = snapshot_open(o->path, err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        return NZ_EXIT_FAIL;
+    }
+    qb.s = s;
+    int rc = jsonl_each(1, files, QUERY_MAX_TEXT * 8, query_batch_one, &qb, &rejected);
+    rejected += qb.refused;
+    double *ms = (double *)qb.ms.s, sum = 0;
+    size_t n = (size_t)qb.answered;
+    if (n) qsort(ms, n, sizeof *ms, query_cmp_double);
+    for (size_t i = 0; i < n; i++) sum += ms[i];
+    log_fields(LOG_INFO, "queries",
+               json_pack("{s:I,s:I,s:f,s:f,s:f}", "answered", (json_int_t)n, "rejected",
+                         (json_int_t)rejected, "p50_ms", n ? ms[n / 2] : 0.0, "p95_ms",
+                         n ? ms[n * 95 / 100] : 0.0, "mean_ms", n ? sum / (double)n : 0.0));
+    buf_free(&qb.ms);
+    snapshot_close(s);
+    if (rc < 0 || fflush(stdout) != 0) return NZ_EXIT_FAIL;
+    return rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+}
+
 static int cmd_query(int argc, char **argv) {
-    query_opts o = {.k = 10};
+    query_opts o = {.k = 10, .weight = -1};
     static const struct option longopts[] = {{"text", required_argument, 0, 't'},
                                              {"vector", required_argument, 0, 'v'},
                                              {"lang", required_argument, 0, 'l'},
@@ -392,6 +501,9 @@ static int cmd_query(int argc, char **argv) {
                                              {"uri-prefix", required_argument, 0, 'u'},
                                              {"ef", required_argument, 0, 'e'},
                                              {"exact", no_argument, 0, 'x'},
+                                             {"mode", required_argument, 0, 'm'},
+                                             {"weight", required_argument, 0, 'w'},
+                                             {"queries", required_argument, 0, 'q'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c;
@@ -409,16 +521,21 @@ static int cmd_query(int argc, char **argv) {
             if (config_parse_long("--ef", optarg, 1, 10000, &o.ef) < 0) return NZ_EXIT_USAGE;
             break;
         case 'x': o.exact = 1; break;
+        case 'm': o.mode = optarg; break;
+        case 'w':
+            if (config_parse_double("--weight", optarg, 0, 1, &o.weight) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'q': o.queries = optarg; break;
         case 'h': usage(stdout); return NZ_EXIT_OK;
         default: usage(stderr); return NZ_EXIT_USAGE;
         }
     }
-    if ((o.text != NULL) == (o.vector != NULL) || argc - optind > 1) {
-        log_error("query: give exactly one of --text or --vector");
+    if ((o.text != NULL) + (o.vector != NULL) + (o.queries != NULL) != 1 || argc - optind > 1) {
+        log_error("query: give exactly one of --text, --vector or --queries");
         return NZ_EXIT_USAGE;
     }
     o.path = path_arg(argc, argv);
-    return query_cli(&o);
+    return o.queries ? query_file(&o) : query_cli(&o);
 }
 
 /* --------------------------------------------------------------- search */

@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "embedder.h"
+#include "fuse.h"
 #include "kernels.h"
+#include "lex_search.h"
 #include "status.h"
 #include "utf8.h"
 
@@ -30,6 +32,25 @@ static int query_filter_string(json_t *f, const char *key, const char **out, cha
     return NZ_OK;
 }
 
+/* "mode" and "weight". NZ_OK or NZ_EINVAL. */
+static int query_parse_mode(const json_t *body, query_req *q, char *err, size_t errlen) {
+    static const char *const modes[] = {"dense", "lexical", "hybrid"};
+    json_t *mode = json_object_get(body, "mode"), *w = json_object_get(body, "weight");
+    q->weight = 0.5;
+    for (int i = 0; mode && json_is_string(mode) && i < 3; i++)
+        if (!strcmp(json_string_value(mode), modes[i])) q->mode = QUERY_MODE_DENSE + i;
+    if (mode && !q->mode) {
+        snprintf(err, errlen, "\"mode\" must be \"dense\", \"lexical\" or \"hybrid\"");
+        return NZ_EINVAL;
+    }
+    if (w && (!json_is_number(w) || !(json_number_value(w) >= 0 && json_number_value(w) <= 1))) {
+        snprintf(err, errlen, "\"weight\" must be a number from 0 to 1");
+        return NZ_EINVAL;
+    }
+    if (w) q->weight = json_number_value(w);
+    return NZ_OK;
+}
+
 int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     memset(q, 0, sizeof *q);
     q->k = 10;
@@ -42,8 +63,10 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
     json_t *val;
     json_object_foreach((json_t *)body, key, val) {
         if (strcmp(key, "query") && strcmp(key, "vector") && strcmp(key, "k") &&
-            strcmp(key, "filter") && strcmp(key, "ef") && strcmp(key, "exact")) {
-            snprintf(err, errlen, "unknown field \"%.64s\" (query, vector, k, filter, ef, exact)",
+            strcmp(key, "filter") && strcmp(key, "ef") && strcmp(key, "exact") &&
+            strcmp(key, "mode") && strcmp(key, "weight")) {
+            snprintf(err, errlen,
+                     "unknown field \"%.64s\" (query, vector, k, filter, ef, exact, mode, weight)",
                      key);
             goto fail;
         }
@@ -111,6 +134,7 @@ int query_parse(const json_t *body, query_req *q, char *err, size_t errlen) {
         }
         q->ef = (size_t)json_integer_value(ef);
     }
+    if (query_parse_mode(body, q, err, errlen) < 0) goto fail;
     json_t *f = json_object_get(body, "filter");
     if (f && !json_is_null(f)) {
         if (!json_is_object(f)) {
@@ -139,7 +163,19 @@ void query_free(query_req *q) {
     q->vector = NULL;
 }
 
-static json_t *query_hit_json(const snapshot *s, const topk_hit *h) {
+static const char *const query_modes[] = {"default", "dense", "lexical", "hybrid"};
+
+/* {"dense": RANK, "lexical": RANK}: the lists that found the hit. */
+static json_t *query_found_by(const fuse_hit *h) {
+    json_t *o = json_object();
+    if (o && h->rank[FUSE_DENSE])
+        json_object_set_new(o, "dense", json_integer(h->rank[FUSE_DENSE]));
+    if (o && h->rank[FUSE_LEXICAL])
+        json_object_set_new(o, "lexical", json_integer(h->rank[FUSE_LEXICAL]));
+    return o;
+}
+
+static json_t *query_hit_json(const snapshot *s, const fuse_hit *h) {
     snapshot_chunk c;
     if (snapshot_chunk_get(s, h->id, &c) < 0) return NULL;
     json_t *o = json_object();
@@ -160,42 +196,94 @@ static json_t *query_hit_json(const snapshot *s, const topk_hit *h) {
     json_object_set_new(o, "text", utf8_json_string(c.f[NZI_F_TEXT], c.len[NZI_F_TEXT]));
     /* round to 6 places so answers are stable across kernels */
     json_object_set_new(o, "score", json_real(round((double)h->score * 1e6) / 1e6));
+    json_object_set_new(o, "found_by", query_found_by(h));
     return o;
+}
+
+/* The mode the request runs in: its own, else hybrid for text (dense on a
+ * snapshot built without a lexical index) and dense for a vector. NZ_OK,
+ * or NZ_EINVAL when the mode cannot serve the request. */
+static int query_mode(const snapshot *s, const query_req *q, int *mode, char *err, size_t errlen) {
+    *mode = q->mode;
+    if (*mode == QUERY_MODE_DEFAULT)
+        *mode = !q->vector && s->lex_map ? QUERY_MODE_HYBRID : QUERY_MODE_DENSE;
+    if (*mode == QUERY_MODE_DENSE) return NZ_OK;
+    if (q->vector) {
+        snprintf(err, errlen, "mode \"%s\" needs a text \"query\", not a \"vector\"",
+                 query_modes[*mode]);
+        return NZ_EINVAL;
+    }
+    if (!s->lex_map) {
+        snprintf(err, errlen,
+                 "snapshot %s has no lexical index (built before nz-index had one): "
+                 "rebuild it, or ask for mode \"dense\"",
+                 s->name);
+        return NZ_EINVAL;
+    }
+    return NZ_OK;
+}
+
+/* The request's vector into v: its own, checked and normalised, or its
+ * text embedded. NZ_OK, NZ_EINVAL or NZ_EUNAVAILABLE (err set). */
+static int query_vector(const snapshot *s, const query_req *q, float *v, char *err, size_t errlen) {
+    if (!q->vector) return embedder_query(s->provider, s->model, s->dim, q->text, v, err, errlen);
+    if (q->vector_dim != s->dim) {
+        snprintf(err, errlen, "vector has %zu dimensions, the index has %u", q->vector_dim, s->dim);
+        return NZ_EINVAL;
+    }
+    memcpy(v, q->vector, s->dim * sizeof *v);
+    if (kern_normalise(v, s->dim) == 0) {
+        snprintf(err, errlen, "vector is all zeros");
+        return NZ_EINVAL;
+    }
+    return NZ_OK;
+}
+
+/* The lists the mode asks for, depth hits each, fused into out (room for
+ * 2 x depth). The count, or a status (err set). */
+static long query_search(const snapshot *s, const query_req *q, int mode, int threads, size_t depth,
+                         topk_hit *dh, topk_hit *lh, fuse_hit *out, char *err, size_t errlen) {
+    long nd = 0, nl = 0;
+    search_params p = {
+        .k = depth, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
+    if (mode != QUERY_MODE_LEXICAL) {
+        float *v = malloc(s->dim * sizeof *v);
+        int rc = v ? query_vector(s, q, v, err, errlen) : NZ_ENOMEM;
+        if (rc == NZ_OK) nd = index_search(s, v, &p, dh);
+        free(v);
+        if (rc < 0) return rc;
+    }
+    if (mode != QUERY_MODE_DENSE) nl = lex_search(s, q->text, &p, lh);
+    if (nd < 0 || nl < 0) return nd < 0 ? nd : nl;
+    if (mode == QUERY_MODE_DENSE) return (long)fuse_single(dh, (size_t)nd, FUSE_DENSE, out);
+    if (mode == QUERY_MODE_LEXICAL) return (long)fuse_single(lh, (size_t)nl, FUSE_LEXICAL, out);
+    return (long)fuse_rrf(dh, (size_t)nd, lh, (size_t)nl, q->weight, q->k, out);
 }
 
 int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
               size_t errlen) {
     double t0 = query_now_ms();
-    float *v = NULL;
-    topk_hit *hits = NULL;
+    topk_hit *dh = NULL, *lh = NULL;
+    fuse_hit *hits = NULL;
     json_t *arr = NULL;
-    int rc = NZ_ENOMEM;
+    int mode, rc = query_mode(s, q, &mode, err, errlen);
     *answer = NULL;
-    v = malloc(s->dim * sizeof *v);
-    hits = malloc(q->k * sizeof *hits);
-    if (!v || !hits) goto fail;
-    if (q->vector) {
-        rc = NZ_EINVAL;
-        if (q->vector_dim != s->dim) {
-            snprintf(err, errlen, "vector has %zu dimensions, the index has %u", q->vector_dim,
-                     s->dim);
-            goto fail;
-        }
-        memcpy(v, q->vector, s->dim * sizeof *v);
-        if (kern_normalise(v, s->dim) == 0) {
-            snprintf(err, errlen, "vector is all zeros");
-            goto fail;
-        }
-    } else {
-        /* NZ_EINVAL: a bad query; NZ_EUNAVAILABLE: the provider failed */
-        rc = embedder_query(s->provider, s->model, s->dim, q->text, v, err, errlen);
-        if (rc < 0) goto fail;
+    if (rc < 0) return rc;
+    size_t depth = q->k;
+    if (mode == QUERY_MODE_HYBRID && depth < QUERY_FUSE_DEPTH) depth = QUERY_FUSE_DEPTH;
+    rc = NZ_ENOMEM;
+    dh = malloc(depth * sizeof *dh);
+    lh = malloc(depth * sizeof *lh);
+    hits = malloc(2 * depth * sizeof *hits);
+    if (!dh || !lh || !hits) goto fail;
+    /* NZ_EINVAL: a bad query; NZ_EUNAVAILABLE: the provider failed */
+    long n = query_search(s, q, mode, threads, depth, dh, lh, hits, err, errlen);
+    if (n < 0) {
+        rc = (int)n;
+        goto fail;
     }
     rc = NZ_ENOMEM;
-    search_params p = {
-        .k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
-    long n = index_search(s, v, &p, hits);
-    if (n < 0 || !(arr = json_array())) goto fail;
+    if (!(arr = json_array())) goto fail;
     for (long i = 0; i < n; i++) {
         json_t *h = query_hit_json(s, &hits[i]);
         if (!h) {
@@ -205,14 +293,15 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
         }
         json_array_append_new(arr, h);
     }
-    *answer = json_pack("{s:o,s:f}", "results", arr, "took_ms",
+    *answer = json_pack("{s:o,s:s,s:f}", "results", arr, "mode", query_modes[mode], "took_ms",
                         round((query_now_ms() - t0) * 1000) / 1000);
     arr = NULL;
     rc = *answer ? NZ_OK : NZ_ENOMEM;
 fail:
     if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
     json_decref(arr);
-    free(v);
+    free(dh);
+    free(lh);
     free(hits);
     return rc;
 }

@@ -5,8 +5,14 @@
  *   {"query":"text"} or {"vector":[...]}, optional "k" (1..1000, default
  *   10), "ef" (graph search breadth), "exact" (true: scan every row
  *   instead of walking the graph) and "filter":{"doc_id","uri_prefix","lang"}
- * answering {"results":[{"chunk_id","doc_id","uri","title","heading",
- * "page","text","score"}],"took_ms":...}. Unknown request fields are
+ * and "mode" ("dense", "lexical" or "hybrid"; hybrid by default for text
+ * and dense for vectors, lexical and hybrid needing text) with "weight"
+ * (0..1, the lexical list's share in hybrid; fuse.h), answering
+ * {"results":[{"chunk_id","doc_id","uri","title","heading","page","text",
+ * "score","found_by":{"dense":RANK,"lexical":RANK}}],"mode":...,
+ * "took_ms":...}: score is the cosine (dense), BM25 (lexical) or RRF
+ * score (hybrid), and found_by names the lists that found the row and
+ * its rank in each. Unknown request fields are
  * refused, so a misspelt "filter" never silently widens a search.
  */
 #ifndef NZ_QUERY_H
@@ -26,7 +32,16 @@ typedef struct query_req {
     size_t k, ef;
     int exact;
     search_filter filter; /* strings borrowed from the request JSON */
+    int mode;             /* QUERY_MODE_*; QUERY_MODE_DEFAULT: by the request's kind */
+    double weight;        /* hybrid: the lexical list's share, 0..1 */
 } query_req;
+
+enum { QUERY_MODE_DEFAULT, QUERY_MODE_DENSE, QUERY_MODE_LEXICAL, QUERY_MODE_HYBRID };
+
+/* Each list's depth in a hybrid query: max(k, this). The graph walks at
+ * least 64 candidates anyway (GRAPH_DEFAULT_EF), so dense pays nothing
+ * for 40. */
+#define QUERY_FUSE_DEPTH 40
 
 /* Validate a request object. NZ_OK; NZ_EINVAL with a message when the
  * request is refused (the caller's fault); NZ_ENOMEM. On failure nothing
@@ -38,7 +53,8 @@ void query_free(query_req *q);
  * the answer object. Returns NZ_OK, or with err set:
  *   NZ_EINVAL        the request cannot be answered as asked (a vector of
  *                    the wrong dimension or all zeros, a text that cannot
- *                    be embedded): the caller's fault;
+ *                    be embedded, lexical or hybrid on a vector or on a
+ *                    snapshot without a lexical index): the caller's fault;
  *   NZ_EUNAVAILABLE  the embedding provider failed: trying later may work;
  *   NZ_ENOMEM        out of memory;
  *   NZ_ECORRUPT      a result's record in the snapshot is corrupt.

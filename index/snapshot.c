@@ -131,6 +131,18 @@ static int snapshot_open_graph(snapshot *s, json_t *m, char *err, size_t errlen)
     return 0;
 }
 
+/* lexical.bin, when the manifest lists it: mapped and its layout checked. */
+static int snapshot_open_lexical(snapshot *s, json_t *m, char *err, size_t errlen) {
+    uint64_t size;
+    if (manifest_file_size(m, NZI_LEXICAL, &size) < 0) return 0; /* built before it */
+    if (!(s->lex_map = snapshot_map(s->dir, NZI_LEXICAL, size, &s->lex_size, NULL, err, errlen)))
+        return NZ_EIO;
+    if (snapshot_check_header(s->lex_map, NZI_MAGIC_LEXICAL, s->lex_size, NZI_LEXICAL, err,
+                              errlen) < 0)
+        return NZ_ECORRUPT;
+    return lex_open(&s->lex, s->lex_map, s->lex_size, s->count, err, errlen);
+}
+
 snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
     snapshot *s = calloc(1, sizeof *s);
     if (!s) {
@@ -177,6 +189,7 @@ snapshot *snapshot_open(const char *path, char *err, size_t errlen) {
     }
     if (!strcmp(s->kind, "vamana") && snapshot_open_graph(s, s->manifest, err, errlen) < 0)
         goto fail;
+    if (snapshot_open_lexical(s, s->manifest, err, errlen) < 0) goto fail;
     s->vectors = (const float *)((const char *)s->vec_map + vh->data_off);
     s->vec_off = vh->data_off;
     s->blob = (const unsigned char *)s->chk_map + ch->data_off;
@@ -195,6 +208,7 @@ void snapshot_close(snapshot *s) {
     if (s->chk_map) munmap(s->chk_map, s->chk_size);
     if (s->cod_map) munmap(s->cod_map, s->cod_size);
     if (s->grf_map) munmap(s->grf_map, s->grf_size);
+    if (s->lex_map) munmap(s->lex_map, s->lex_size);
     json_decref(s->manifest);
     free(s->dir);
     free(s->name);
@@ -312,5 +326,5 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen) {
             }
         }
     }
-    return 0;
+    return s->lex_map ? lex_verify(&s->lex, err, errlen) : 0;
 }

@@ -2,13 +2,15 @@
  *
  * snapshot_open() takes either an index root (INDEX_PATH, whose `current`
  * symlink names the live snapshot) or a snapshot directory. It reads the
- * small MANIFEST.json, maps vectors.bin and chunks.bin read-only and checks
- * their headers against the manifest: sizes, magic, version, count, dim.
+ * small MANIFEST.json, maps vectors.bin and chunks.bin (and lexical.bin,
+ * codes.bin and graph.bin when listed) read-only and checks their headers
+ * against the manifest: sizes, magic, version, count, dim.
  * That is all; nothing proportional to the index size is read, so opening
  * takes milliseconds and an index larger than RAM serves from the page cache.
  *
  * snapshot_verify() is the slow, thorough check: the CRC32 of every file
- * against the manifest, and every record offset. The server runs it before
+ * against the manifest, every record offset, and every lexical posting
+ * (lex_verify). The server runs it before
  * it swaps a new snapshot in; `nz-index verify` runs it on demand.
  *
  * A snapshot stays valid while open even if `current` moves on and the
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "lex_read.h"
 
 /* One chunk's metadata: views into the mapping, not NUL-terminated. */
 typedef struct snapshot_chunk {
@@ -58,6 +61,11 @@ typedef struct snapshot {
     uint64_t vec_off;
     void *vec_map, *chk_map, *cod_map, *grf_map;
     size_t vec_size, chk_size, cod_size, grf_size;
+    /* lexical.bin, the BM25 index (lex_read.h); lex_map NULL in a snapshot
+     * built before it existed */
+    void *lex_map;
+    size_t lex_size;
+    lex_index lex;
 } snapshot;
 
 /* The snapshot directory that `path` stands for: path/current resolved when

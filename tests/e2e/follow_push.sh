@@ -19,7 +19,7 @@ URL=s3://bk/prod
 nz-pipeline run -o "$T/ingest" --push "$URL" "$T/src" >"$T/run1.json" 2>"$T/run1.err"
 rc=$?
 [ $rc -eq 0 ] && t_ok push_run_exit_0 || t_fail push_run_exit_0 "exit $rc: $(tail -c 300 "$T/run1.err")"
-check push_in_summary jq -e '.status == "published" and .push.pushed == .index.snapshot and .push.files == 5' "$T/run1.json"
+check push_in_summary jq -e '.status == "published" and .push.pushed == .index.snapshot and .push.files == 6' "$T/run1.json"
 check push_recorded_in_catalog bash -c "nz-pipeline runs -o '$T/ingest' --format json | jq -e '.summary.push.pushed != null' >/dev/null"
 first=$(jq -r .index.snapshot "$T/run1.json")
 

@@ -47,7 +47,7 @@ check build_summary jq -e '.count > 40 and .dim == 1536 and (.snapshot|startswit
 check verify_accepts nz-index verify "$T/ix"
 check current_is_symlink test -L "$T/ix/current"
 check manifest_lists_crcs jq -e '.manifest.format_version == 1 and .manifest.embedding.provider == "hash" and
-    (.manifest.files|length) == 4 and .manifest.index.kind == "vamana" and all(.manifest.files[]; .crc32 >= 0 and .size > 64)' \
+    (.manifest.files|length) == 5 and .manifest.index.kind == "vamana" and all(.manifest.files[]; .crc32 >= 0 and .size > 64)' \
     <(nz-index info "$T/ix")
 
 top() { nz-index query "$T/ix" --text "$1" -k 1 | jq -r '.results[0].uri'; }

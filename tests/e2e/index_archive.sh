@@ -13,7 +13,7 @@ snap=$(readlink "$T/a/current")
 
 # ---- export: a gzip tarball of regular files, the same bytes every time
 expect_exit export_ok 0 nz-index export "$T/a" -o "$T/good.tar.gz"
-check export_reports jq -e --arg s "$snap" '.snapshot == $s and .files == 5 and .count > 0' "$T/exp.out"
+check export_reports jq -e --arg s "$snap" '.snapshot == $s and .files == 6 and .count > 0' "$T/exp.out"
 check export_is_gzip gzip -t "$T/good.tar.gz"
 check export_entries bash -c "tar tzf '$T/good.tar.gz' | sed 's|^[^/]*/||' | tr '\n' ' ' | grep -qx 'MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin '"
 check export_fixed_owner_mode bash -c "tar tvzf '$T/good.tar.gz' | awk '\$1 != \"-rw-r--r--\" || \$2 != \"0/0\" { bad = 1 } END { exit bad }'"
@@ -28,7 +28,7 @@ expect_exit import_needs_file 2 nz-index import -o "$T/b"
 
 # ---- round trip: import into an empty root, the same answers
 expect_exit import_ok 0 nz-index import "$T/good.tar.gz" -o "$T/b"
-check import_reports jq -e --arg s "$snap" '.from == $s and .files == 5' "$T/exp.out"
+check import_reports jq -e --arg s "$snap" '.from == $s and .files == 6' "$T/exp.out"
 check import_verifies nz-index verify "$T/b"
 check import_no_build_dir bash -c "! ls -a '$T/b' | grep -q '^.tmp-'"
 for f in MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin; do

@@ -1,0 +1,72 @@
+/* lex_read.h -- lexical.bin mapped (lex_format.h): open, verify, look up a
+ * term, and walk its postings a block at a time.
+ *
+ * lex_open checks what every reader relies on and is O(1): the meta, and
+ * that each section lies inside the file. lex_verify is the slow check
+ * snapshot_verify runs: terms sorted and in bounds, block tables
+ * consistent, every posting decoded (documents in range and increasing,
+ * counts matching df) and every stored max at least the score it bounds.
+ * A cursor still bounds-checks every byte it decodes, so a file that was
+ * never verified ends a list early, never reads out of the map.
+ */
+#ifndef NZ_LEX_READ_H
+#define NZ_LEX_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "lex_format.h"
+
+typedef struct lex_index {
+    uint64_t ndocs;
+    uint32_t nterms;
+    uint64_t nblocks;
+    int stem; /* the stemming mask the rows were indexed with */
+    float k1, b, avgdl;
+    const uint32_t *doclen;
+    const nzi_lex_term *terms;
+    const nzi_lex_block *blocks; /* nblocks + 1 */
+    const char *strings;
+    uint64_t strings_len;
+    const unsigned char *post;
+    uint64_t post_len;
+} lex_index;
+
+/* Fill x from a mapped lexical.bin of size bytes whose 64-byte header was
+ * already checked (magic, version, size), for a snapshot of count rows.
+ * NZ_OK, or NZ_ECORRUPT with err set. */
+int lex_open(lex_index *x, const void *map, size_t size, uint64_t count, char *err, size_t errlen);
+
+/* The thorough check above. NZ_OK, or NZ_ECORRUPT with err set. */
+int lex_verify(const lex_index *x, char *err, size_t errlen);
+
+/* The term s[0..n), or NULL when the index does not have it. */
+const nzi_lex_term *lex_lookup(const lex_index *x, const char *s, size_t n);
+
+#define LEX_END UINT32_MAX
+
+/* A position in one term's postings. */
+typedef struct lex_cursor {
+    const lex_index *x;
+    const nzi_lex_term *t;
+    uint32_t blk, blk_end; /* the current block; one past the term's last */
+    uint32_t decoded;      /* the block in doc/tf, or LEX_END */
+    uint32_t n, i;         /* postings in the decoded block; the current one */
+    uint32_t doc;          /* the current document, or LEX_END */
+    uint32_t docs[LEX_BLOCK], tfs[LEX_BLOCK];
+} lex_cursor;
+
+/* Start c at t's first posting. */
+void lex_cursor_init(lex_cursor *c, const lex_index *x, const nzi_lex_term *t);
+/* Move to the first posting at or after doc d; returns its document, or
+ * LEX_END past the last (or at a corrupt block). */
+uint32_t lex_cursor_seek(lex_cursor *c, uint32_t d);
+/* Move to the block that would hold d without decoding it: the bound on
+ * what the term adds to d (the block's max), or -1 when the list has no
+ * document >= d. */
+float lex_cursor_block_max(lex_cursor *c, uint32_t d);
+/* The current posting's tf (c->doc != LEX_END). */
+static inline uint32_t lex_cursor_tf(const lex_cursor *c) { return c->tfs[c->i]; }
+
+#endif
