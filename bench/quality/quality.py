@@ -246,7 +246,8 @@ def delta_ci(a, b):
     return sum(da) / n, means[50], means[1949]
 
 
-MODES = [("dense", "dense (hash, graph ef 64)"), ("lexical", "lexical (BM25)"),
+MODES = [("dense", "dense (hash, graph ef 64)"), ("dense-exact", "dense (hash, exact scan)"),
+         ("lexical", "lexical (BM25)"),
          ("lexical-nostem", "lexical, stemming off"), ("hybrid", "hybrid (RRF k=60)"),
          ("fts5", "FTS5 bm25(), unicode61 (peer)"), ("fts5-porter", "FTS5 bm25(), porter")]
 
@@ -258,11 +259,11 @@ def verdict(ok):
 def cmd_table(w):
     langs = [l for l in ("en", "id") if os.path.exists(os.path.join(w, "queries-%s.jsonl" % l))]
     rk = {}
-    for s in langs + ["probe"]:
-        for m, _ in MODES:
-            res = os.path.join(w, "res-%s-%s.jsonl" % (s, m))
-            if os.path.exists(res):
-                rk[(s, m)] = ranks(os.path.join(w, "queries-%s.jsonl" % s), res)
+    for name in sorted(os.listdir(w)):
+        mt = re.match(r"res-(en|id|probe-corpus|probe)-(.+)\.jsonl$", name)
+        if mt:
+            rk[(mt.group(1), mt.group(2))] = ranks(
+                os.path.join(w, "queries-%s.jsonl" % mt.group(1)), os.path.join(w, name))
     chunks = {l: sum(1 for _ in open(os.path.join(w, "chunks-%s.jsonl" % l))) for l in langs}
     print("Debian Reference, headings as queries, own section relevant, headings stripped:")
     print("  " + "; ".join("%s %d queries, %d chunks" % (l, len(rk[(l, "dense")]), chunks[l])
@@ -300,29 +301,43 @@ def cmd_table(w):
             keep = "helps: keep it" if lo > 0 else ("hurts: turn it off" if hi < 0 else
                                                      "no significant difference")
             print("  %s stemming on - off: MRR %+.3f [%+.3f, %+.3f]: %s" % (l, d, lo, hi, keep))
-    probes = jsonl(os.path.join(w, "queries-probe.jsonl"))
-    pm = [m for m, _ in MODES if ("probe", m) in rk]
-    print("Probes, each planted among distractors holding its pieces (rank of its page; "
-          "target: 1 in lexical and hybrid):")
-    print("| code | " + " | ".join(pm) + " | |")
-    print("|---|" + "---:|" * len(pm) + "---|")
-    for q in probes:
-        r = [rk[("probe", m)][q["qid"]] for m in pm]
-        need = [rk[("probe", m)][q["qid"]] == 1 for m in ("lexical", "hybrid") if m in pm]
-        print("| `%s` | %s | %s |" % (q["query"], " | ".join(str(x) if x else ">10" for x in r),
-                                     verdict(need and all(need))))
+    for l in langs:
+        sweep = sorted((float(m[len("hybrid-w"):]), m) for (s_, m) in rk
+                       if s_ == l and m.startswith("hybrid-w"))
+        if sweep and (l, "hybrid") in rk:
+            sweep = sorted(sweep + [(0.5, "hybrid")])
+            print("  %s hybrid MRR@10 by weight (the lexical list's share; 0.5 = plain RRF): %s"
+                  % (l, "  ".join("%.1f: %.3f" % (wt, summary(rk[(l, m)])["mrr10"])
+                                  for wt, m in sweep)))
+    pm = ["lexical", "hybrid", "dense", "dense-exact", "fts5", "fts5-porter"]
+    sets = [("probe", "the pages alone"), ("probe-corpus", "planted in the id corpus")]
+    sets = [(s_, d) for s_, d in sets if all((s_, m) in rk for m in pm)]
+    if sets:
+        print("Probes: each code's page among distractors holding its pieces; rank of its page "
+              "(target: 1 in lexical and hybrid)")
+        print("| code | " + " | ".join("%s: %s" % (d, " / ".join(pm)) for _, d in sets) + " |")
+        print("|---|" + "---|" * len(sets))
+        for q in jsonl(os.path.join(w, "queries-probe.jsonl")):
+            cells = []
+            for s_, _ in sets:
+                r = [rk[(s_, m)][q["qid"]] for m in pm]
+                ok = r[0] == 1 and r[1] == 1
+                cells.append("%s %s" % (" / ".join(str(x) if x else ">10" for x in r),
+                                        verdict(ok)))
+            print("| `%s` | %s |" % (q["query"], " | ".join(cells)))
     lat = os.path.join(w, "latency.json")
     if os.path.exists(lat):
         with open(lat) as f:
             L = json.load(f)
         d = L["dense"]["p50_ms"]
-        print("Latency, %d chunks, %d queries, in process, one thread (p50 / p99 per query):"
-              % (L["rows"], L["queries"]))
+        print("Latency on bench/corpus, %d chunks, %d queries, in process, one thread "
+              "(p50 / p95 a query, medians of %s rounds; load %s):"
+              % (L["rows"], L["queries"], L["rounds"], L["load"]))
         for m, target, ok in (("dense", "anchor", None),
                               ("lexical", "p50 < 1 ms", L["lexical"]["p50_ms"] < 1.0),
                               ("hybrid", "<= 1.3x dense", L["hybrid"]["p50_ms"] <= 1.3 * d)):
             print("  %-8s %7.3f ms / %7.3f ms  %5.2fx dense  %s" % (
-                m, L[m]["p50_ms"], L[m]["p99_ms"], L[m]["p50_ms"] / d,
+                m, L[m]["p50_ms"], L[m]["p95_ms"], L[m]["p50_ms"] / d,
                 target + ("" if ok is None else "  " + verdict(ok))))
 
 

@@ -23,6 +23,7 @@ W=$PWD/build/bench-quality
 SRC=/usr/share/debian-reference
 LANGS="en id"
 FTS_TOK="unicode61 remove_diacritics 2"
+WEIGHTS="0.3 0.6 0.7 0.8 0.9" # hybrid's lexical share (0.5, plain RRF, is the default)
 for l in $LANGS; do
     [ -e "$SRC/ch01.$l.html" ] || {
         echo "bench/quality: $SRC/ch01.$l.html is missing (sh tools/deps.sh bench)" >&2
@@ -45,36 +46,85 @@ if [ "${QUICK:-0}" = 1 ]; then
     done
 fi
 
-# ---- probes: planted in the Indonesian chunks
+# ---- probes: the pages alone ("probe"), and planted in the Indonesian chunks ("probe-corpus")
 $PY probes "$W"
 "$BIN/nz-chunk" -o "$W/probe-chunks.jsonl" "$W/probe-docs.jsonl" 2>"$W/chunk.err"
 $PY qrels "$W/probe-queries.jsonl" "$W/probe-chunks.jsonl" >"$W/queries-probe.jsonl"
-cat "$W/chunks-id.jsonl" "$W/probe-chunks.jsonl" >"$W/chunks-probe.jsonl"
+cp "$W/queries-probe.jsonl" "$W/queries-probe-corpus.jsonl"
+cp "$W/probe-chunks.jsonl" "$W/chunks-probe.jsonl"
+cat "$W/chunks-id.jsonl" "$W/probe-chunks.jsonl" >"$W/chunks-probe-corpus.jsonl"
 
-# ---- one snapshot per set, hash embeddings
-for s in $LANGS probe; do
+# ---- one snapshot per set, hash embeddings; the same again with stemming off
+for s in $LANGS probe probe-corpus; do
     "$BIN/nz-embed" --provider hash --no-cache -o "$W/embedded-$s.jsonl" "$W/chunks-$s.jsonl" \
         2>"$W/embed.err"
     "$BIN/nz-index" build -o "$W/ix-$s" "$W/embedded-$s.jsonl" >"$W/build-$s.json" 2>"$W/build.err"
 done
+for l in $LANGS; do
+    "$BIN/nz-index" build --stem none -o "$W/ix-$l-nostem" "$W/embedded-$l.jsonl" >/dev/null 2>"$W/build.err"
+done
 
-# ask SET MODE: our answers to SET's queries in MODE -> W/res-SET-MODE.jsonl
+# ask SET SNAPSHOT NAME FIELDS [nz-index query options...]: our answers to SET's queries
+# (each with filter.lang, which also picks the query's stemmer, and the jq object FIELDS)
+# through one `nz-index query --queries` process -> W/res-SET-NAME.jsonl
 ask() {
-    local s=$1 mode=$2 qid lang text
-    : >"$W/ans"
-    while IFS=$'\t' read -r qid lang text; do
-        "$BIN/nz-index" query "$W/ix-$s" --text "$text" -k 10 --lang "$lang" |
-            jq -c --arg q "$qid" '{qid: $q, results}' >>"$W/ans"
-    done < <(jq -r '[.qid, .lang, .query] | @tsv' "$W/queries-$s.jsonl")
-    $PY ours "$W/ans" "$W/res-$s-$mode.jsonl"
+    local s=$1 ix=$2 name=$3 fields=$4
+    shift 4
+    jq -c "{query, k: 10, filter: {lang}} + $fields" "$W/queries-$s.jsonl" |
+        "$BIN/nz-index" query "$ix" --queries - "$@" 2>"$W/ask.err" |
+        jq -c '{results: [.results[]? | {chunk_id}]}' |
+        paste -d '\t' <(jq -r .qid "$W/queries-$s.jsonl") - |
+        jq -R -c 'split("\t") | (.[1] | fromjson) + {qid: .[0]}' >"$W/ans"
+    $PY ours "$W/ans" "$W/res-$s-$name.jsonl"
 }
 
-for s in $LANGS probe; do
-    ask "$s" dense
+for s in $LANGS probe probe-corpus; do
+    for m in dense lexical hybrid; do ask "$s" "$W/ix-$s" "$m" '{}' --mode "$m"; done
+    ask "$s" "$W/ix-$s" dense-exact '{exact: true}' --mode dense
+    case $s in
+    probe*) ;;
+    *)
+        ask "$s" "$W/ix-$s-nostem" lexical-nostem '{}' --mode lexical
+        for wt in $WEIGHTS; do ask "$s" "$W/ix-$s" "hybrid-w$wt" "{weight: $wt}" --mode hybrid; done
+        ;;
+    esac
     $PY fts5 "$W/chunks-$s.jsonl" "$W/queries-$s.jsonl" "$FTS_TOK" "$W/res-$s-fts5.jsonl" >"$W/fts5-$s.json"
     $PY fts5 "$W/chunks-$s.jsonl" "$W/queries-$s.jsonl" "porter $FTS_TOK" "$W/res-$s-fts5-porter.jsonl" \
         >"$W/fts5-porter-$s.json"
 done
+# ---- latency on bench/corpus (>= 100k real chunks; QUICK: 20k), in process: one
+# `nz-index query --queries` process a mode, one thread, timing each query from its
+# request line to its answer (parse, embed, search, fuse, the answer's JSON); every
+# heading query of both languages, no filter (the whole corpus). An untimed pass
+# first (page cache), then LAT_ROUNDS rounds with the modes interleaved, so a noisy
+# neighbour hits each alike; the median of the rounds' p50 and p95.
+if [ "${QUICK:-0}" = 1 ]; then
+    export NZ_CORPUS_MIN=20000 NZ_CORPUS_DIR=$PWD/build/bench/corpus-quick
+fi
+corpus() { bash bench/corpus/build.sh 2>"$W/corpus.err" | tail -4; }
+eval "$(corpus)"
+if [ ! -e "$CORPUS_INDEX/current/lexical.bin" ]; then # built before snapshots had one
+    rm -rf "$CORPUS_INDEX"
+    eval "$(corpus)"
+fi
+jq -c '{query, k: 10}' "$W"/queries-en.jsonl "$W"/queries-id.jsonl >"$W/lat-queries.jsonl"
+timed() { # mode: prints the run's "p50 p95"
+    "$BIN/nz-index" query "$CORPUS_INDEX" --queries "$W/lat-queries.jsonl" --mode "$1" 2>&1 >/dev/null |
+        jq -r 'select(.msg == "queries") | "\(.p50_ms) \(.p95_ms)"'
+}
+: >"$W/lat.txt"
+for m in dense lexical hybrid; do timed "$m" >/dev/null; done
+for r in $(seq 1 "${LAT_ROUNDS:-5}"); do
+    for m in dense lexical hybrid; do echo "$m $(timed "$m")" >>"$W/lat.txt"; done
+done
+jq -n -R --argjson rows "$CORPUS_ROWS" --argjson nq "$(wc -l <"$W/lat-queries.jsonl")" \
+    --argjson rounds "${LAT_ROUNDS:-5}" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
+    def median: sort | .[length / 2 | floor];
+    [inputs | split(" ")] | group_by(.[0]) |
+    map({key: .[0][0], value: {p50_ms: (map(.[1] | tonumber) | median),
+                                p95_ms: (map(.[2] | tonumber) | median)}}) |
+    from_entries + {rows: $rows, queries: $nq, rounds: $rounds, load: $load}' <"$W/lat.txt" >"$W/latency.json"
+
 echo "FTS5: CREATE VIRTUAL TABLE f USING fts5(text, tokenize='$FTS_TOK') of the chunks' text (the"
 echo "text our lexical index holds); a query is the OR of its unicode61 tokens, each quoted"
 echo "(\"console\" OR \"basics\"), ORDER BY rank (bm25()) LIMIT 10, through the sqlite3 CLI."
