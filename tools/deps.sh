@@ -33,14 +33,14 @@ set_demo="curl"
 set_test="curl jq procps gzip python3 python3-numpy python3-botocore poppler-utils postgresql-15 sqlite3
 postgresql-doc-15 debian-reference-en debian-reference-id gnuplot-doc systemd"
 set_bench="python3-hnswlib python3-faiss libopenblas0-pthread"
-# bench/quality: the labelled manual (en, id) and the FTS5 peer (also in test)
-set_bench="$set_bench debian-reference-en debian-reference-id sqlite3"
 # runtime: the libraries the -dev packages of set_build link against
 set_runtime="ca-certificates curl libcurl4 libxml2 libpoppler-glib8 zlib1g libpq5
 libmicrohttpd12 libjansson4 libssl3 libpcre2-8-0 libutf8proc2 libsqlite3-0
 libtcmalloc-minimal4 libgomp1 libglib2.0-0 libarchive13"
 set_fuzz="clang libclang-rt-14-dev"
 set_format="clang-format"
+# bench/quality: the labelled manual (en, id) and the FTS5 peer (also in test)
+set_bench="$set_bench debian-reference-en debian-reference-id sqlite3"
 
 PKGS=""
 add() { PKGS="$PKGS $*"; }

@@ -14,8 +14,8 @@ run.sh drives the binaries; this file does what is not theirs:
                             chunks before a document's first h2 (the table of contents,
                             which lists every heading) are left out.
   probes OUT                Write OUT/probe-docs.jsonl (docs.jsonl records, lang id) and
-                            OUT/probe-queries.jsonl: each code of issue 14 planted in one
-                            page among distractors that hold its pieces.
+                            OUT/probe-queries.jsonl: each code of issue 14 on one page,
+                            among distractor pages that hold its pieces.
   qrels DOCS_QUERIES CHUNKS Print the probe queries with their relevant chunk ids (those
                             of the target page) as queries.jsonl lines.
   fts5 CHUNKS QUERIES TOK OUT
@@ -28,6 +28,7 @@ run.sh drives the binaries; this file does what is not theirs:
                             with the query time.
   ours RESULTS OUT          nz-index query answers (JSON lines, one a query, with "qid")
                             to results JSON lines.
+  table W                   The table of everything run.sh left in W.
   score QUERIES RESULTS     Print {"queries", "recall10", "mrr10"}: recall@10 is the share
                             of queries with a relevant chunk in the top 10 (known-item
                             search: the section was found), MRR@10 the mean of 1/rank of
@@ -302,6 +303,13 @@ def cmd_table(w):
                                                      "no significant difference")
             print("  %s stemming on - off: MRR %+.3f [%+.3f, %+.3f]: %s" % (l, d, lo, hi, keep))
     for l in langs:
+        if (l, "dense") in rk and (l, "lexical") in rk:
+            d, x = rk[(l, "dense")], rk[(l, "lexical")]
+            print("  %s what dense adds: it finds the section where lexical does not in %d "
+                  "queries (lexical where dense does not: %d), ranks it higher in %d"
+                  % (l, sum(1 for q in d if d[q] and not x[q]),
+                     sum(1 for q in d if x[q] and not d[q]),
+                     sum(1 for q in d if d[q] and (not x[q] or d[q] < x[q]))))
         sweep = sorted((float(m[len("hybrid-w"):]), m) for (s_, m) in rk
                        if s_ == l and m.startswith("hybrid-w"))
         if sweep and (l, "hybrid") in rk:
@@ -339,6 +347,10 @@ def cmd_table(w):
             print("  %-8s %7.3f ms / %7.3f ms  %5.2fx dense  %s" % (
                 m, L[m]["p50_ms"], L[m]["p95_ms"], L[m]["p50_ms"] / d,
                 target + ("" if ok is None else "  " + verdict(ok))))
+        if "dense:40" in L and "lexical:40" in L:
+            print("  hybrid asks each list for 40 hits: dense k 40 %.3f ms, lexical k 40 %.3f ms "
+                  "(p50, with their 40-hit answers)" % (L["dense:40"]["p50_ms"],
+                                                        L["lexical:40"]["p50_ms"]))
 
 
 def main():
