@@ -62,6 +62,22 @@ typedef struct nzi_lex_block {
 
 _Static_assert(sizeof(nzi_lex_block) == 16, "nzi_lex_block must be 16 bytes");
 
+/* One LEB128 varint at p (before end) into *v: the byte after it, or NULL
+ * when it runs past end or past 64 bits. */
+static inline const unsigned char *lex_varint_get(const unsigned char *p, const unsigned char *end,
+                                                  uint64_t *v) {
+    uint64_t x = 0;
+    for (int shift = 0; p < end && shift < 64; shift += 7) {
+        unsigned char c = *p++;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = x;
+            return p;
+        }
+    }
+    return NULL;
+}
+
 /* BM25's length normalisation of a document of dl terms. Build and search
  * compute it with these very float operations, so a stored max bounds the
  * searched scores exactly. */

@@ -88,20 +88,6 @@ void lex_cursor_init(lex_cursor *c, const lex_index *x, const nzi_lex_term *t) {
     if (c->doc != LEX_END) lex_cursor_seek(c, 0);
 }
 
-static const unsigned char *lex_varint(const unsigned char *p, const unsigned char *end,
-                                       uint64_t *v) {
-    uint64_t x = 0;
-    for (int shift = 0; p < end && shift < 64; shift += 7) {
-        unsigned char ch = *p++;
-        x |= (uint64_t)(ch & 0x7f) << shift;
-        if (!(ch & 0x80)) {
-            *v = x;
-            return p;
-        }
-    }
-    return NULL;
-}
-
 /* Decode block b into docs/tfs. 0, or -1 when it is malformed. */
 static int lex_decode(lex_cursor *c, uint32_t b) {
     const lex_index *x = c->x;
@@ -114,7 +100,7 @@ static int lex_decode(lex_cursor *c, uint32_t b) {
     uint64_t doc = b == c->t->block_first ? (uint64_t)-1 : (uint64_t)bl[-1].last_doc;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t gap, tf;
-        if (!(p = lex_varint(p, end, &gap)) || !(p = lex_varint(p, end, &tf))) return -1;
+        if (!(p = lex_varint_get(p, end, &gap)) || !(p = lex_varint_get(p, end, &tf))) return -1;
         doc += gap + 1;
         if (doc >= x->ndocs || tf == 0 || tf > UINT32_MAX) return -1;
         c->docs[i] = (uint32_t)doc;

@@ -69,7 +69,7 @@ static int lex_below(double bound, float theta) { return bound * (1 + 1e-5) + 1e
 
 typedef struct lex_run {
     lex_query q;
-    lex_cursor c[LEX_MAX_QUERY_TERMS];
+    lex_cursor *c;                  /* q.n cursors (a kilobyte each) */
     int order[LEX_MAX_QUERY_TERMS]; /* query terms by bound, lowest first */
     double ub[LEX_MAX_QUERY_TERMS], prefix[LEX_MAX_QUERY_TERMS];
     float part[LEX_MAX_QUERY_TERMS];
@@ -79,11 +79,19 @@ typedef struct lex_run {
 static lex_run *lex_run_new(const snapshot *s, const char *text, const search_params *p, long *rc) {
     lex_run *r = malloc(sizeof *r);
     if (!r) return *rc = NZ_ENOMEM, NULL;
-    if ((*rc = lex_query_build(&r->q, s, text, p->filter)) < 0) {
+    r->c = NULL;
+    if ((*rc = lex_query_build(&r->q, s, text, p->filter)) < 0 ||
+        !(r->c = malloc((size_t)(r->q.n ? r->q.n : 1) * sizeof *r->c))) {
+        if (*rc >= 0) *rc = NZ_ENOMEM;
         free(r);
         return NULL;
     }
     return r;
+}
+
+static void lex_run_free(lex_run *r) {
+    if (r) free(r->c);
+    free(r);
 }
 
 /* Sort the terms by bound and sum the bounds. */
@@ -132,6 +140,28 @@ static int lex_score_doc(lex_run *r, int ne, uint32_t d, float theta) {
     return !lex_below(acc, theta);
 }
 
+/* Block-max skipping over the essential terms (as block-max WAND does):
+ * for the rows from d to the end of the first current block to end, no
+ * essential term adds more than its block's max. When those maxima and
+ * the non-essential bounds together stay below theta, returns the row
+ * after that block end (LEX_END past the last); else d. */
+static uint32_t lex_block_skip(lex_run *r, int ne, uint32_t d, float theta) {
+    if (theta < 0) return d;
+    double bound = ne ? r->prefix[ne - 1] : 0;
+    uint32_t end = LEX_END;
+    for (int j = ne; j < r->q.n; j++) {
+        int i = r->order[j];
+        lex_cursor *c = &r->c[i];
+        float bm = lex_cursor_block_max(c, d);
+        if (bm < 0) continue;
+        bound += (double)r->q.idf[i] * bm;
+        uint32_t last = c->x->blocks[c->blk].last_doc;
+        if (last < end) end = last;
+    }
+    if (!lex_below(bound, theta)) return d;
+    return end == LEX_END ? LEX_END : end + 1;
+}
+
 long lex_search(const snapshot *s, const char *text, const search_params *p, topk_hit *hits) {
     if (!s->lex_map) return NZ_EINVAL;
     long rc;
@@ -149,6 +179,11 @@ long lex_search(const snapshot *s, const char *text, const search_params *p, top
         for (int j = ne; j < n; j++)
             if (r->c[r->order[j]].doc < d) d = r->c[r->order[j]].doc;
         if (d == LEX_END) break;
+        uint32_t skip_to = lex_block_skip(r, ne, d, theta);
+        if (skip_to != d) { /* no row before skip_to can reach theta */
+            for (int j = ne; j < n; j++) lex_cursor_seek(&r->c[r->order[j]], skip_to);
+            continue;
+        }
         if (search_filter_match(s, d, p->filter) && lex_score_doc(r, ne, d, theta)) {
             float total = lex_total(r->part, r->has, n);
             topk_push(&top, total, d);
@@ -162,7 +197,7 @@ long lex_search(const snapshot *s, const char *text, const search_params *p, top
     memcpy(hits, top.h, (size_t)rc * sizeof *hits);
 fail:
     topk_free(&top);
-    free(r);
+    lex_run_free(r);
     return rc;
 }
 
@@ -196,6 +231,6 @@ fail:
     topk_free(&top);
     free(acc);
     free(seen);
-    free(r);
+    lex_run_free(r);
     return rc;
 }

@@ -155,7 +155,7 @@ int lexw_add(lex_writer *w, const char *text, size_t len, const char *lang, size
     if (rc < 0) return rc;
     if (w->nrow > UINT32_MAX) return NZ_ELIMIT;
     uint32_t doc = (uint32_t)w->ndocs;
-    qsort(w->row, w->nrow, sizeof *w->row, lexw_cmp_u32);
+    if (w->nrow) qsort(w->row, w->nrow, sizeof *w->row, lexw_cmp_u32);
     for (size_t i = 0; i < w->nrow;) {
         size_t j = i + 1;
         while (j < w->nrow && w->row[j] == w->row[i]) j++;
@@ -171,21 +171,6 @@ int lexw_add(lex_writer *w, const char *text, size_t len, const char *lang, size
     w->doclen[w->ndocs++] = (uint32_t)w->nrow;
     w->total_len += w->nrow;
     return NZ_OK;
-}
-
-/* One varint at *p (before end); 0 past the end or when too long. */
-static const unsigned char *lexw_get(const unsigned char *p, const unsigned char *end,
-                                     uint64_t *v) {
-    uint64_t x = 0;
-    for (int shift = 0; p < end && shift < 64; shift += 7) {
-        unsigned char c = *p++;
-        x |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = x;
-            return p;
-        }
-    }
-    return NULL;
 }
 
 static int lexw_cmp_terms(const void *a, const void *b, void *ctx) {
@@ -209,8 +194,8 @@ static void lexw_blocks(const lex_writer *w, const lexw_term *t, float avgdl, ui
         if (i % LEX_BLOCK == 0)
             blocks[(*nb)++] = (nzi_lex_block){
                 .post_off = post_off + (uint64_t)(p - (const unsigned char *)t->post.s)};
-        p = lexw_get(p, end, &gap); /* our own encoding: always well formed */
-        p = lexw_get(p, end, &tf);
+        p = lex_varint_get(p, end, &gap); /* our own encoding: always well formed */
+        p = lex_varint_get(p, end, &tf);
         doc += gap + 1;
         float s =
             lex_tf_part((uint32_t)tf, lex_norm(w->doclen[doc], avgdl, w->p.k1, w->p.b), w->p.k1);

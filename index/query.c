@@ -253,7 +253,8 @@ static long query_search(const snapshot *s, const query_req *q, int mode, int th
         free(v);
         if (rc < 0) return rc;
     }
-    if (mode != QUERY_MODE_DENSE) nl = lex_search(s, q->text, &p, lh);
+    if (mode != QUERY_MODE_DENSE) /* "exact": score every posting, as the flat scan does */
+        nl = q->exact ? lex_search_exhaustive(s, q->text, &p, lh) : lex_search(s, q->text, &p, lh);
     if (nd < 0 || nl < 0) return nd < 0 ? nd : nl;
     if (mode == QUERY_MODE_DENSE) return (long)fuse_single(dh, (size_t)nd, FUSE_DENSE, out);
     if (mode == QUERY_MODE_LEXICAL) return (long)fuse_single(lh, (size_t)nl, FUSE_LEXICAL, out);
@@ -269,8 +270,7 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
     int mode, rc = query_mode(s, q, &mode, err, errlen);
     *answer = NULL;
     if (rc < 0) return rc;
-    size_t depth = q->k;
-    if (mode == QUERY_MODE_HYBRID && depth < QUERY_FUSE_DEPTH) depth = QUERY_FUSE_DEPTH;
+    size_t depth = q->k; /* each list's; deeper lists fused worse (DESIGN.md) */
     rc = NZ_ENOMEM;
     dh = malloc(depth * sizeof *dh);
     lh = malloc(depth * sizeof *lh);

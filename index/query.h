@@ -4,7 +4,8 @@
  * the same request and give the same results:
  *   {"query":"text"} or {"vector":[...]}, optional "k" (1..1000, default
  *   10), "ef" (graph search breadth), "exact" (true: scan every row
- *   instead of walking the graph) and "filter":{"doc_id","uri_prefix","lang"}
+ *   instead of walking the graph, and score every posting instead of
+ *   skipping by MaxScore) and "filter":{"doc_id","uri_prefix","lang"}
  * and "mode" ("dense", "lexical" or "hybrid"; hybrid by default for text
  * and dense for vectors, lexical and hybrid needing text) with "weight"
  * (0..1, the lexical list's share in hybrid; fuse.h), answering
@@ -37,11 +38,6 @@ typedef struct query_req {
 } query_req;
 
 enum { QUERY_MODE_DEFAULT, QUERY_MODE_DENSE, QUERY_MODE_LEXICAL, QUERY_MODE_HYBRID };
-
-/* Each list's depth in a hybrid query: max(k, this). The graph walks at
- * least 64 candidates anyway (GRAPH_DEFAULT_EF), so dense pays nothing
- * for 40. */
-#define QUERY_FUSE_DEPTH 40
 
 /* Validate a request object. NZ_OK; NZ_EINVAL with a message when the
  * request is refused (the caller's fault); NZ_ENOMEM. On failure nothing

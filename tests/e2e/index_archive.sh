@@ -15,7 +15,7 @@ snap=$(readlink "$T/a/current")
 expect_exit export_ok 0 nz-index export "$T/a" -o "$T/good.tar.gz"
 check export_reports jq -e --arg s "$snap" '.snapshot == $s and .files == 6 and .count > 0' "$T/exp.out"
 check export_is_gzip gzip -t "$T/good.tar.gz"
-check export_entries bash -c "tar tzf '$T/good.tar.gz' | sed 's|^[^/]*/||' | tr '\n' ' ' | grep -qx 'MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin '"
+check export_entries bash -c "tar tzf '$T/good.tar.gz' | sed 's|^[^/]*/||' | tr '\n' ' ' | grep -qx 'MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin lexical.bin '"
 check export_fixed_owner_mode bash -c "tar tvzf '$T/good.tar.gz' | awk '\$1 != \"-rw-r--r--\" || \$2 != \"0/0\" { bad = 1 } END { exit bad }'"
 sleep 1.1 # another second: a timestamp anywhere would show
 nz-index export --snapshot "$snap" "$T/a" -o "$T/again.tar.gz" >/dev/null 2>&1
@@ -31,7 +31,7 @@ expect_exit import_ok 0 nz-index import "$T/good.tar.gz" -o "$T/b"
 check import_reports jq -e --arg s "$snap" '.from == $s and .files == 6' "$T/exp.out"
 check import_verifies nz-index verify "$T/b"
 check import_no_build_dir bash -c "! ls -a '$T/b' | grep -q '^.tmp-'"
-for f in MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin; do
+for f in MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin lexical.bin; do
     check "import_same_$f" cmp "$T/a/current/$f" "$T/b/current/$f"
 done
 same=0

@@ -61,7 +61,7 @@ check base_graph_built bash -c "nz-index info '$T/ix' | jq -e '.manifest.index.g
 
 # ---- the same base, lists and input give the same files
 nz-index build -o "$T/ix2b" --base "$T/ix" --drop-docs "$T/drop" --label run=17 --label by=test "$T/new.jsonl" >/dev/null 2>&1
-for f in vectors.bin chunks.bin codes.bin graph.bin; do
+for f in vectors.bin chunks.bin codes.bin graph.bin lexical.bin; do
     check "deterministic_$f" cmp -s "$T/ix2/current/$f" "$T/ix2b/current/$f"
 done
 

@@ -39,11 +39,11 @@ check push_reports_snapshot jq -e --arg s "$SNAP" '.pushed == $s and .files == 6
 check latest_object_points_at_snapshot bash -c "jq -e --arg s '$SNAP' '.snapshot == \$s and (.manifest_crc32 | type) == \"number\"' '$T/s3/bk/team/ix/latest._S3rver_object'"
 # s3rver logs each stored object in order: `latest` last, after all the snapshot's files
 grep -o 'Stored object "[^"]*"' "$T/s3rver.log" | sed 's/.*"\(.*\)"/\1/' >"$T/order"
-check latest_written_last bash -c "[ \"\$(tail -1 '$T/order')\" = team/ix/latest ] && [ \$(grep -c '^team/ix/snapshots/$SNAP/' '$T/order') = 5 ] && [ \$(grep -n MANIFEST.json '$T/order' | cut -d: -f1) = 5 ]"
+check latest_written_last bash -c "[ \"\$(tail -1 '$T/order')\" = team/ix/latest ] && [ \$(grep -c '^team/ix/snapshots/$SNAP/' '$T/order') = 6 ] && [ \$(grep -n MANIFEST.json '$T/order' | cut -d: -f1) = 6 ]"
 run nz-index pull -o "$T/dst" s3://bk/team/ix && t_ok pull_exit_0 || t_fail pull_exit_0 "$(tail -c 300 "$T/run.err")"
 check pull_reports_download jq -e --arg s "$SNAP" '.pulled == $s and .downloaded == true and .files == 6' "$T/run.out"
 check pulled_is_current bash -c "[ \"\$(readlink '$T/dst/current')\" = '$SNAP' ]"
-for f in MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin; do
+for f in MANIFEST.json vectors.bin chunks.bin codes.bin graph.bin lexical.bin; do
     check "same_bytes_$f" cmp -s "$T/src/$SNAP/$f" "$T/dst/$SNAP/$f"
 done
 check pulled_verifies nz-index verify "$T/dst"

@@ -2,6 +2,7 @@
  * (lex_terms.h), the stemmers (stem.h), lexical.bin written by the builder
  * and checked by snapshot_verify, and block-max MaxScore (lex_search.h)
  * against its exhaustive oracle on random corpora. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "builder.h"
 #include "lex_search.h"
 #include "lex_terms.h"
+#include "query.h"
 #include "snapshot.h"
 #include "status.h"
 #include "stem.h"
@@ -242,5 +244,52 @@ UNIT_TEST(lex_corrupt_postings_fail_verify_and_never_read_outside) {
     }
     snapshot *s = snapshot_open(dir, err, sizeof err);
     CHECK(s != NULL && snapshot_verify(s, err, sizeof err) == NZ_OK);
+    snapshot_close(s);
+}
+
+static int lt_query(const snapshot *s, const char *json, json_t **ans) {
+    char err[256];
+    query_req q;
+    json_t *body = json_loads(json, 0, NULL);
+    int rc = query_parse(body, &q, err, sizeof err);
+    if (rc == NZ_OK) rc = query_run(s, &q, 1, ans, err, sizeof err);
+    query_free(&q);
+    json_decref(body);
+    return rc;
+}
+
+UNIT_TEST(query_modes_parse_run_and_say_who_found_what) {
+    const char *dir = unit_tmpdir();
+    char err[256];
+    json_t *a = NULL, *b = NULL;
+    lt_rng = 99;
+    CHECK(lt_build(dir, 200, 12, NULL) == NZ_OK);
+    snapshot *s = snapshot_open(dir, err, sizeof err);
+    CHECK(s != NULL);
+    CHECK(lt_query(s, "{\"query\":\"w1\",\"mode\":\"bm25\"}", &a) == NZ_EINVAL && !a);
+    CHECK(lt_query(s, "{\"query\":\"w1\",\"weight\":1.5}", &a) == NZ_EINVAL && !a);
+    CHECK(lt_query(s, "{\"query\":\"w1\",\"mode\":7}", &a) == NZ_EINVAL && !a);
+    /* lexical needs text */
+    CHECK(lt_query(s, "{\"vector\":[1,0,0,0],\"mode\":\"lexical\"}", &a) == NZ_EINVAL && !a);
+    /* a vector defaults to dense */
+    CHECK(lt_query(s, "{\"vector\":[1,0,0,0],\"k\":2}", &a) == NZ_OK);
+    CHECK_STR(json_string_value(json_object_get(a, "mode")), "dense");
+    json_t *r0 = json_array_get(json_object_get(a, "results"), 0);
+    CHECK(json_integer_value(json_object_get(json_object_get(r0, "found_by"), "dense")) == 1);
+    json_decref(a);
+    a = NULL;
+    /* lexical needs no embedder, and "exact" (every posting) agrees with MaxScore */
+    CHECK(lt_query(s, "{\"query\":\"w1 w3 w7\",\"mode\":\"lexical\",\"k\":5}", &a) == NZ_OK);
+    CHECK(lt_query(s, "{\"query\":\"w1 w3 w7\",\"mode\":\"lexical\",\"k\":5,\"exact\":true}", &b) ==
+          NZ_OK);
+    json_t *ra = json_object_get(a, "results"), *rb = json_object_get(b, "results");
+    CHECK(json_array_size(ra) == 5 && json_equal(ra, rb));
+    for (size_t i = 0; i < 5; i++) {
+        json_t *fb = json_object_get(json_array_get(ra, i), "found_by");
+        CHECK(json_object_size(fb) == 1 &&
+              json_integer_value(json_object_get(fb, "lexical")) == (json_int_t)i + 1);
+    }
+    json_decref(a);
+    json_decref(b);
     snapshot_close(s);
 }
