@@ -347,10 +347,6 @@ def cmd_table(w):
             print("  %-8s %7.3f ms / %7.3f ms  %5.2fx dense  %s" % (
                 m, L[m]["p50_ms"], L[m]["p95_ms"], L[m]["p50_ms"] / d,
                 target + ("" if ok is None else "  " + verdict(ok))))
-        if "dense:40" in L and "lexical:40" in L:
-            print("  hybrid asks each list for 40 hits: dense k 40 %.3f ms, lexical k 40 %.3f ms "
-                  "(p50, with their 40-hit answers)" % (L["dense:40"]["p50_ms"],
-                                                        L["lexical:40"]["p50_ms"]))
 
 
 def main():
