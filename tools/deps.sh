@@ -43,6 +43,8 @@ libmicrohttpd12 libjansson4 libssl3 libpcre2-8-0 libutf8proc2 libsqlite3-0
 libtcmalloc-minimal4 libgomp1 libglib2.0-0 libarchive13"
 set_fuzz="clang libclang-rt-14-dev libomp-dev"
 set_format="clang-format"
+# bench/quality: the labelled manual (en, id) and the FTS5 peer (also in test)
+set_bench="$set_bench debian-reference-en debian-reference-id sqlite3"
 
 PKGS=""
 add() { PKGS="$PKGS $*"; }
