@@ -109,9 +109,10 @@ hq '{"query":"KITAS","weight":"heavy"}'
 check http_bad_weight_400 bash -c "[ '$STATUS' = 400 ]"
 
 # ---- verify catches a corrupt lexical.bin
-cp -r "$(readlink -f "$T/ix/current")" "$T/bad"
-printf '\x7f' | dd of="$T/bad/lexical.bin" bs=1 seek=$(($(stat -c %s "$T/bad/lexical.bin") - 3)) conv=notrunc 2>/dev/null
-expect_exit verify_corrupt_lexical 1 nz-index verify "$T/bad"
+bad="$T/bad/$(basename "$(readlink -f "$T/ix/current")")" # verify checks the folder's name
+mkdir -p "$T/bad" && cp -r "$(readlink -f "$T/ix/current")" "$bad"
+printf '\x7f' | dd of="$bad/lexical.bin" bs=1 seek=$(($(stat -c %s "$bad/lexical.bin") - 3)) conv=notrunc 2>/dev/null
+expect_exit verify_corrupt_lexical 1 nz-index verify "$bad"
 check verify_names_lexical grep -q lexical.bin "$T/exp.err"
 
 # ---- build --base: the new snapshot's lexical index covers every row
