@@ -91,7 +91,7 @@ json_t *manifest_pack(const manifest_build *b, const manifest_index *ix) {
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     /* "o" steals the two parts, also when the pack fails */
     return json_pack("{s:s,s:i,s:s,s:s,s:I,s:s,s:{s:s,s:s,s:i},s:o,s:o*,s:o,s:i,s:I,s:o}", "format",
-                     "nuzantara-index", "format_version", NZI_FORMAT_VERSION, "snapshot",
+                     "nuzantara-index", "format_version", MANIFEST_FORMAT_VERSION, "snapshot",
                      b->snapshot, "created", created, "created_unix", (json_int_t)b->created,
                      "metric", "cosine", "embedding", "provider", b->provider, "model", b->model,
                      "dim", (int)ix->dim, "index", manifest_pack_index(ix), "lexical",
@@ -284,7 +284,10 @@ json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t er
                                    : "out of memory");
         goto fail;
     }
-    if (manifest_check_seal(buf_str(&text), text.len, why, sizeof why) < 0) {
+    /* no "self_crc32" anywhere: at most a format_version 1 manifest, below */
+    info->unsealed =
+        !memmem(text.s, text.len, "\"" MANIFEST_SELF_KEY "\"", strlen(MANIFEST_SELF_KEY) + 2);
+    if (!info->unsealed && manifest_check_seal(buf_str(&text), text.len, why, sizeof why) < 0) {
         snprintf(err, errlen, "%s: %s", mp, why);
         goto fail;
     }
@@ -302,9 +305,15 @@ json_t *manifest_read(const char *dir, manifest_info *info, char *err, size_t er
     info->model = json_string_value(json_object_get(emb, "model"));
     info->metric = json_string_value(json_object_get(m, "metric"));
     info->created = json_number_value(json_object_get(m, "created_unix"));
-    if (ver != NZI_FORMAT_VERSION) {
-        snprintf(err, errlen, "%s: format_version %lld, this build reads %d", mp, (long long)ver,
-                 NZI_FORMAT_VERSION);
+    if (info->unsealed && ver == MANIFEST_FORMAT_VERSION) {
+        snprintf(err, errlen,
+                 "%s: format_version %d but no %s as its last key: damaged (rebuild the snapshot)",
+                 mp, MANIFEST_FORMAT_VERSION, MANIFEST_SELF_KEY);
+        goto fail;
+    }
+    if (ver != (info->unsealed ? MANIFEST_UNSEALED_VERSION : MANIFEST_FORMAT_VERSION)) {
+        snprintf(err, errlen, "%s: format_version %lld, this build reads %d (and %d, unsealed)", mp,
+                 (long long)ver, MANIFEST_FORMAT_VERSION, MANIFEST_UNSEALED_VERSION);
         goto fail;
     }
     if (dim < 1 || dim > 65536 || count < 1 || count > UINT32_MAX || !info->provider ||

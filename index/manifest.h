@@ -37,6 +37,15 @@
 
 #define MANIFEST_MAX_FILES 5
 #define MANIFEST_SELF_KEY "self_crc32"
+/* The manifest's "format_version": 2 is sealed by self_crc32 and must be;
+ * 1 is a manifest from before the seal, read with its bytes unchecked (so
+ * an upgraded server still serves, and an incremental build still extends,
+ * the snapshot the previous release wrote) and flagged in manifest_info.
+ * One flipped byte cannot pass as the older form: a flip in the seal's key
+ * leaves format_version 2, which requires the seal, and a flip of the
+ * version digit leaves the seal, whose CRC then fails. */
+#define MANIFEST_FORMAT_VERSION 2
+#define MANIFEST_UNSEALED_VERSION 1
 #define MANIFEST_MAX_BYTES (16u << 20) /* the most a reader loads */
 
 #define MANIFEST_MAX_LABELS 32
@@ -97,13 +106,15 @@ typedef struct manifest_info {
     const char *kind; /* "flat" (also when absent) or "vamana" */
     double created;   /* unix seconds, 0 when absent */
     uint64_t vectors_size, chunks_size;
+    int unsealed; /* 1: format_version 1, from before self_crc32 (its bytes unchecked) */
 } manifest_info;
 
 /* Check a manifest's text against its self_crc32 (above): NZ_OK, or
  * NZ_ECORRUPT with err set (the key missing, or the CRC32 not the bytes'). */
 int manifest_check_seal(const char *text, size_t len, char *err, size_t errlen);
 
-/* Load and check dir/MANIFEST.json: its self_crc32, the format version,
+/* Load and check dir/MANIFEST.json: its self_crc32 (or, without the key,
+ * format_version 1: MANIFEST_UNSEALED_VERSION above), the format version,
  * dim, count, a non-empty snapshot name, embedding provider and model, the
  * sizes of vectors.bin and chunks.bin, a known kind, and a vamana index's
  * entry node among the rows. Returns the document (the caller's reference)

@@ -46,7 +46,7 @@ rc=$?
 check build_summary jq -e '.count > 40 and .dim == 1536 and (.snapshot|startswith("snap-"))' "$T/build.json"
 check verify_accepts nz-index verify "$T/ix"
 check current_is_symlink test -L "$T/ix/current"
-check manifest_lists_crcs jq -e '.manifest.format_version == 1 and .manifest.embedding.provider == "hash" and
+check manifest_lists_crcs jq -e '.manifest.format_version == 2 and .manifest.embedding.provider == "hash" and
     (.manifest.files|length) == 5 and .manifest.index.kind == "vamana" and all(.manifest.files[]; .crc32 >= 0 and .size > 64)' \
     <(nz-index info "$T/ix")
 

@@ -7,7 +7,8 @@
  * before it serves a snapshot. The file is restored after each flip and
  * the snapshot verifies again at the end. Also: what verify checks beyond
  * checksums (names, counts, the entry node), and a manifest from before
- * the self-check being refused with the reason.
+ * the self-check (format_version 1) read unsealed while a sealed one that
+ * lost its key is refused.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -193,22 +194,45 @@ UNIT_TEST(verify_checks_what_the_manifest_means) {
     CHECK(i_good(root));
 }
 
-UNIT_TEST(a_manifest_without_its_self_check_is_refused) {
+/* Write m (less its self_crc32, with format_version ver) as path. 0 or -1. */
+static int i_write_unsealed(json_t *m, const char *path, int ver) {
+    json_t *c = json_deep_copy(m);
+    if (!c) return -1;
+    json_object_del(c, MANIFEST_SELF_KEY);
+    json_object_set_new(c, "format_version", json_integer(ver));
+    int rc = json_dump_file(c, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(c);
+    return rc;
+}
+
+UNIT_TEST(an_unsealed_manifest_is_read_only_as_format_version_1) {
     const char *root = unit_tmpdir();
     CHECK(i_build(root) == 0);
     char err[512], path[4200];
     snapshot *s = snapshot_open(root, err, sizeof err);
     CHECK(s != NULL);
-    /* as snapshots were written before the self-check: no key, same JSON */
+    CHECK(json_integer_value(json_object_get(s->manifest, "format_version")) ==
+          MANIFEST_FORMAT_VERSION);
     json_t *m = json_deep_copy(s->manifest);
     snprintf(path, sizeof path, "%s/%s", s->dir, NZI_MANIFEST);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", s->dir);
     snapshot_close(s);
-    json_object_del(m, MANIFEST_SELF_KEY);
-    int wrc = json_dump_file(m, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* as the previous release wrote it: format_version 1, no key: read,
+     * flagged, and the snapshot still verifies (an upgraded server serves it) */
+    CHECK(i_write_unsealed(m, path, MANIFEST_UNSEALED_VERSION) == 0);
+    manifest_info mi;
+    json_t *r = manifest_read(dir, &mi, err, sizeof err);
+    CHECK(r != NULL && mi.unsealed == 1);
+    json_decref(r);
+    CHECK((s = snapshot_open(root, err, sizeof err)) != NULL);
+    CHECK(snapshot_verify(s, err, sizeof err) == NZ_OK);
+    snapshot_close(s);
+    /* a format_version 2 manifest that lost its key is damaged, not old */
+    CHECK(i_write_unsealed(m, path, MANIFEST_FORMAT_VERSION) == 0);
     json_decref(m);
-    CHECK(wrc == 0);
     CHECK(snapshot_open(root, err, sizeof err) == NULL);
-    CHECK(strstr(err, "no self_crc32") && strstr(err, "rebuild"));
+    CHECK(strstr(err, "no self_crc32") && strstr(err, "damaged"));
     /* the check itself: what the writer seals passes, anything else not */
     const char *t = "{\n  \"a\": 1,\n  \"self_crc32\": ";
     buf b = BUF_INIT;
