@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "embedder.h"
+#include "jsonout.h"
 #include "kernels.h"
 #include "status.h"
 #include "utf8.h"
@@ -336,38 +337,69 @@ void query_free(query_req *q) {
     q->json = NULL;
 }
 
+/* A hit's record fields, in the answer's order (after them: page, lang,
+ * text, score). */
+static const struct {
+    const char *name;
+    int field;
+} query_fields[] = {{"chunk_id", NZI_F_CHUNK_ID},
+                    {"doc_id", NZI_F_DOC_ID},
+                    {"uri", NZI_F_URI},
+                    {"title", NZI_F_TITLE},
+                    {"heading", NZI_F_HEADING}};
+
+/* round to 6 places so answers are stable across kernels */
+static double query_score(const topk_hit *h) { return round((double)h->score * 1e6) / 1e6; }
+
 static json_t *query_hit_json(const snapshot *s, const topk_hit *h) {
     snapshot_chunk c;
     if (snapshot_chunk_get(s, h->id, &c) < 0) return NULL;
     json_t *o = json_object();
     if (!o) return NULL;
-    static const struct {
-        const char *name;
-        int field;
-    } fields[] = {{"chunk_id", NZI_F_CHUNK_ID},
-                  {"doc_id", NZI_F_DOC_ID},
-                  {"uri", NZI_F_URI},
-                  {"title", NZI_F_TITLE},
-                  {"heading", NZI_F_HEADING}};
-    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-        json_object_set_new(o, fields[i].name,
-                            utf8_json_string(c.f[fields[i].field], c.len[fields[i].field]));
+    for (size_t i = 0; i < sizeof query_fields / sizeof *query_fields; i++)
+        json_object_set_new(
+            o, query_fields[i].name,
+            utf8_json_string(c.f[query_fields[i].field], c.len[query_fields[i].field]));
     json_object_set_new(o, "page", json_integer(c.page));
     json_object_set_new(o, "lang", utf8_json_string(c.f[NZI_F_LANG], c.len[NZI_F_LANG]));
     json_object_set_new(o, "text", utf8_json_string(c.f[NZI_F_TEXT], c.len[NZI_F_TEXT]));
-    /* round to 6 places so answers are stable across kernels */
-    json_object_set_new(o, "score", json_real(round((double)h->score * 1e6) / 1e6));
+    json_object_set_new(o, "score", json_real(query_score(h)));
     return o;
 }
 
-int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
-              size_t errlen) {
-    double t0 = query_now_ms();
+/* query_hit_json's object as its JSON text, appended to out; NZ_ECORRUPT
+ * when the record cannot be read, else out's status. */
+static int query_hit_text(const snapshot *s, const topk_hit *h, buf *out) {
+    snapshot_chunk c;
+    if (snapshot_chunk_get(s, h->id, &c) < 0) return NZ_ECORRUPT;
+    char sep = '{';
+    for (size_t i = 0; i < sizeof query_fields / sizeof *query_fields; i++) {
+        buf_addc(out, sep);
+        buf_addc(out, '"');
+        buf_adds(out, query_fields[i].name);
+        buf_add(out, "\":", 2);
+        jsonout_str(out, c.f[query_fields[i].field], c.len[query_fields[i].field]);
+        sep = ',';
+    }
+    buf_adds(out, ",\"page\":");
+    jsonout_int(out, c.page);
+    buf_adds(out, ",\"lang\":");
+    jsonout_str(out, c.f[NZI_F_LANG], c.len[NZI_F_LANG]);
+    buf_adds(out, ",\"text\":");
+    jsonout_str(out, c.f[NZI_F_TEXT], c.len[NZI_F_TEXT]);
+    buf_adds(out, ",\"score\":");
+    jsonout_real(out, query_score(h));
+    buf_addc(out, '}');
+    return buf_failed(out);
+}
+
+/* The search of query_run: hits (malloc'd, q->k of them) and their count;
+ * the statuses of query_run but NZ_ECORRUPT. */
+static int query_search(const snapshot *s, const query_req *q, int threads, topk_hit **hits_out,
+                        long *n, char *err, size_t errlen) {
     float *v = NULL;
     topk_hit *hits = NULL;
-    json_t *arr = NULL;
     int rc = NZ_ENOMEM;
-    *answer = NULL;
     const query_limits *lim = q->lim ? q->lim : &query_default_limits;
     if (q->exact && !lim->allow_exact && s->count > lim->exact_max_rows) {
         rc = NZ_EINVAL;
@@ -400,8 +432,28 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
     rc = NZ_ENOMEM;
     search_params p = {
         .k = q->k, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
-    long n = index_search(s, v, &p, hits);
-    if (n < 0 || !(arr = json_array())) goto fail;
+    if ((*n = index_search(s, v, &p, hits)) < 0) goto fail;
+    free(v);
+    *hits_out = hits;
+    return NZ_OK;
+fail:
+    if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
+    free(v);
+    free(hits);
+    return rc;
+}
+
+int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
+              size_t errlen) {
+    double t0 = query_now_ms();
+    topk_hit *hits = NULL;
+    json_t *arr = NULL;
+    long n;
+    *answer = NULL;
+    int rc = query_search(s, q, threads, &hits, &n, err, errlen);
+    if (rc < 0) return rc;
+    rc = NZ_ENOMEM;
+    if (!(arr = json_array())) goto fail;
     for (long i = 0; i < n; i++) {
         json_t *h = query_hit_json(s, &hits[i]);
         if (!h) {
@@ -418,7 +470,33 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
 fail:
     if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
     json_decref(arr);
-    free(v);
+    free(hits);
+    return rc;
+}
+
+int query_answer(const snapshot *s, const query_req *q, int threads, buf *out, long *nresults,
+                 char *err, size_t errlen) {
+    double t0 = query_now_ms();
+    topk_hit *hits = NULL;
+    long n;
+    *nresults = 0;
+    int rc = query_search(s, q, threads, &hits, &n, err, errlen);
+    if (rc < 0) return rc;
+    if (buf_grow(out, 1024 * (size_t)n + 64) == NZ_OK) /* one growth, mostly */
+        buf_adds(out, "{\"results\":[");
+    for (long i = 0; i < n && rc == NZ_OK; i++) {
+        if (i) buf_addc(out, ',');
+        if ((rc = query_hit_text(s, &hits[i], out)) == NZ_ECORRUPT)
+            snprintf(err, errlen, "index record %u is corrupt", hits[i].id);
+    }
+    if (rc == NZ_OK) {
+        buf_adds(out, "],\"took_ms\":");
+        jsonout_real(out, round((query_now_ms() - t0) * 1000) / 1000);
+        buf_add(out, "}\n", 2);
+        rc = buf_failed(out);
+    }
+    if (rc == NZ_OK) *nresults = n;
+    else if (rc != NZ_ECORRUPT) snprintf(err, errlen, "out of memory");
     free(hits);
     return rc;
 }

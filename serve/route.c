@@ -186,7 +186,7 @@ static void route_keep_query(const route_config *cfg, const query_req *q, route_
 static void route_query(const route_config *cfg, const route_request *req, route_response *resp) {
     char err[512];
     query_req q;
-    json_t *get = NULL, *ans = NULL;
+    json_t *get = NULL;
     int rc;
     if (strcmp(req->method, "POST") == 0) {
         if (req->body_too_large) {
@@ -212,6 +212,7 @@ static void route_query(const route_config *cfg, const route_request *req, route
         return;
     }
     route_keep_query(cfg, &q, resp);
+    buf out = BUF_INIT; /* the answer's JSON text, written straight (query_answer) */
     held_snapshot *h = holder_acquire();
     if (!h) {
         rc = NZ_EUNAVAILABLE;
@@ -219,17 +220,18 @@ static void route_query(const route_config *cfg, const route_request *req, route
     } else {
         const snapshot *s = holder_snapshot(h);
         snprintf(resp->snapshot, sizeof resp->snapshot, "%s", s->name);
-        rc = query_run(s, &q, 1, &ans, err, sizeof err);
+        rc = query_answer(s, &q, 1, &out, &resp->results, err, sizeof err);
         holder_release(h);
     }
     query_free(&q);
     json_decref(get);
     if (rc < 0) {
+        buf_free(&out);
+        resp->results = -1;
         route_error(resp, route_status(rc), err);
         return;
     }
-    resp->results = (long)json_array_size(json_object_get(ans, "results"));
-    route_json(resp, 200, ans);
+    route_body(resp, 200, "application/json; charset=utf-8", buf_detach(&out, NULL));
 }
 
 int route_origin_valid(const char *o) {
