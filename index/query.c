@@ -482,7 +482,7 @@ int query_answer(const snapshot *s, const query_req *q, int threads, buf *out, l
     *nresults = 0;
     int rc = query_search(s, q, threads, &hits, &n, err, errlen);
     if (rc < 0) return rc;
-    if (buf_grow(out, 1024 * (size_t)n + 64) == NZ_OK) /* one growth, mostly */
+    if (buf_grow(out, 2048 * (size_t)n + 64) == NZ_OK) /* one growth, mostly */
         buf_adds(out, "{\"results\":[");
     for (long i = 0; i < n && rc == NZ_OK; i++) {
         if (i) buf_addc(out, ',');

@@ -1,6 +1,7 @@
 /* jsonout.c -- see jsonout.h. */
 #include "jsonout.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +9,45 @@
 #include "status.h"
 #include "utf8.h"
 
-/* s[0..len) is valid UTF-8 without NUL: escape it. */
-static int jsonout_escaped(buf *b, const char *s, size_t len) {
+#define JSONOUT_ONES 0x0101010101010101ULL
+#define JSONOUT_HIGH 0x8080808080808080ULL
+
+/* Nonzero when one of w's 8 bytes is zero. */
+static uint64_t jsonout_zero_byte(uint64_t w) { return (w - JSONOUT_ONES) & ~w & JSONOUT_HIGH; }
+
+/* Nonzero when one of w's 8 bytes needs a look of its own: below 0x20,
+ * '"', '\\', or 0x80 and above (ascii_only: all but the last are ASCII). */
+static uint64_t jsonout_special(uint64_t w) {
+    return ((w - 0x20 * JSONOUT_ONES) & ~w & JSONOUT_HIGH) | (w & JSONOUT_HIGH) |
+           jsonout_zero_byte(w ^ ('"' * JSONOUT_ONES)) |
+           jsonout_zero_byte(w ^ ('\\' * JSONOUT_ONES));
+}
+
+/* Escape s[0..len) as a quoted string into b. ascii_only: stop at the
+ * first byte that is NUL or above 0x7F, take back what was appended and
+ * return 1 (the caller validates the UTF-8 and calls again with 0, which
+ * must then be valid UTF-8 without NUL). Else b's status. */
+static int jsonout_escaped(buf *b, const char *s, size_t len, int ascii_only) {
     static const char hex[] = "0123456789ABCDEF";
+    size_t start = b->len;
     if (buf_grow(b, len + 2) < 0) return buf_failed(b);
     buf_addc(b, '"');
     size_t run = 0; /* start of the bytes not yet copied */
     for (size_t i = 0; i < len; i++) {
+        if ((i & 7) == 0 && len - i >= 8) { /* 8 plain bytes at a time */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!jsonout_special(w)) {
+                i += 7;
+                continue;
+            }
+        }
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || c == 0) {
+            if (!ascii_only) continue;
+            buf_truncate(b, start);
+            return 1;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         buf_add(b, s + run, i - run);
         run = i + 1;
@@ -43,13 +75,15 @@ static int jsonout_escaped(buf *b, const char *s, size_t len) {
 }
 
 int jsonout_str(buf *b, const char *s, size_t len) {
-    if (utf8_valid(s, len, NULL)) return jsonout_escaped(b, s, len);
+    int rc = jsonout_escaped(b, s, len, 1); /* ASCII: no UTF-8 to check */
+    if (rc != 1) return rc;
+    if (utf8_valid(s, len, NULL)) return jsonout_escaped(b, s, len, 0);
     char *fixed = utf8_repair(s, len);
     if (!fixed) {
         if (!b->err) b->err = NZ_ENOMEM;
         return NZ_ENOMEM;
     }
-    int rc = jsonout_escaped(b, fixed, strlen(fixed));
+    rc = jsonout_escaped(b, fixed, strlen(fixed), 0);
     free(fixed);
     return rc;
 }

@@ -120,15 +120,19 @@ static enum MHD_Result http_answer(http_server *srv, struct MHD_Connection *c, h
     return ret;
 }
 
-/* A Content-Length over the bound: answer 413 at once, before reading the
- * body (libmicrohttpd then closes the connection). */
-static int http_declared_too_large(struct MHD_Connection *c, size_t max) {
+/* The declared Content-Length (0 when none or unreadable); above max (or
+ * out of range): answer 413 at once, before reading the body
+ * (libmicrohttpd then closes the connection). */
+static unsigned long long http_declared_length(struct MHD_Connection *c, size_t max,
+                                               int *too_large) {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    *too_large = 0;
     if (!cl) return 0;
     char *end;
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
-    return end != cl && (errno == ERANGE || n > max);
+    *too_large = end != cl && (errno == ERANGE || n > max);
+    return end != cl && !*too_large ? n : 0;
 }
 
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -147,8 +151,11 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         buf_init(&r->body, srv->cfg->route.max_body);
         __atomic_add_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);
         *con_cls = r;
-        if (!http_declared_too_large(c, srv->cfg->route.max_body)) return MHD_YES;
-        r->too_large = 1;
+        unsigned long long n = http_declared_length(c, srv->cfg->route.max_body, &r->too_large);
+        if (!r->too_large) {
+            if (n) buf_grow(&r->body, (size_t)n); /* one allocation; a failure shows when adding */
+            return MHD_YES;
+        }
         return http_answer(srv, c, r, url, method);
     }
     if (*upload_size) {

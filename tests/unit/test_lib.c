@@ -328,7 +328,12 @@ UNIT_TEST(jsonout_matches_jansson) {
                 {"bad \xff\xfe here \xc3", 14},
                 {"nul\0in", 6},
                 {all, 127},
-                {all, 255}};
+                {all, 255},
+                {"0123456789abcdef0123456789\"bcdef0123456789abcdef\t123456789abcdef012", 67},
+                {"0123456789abcdef0123456789abcdef0123456789abcd\xc3\xa9"
+                 "f0123456789ab",
+                 66},
+                {"0123456789abcdef0123456789abcdef0123456789abcdef01234567\xe9", 57}};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         buf_reset(&b);
         CHECK(jsonout_str(&b, strs[i].s, strs[i].len) == NZ_OK);
