@@ -216,7 +216,7 @@ int query_parse(const json_t *body, const query_limits *lim, query_req *q, char 
  * byte (jansson then decodes it). */
 static size_t query_string_end(const char *p, size_t len, size_t i, int *plain) {
     *plain = 1;
-    for (; i < len && p[i] != '"'; i++) {
+    for (; i < len && (i += jsonout_plain_len(p + i, len - i)) < len && p[i] != '"'; i++) {
         if (p[i] == '\\') {
             *plain = 0;
             i++;

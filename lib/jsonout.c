@@ -23,6 +23,20 @@ static uint64_t jsonout_special(uint64_t w) {
            jsonout_zero_byte(w ^ ('\\' * JSONOUT_ONES));
 }
 
+size_t jsonout_plain_len(const char *s, size_t len) {
+    size_t i = 0;
+    for (uint64_t w; len - i >= 8; i += 8) { /* 8 bytes at a time */
+        memcpy(&w, s + i, 8);
+        if (jsonout_special(w)) break;
+    }
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+        i++;
+    }
+    return i;
+}
+
 /* Escape s[0..len) as a quoted string into b. ascii_only: stop at the
  * first byte that is NUL or above 0x7F, take back what was appended and
  * return 1 (the caller validates the UTF-8 and calls again with 0, which
@@ -33,15 +47,7 @@ static int jsonout_escaped(buf *b, const char *s, size_t len, int ascii_only) {
     if (buf_grow(b, len + 2) < 0) return buf_failed(b);
     buf_addc(b, '"');
     size_t run = 0; /* start of the bytes not yet copied */
-    for (size_t i = 0; i < len; i++) {
-        if ((i & 7) == 0 && len - i >= 8) { /* 8 plain bytes at a time */
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (!jsonout_special(w)) {
-                i += 7;
-                continue;
-            }
-        }
+    for (size_t i = 0; (i += jsonout_plain_len(s + i, len - i)) < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80 || c == 0) {
             if (!ascii_only) continue;

@@ -31,4 +31,9 @@ int jsonout_str(buf *b, const char *s, size_t len); /* a string value, quoted */
 int jsonout_real(buf *b, double x);                 /* a real (finite) */
 int jsonout_int(buf *b, long long x);               /* an integer */
 
+/* How many leading bytes of s[0..len) are printable ASCII other than '"'
+ * and '\\' (nothing to escape, nothing to validate), looked at 8 bytes at
+ * a time: for scanners of JSON strings (index/query.c's). */
+size_t jsonout_plain_len(const char *s, size_t len);
+
 #endif

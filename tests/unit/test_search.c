@@ -251,6 +251,8 @@ UNIT_TEST(query_base64_taken_from_the_body_as_jansson_would_read_it) {
     CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\"", NULL, &q) == NZ_EINVAL);
     CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=} ", NULL, &q) == NZ_EINVAL);
     CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\"} {}", NULL, &q) == NZ_EINVAL);
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\\", NULL, &q) == NZ_EINVAL); /* ends in \\ */
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\\\"\"}", NULL, &q) == NZ_EINVAL);
     CHECK(!q.vector && !q.json);
 }
 
