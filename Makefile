@@ -208,6 +208,11 @@ $(BUILD)/nz-hello: $(call obj,bench/serve/hello.c) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# bench/serve's second one-connection anchor: the server's route work in process
+$(BUILD)/nz-samework: $(call obj,bench/serve/samework.c $(INDEX_SRC)) $(LIBNZ)
+	@echo "  LD    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/nz-parsebench: $(call obj,bench/query/parsebench.c $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -216,6 +221,7 @@ bench:
 	@sh tools/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BUILD)/nz-tokbench $(BUILD)/nz-membw $(BUILD)/nz-hello
 	@$(MAKE) --no-print-directory $(BUILD)/nz-parsebench
+	@$(MAKE) --no-print-directory $(BUILD)/nz-samework
 	@NZ_BUILD=$(BUILD) bash bench/run.sh
 
 # The binaries a user runs; nz-pipeline finds the stages beside itself. The

@@ -9,6 +9,7 @@
 
 #include "embedder.h"
 #include "fuse.h"
+#include "jsonout.h"
 #include "kernels.h"
 #include "lex_search.h"
 #include "status.h"
@@ -239,7 +240,7 @@ int query_parse(const json_t *body, const query_limits *lim, query_req *q, char 
  * byte (jansson then decodes it). */
 static size_t query_string_end(const char *p, size_t len, size_t i, int *plain) {
     *plain = 1;
-    for (; i < len && p[i] != '"'; i++) {
+    for (; i < len && (i += jsonout_plain_len(p + i, len - i)) < len && p[i] != '"'; i++) {
         if (p[i] == '\\') {
             *plain = 0;
             i++;
@@ -362,6 +363,20 @@ void query_free(query_req *q) {
 
 static const char *const query_modes[] = {"default", "dense", "lexical", "hybrid"};
 
+/* A hit's record fields, in the answer's order (after them: page, lang,
+ * text, score, found_by). */
+static const struct {
+    const char *name;
+    int field;
+} query_fields[] = {{"chunk_id", NZI_F_CHUNK_ID},
+                    {"doc_id", NZI_F_DOC_ID},
+                    {"uri", NZI_F_URI},
+                    {"title", NZI_F_TITLE},
+                    {"heading", NZI_F_HEADING}};
+
+/* round to 6 places so answers are stable across kernels */
+static double query_score(const fuse_hit *h) { return round((double)h->score * 1e6) / 1e6; }
+
 /* {"dense": RANK, "lexical": RANK}: the lists that found the hit. */
 static json_t *query_found_by(const fuse_hit *h) {
     json_t *o = json_object();
@@ -377,24 +392,51 @@ static json_t *query_hit_json(const snapshot *s, const fuse_hit *h) {
     if (snapshot_chunk_get(s, h->id, &c) < 0) return NULL;
     json_t *o = json_object();
     if (!o) return NULL;
-    static const struct {
-        const char *name;
-        int field;
-    } fields[] = {{"chunk_id", NZI_F_CHUNK_ID},
-                  {"doc_id", NZI_F_DOC_ID},
-                  {"uri", NZI_F_URI},
-                  {"title", NZI_F_TITLE},
-                  {"heading", NZI_F_HEADING}};
-    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-        json_object_set_new(o, fields[i].name,
-                            utf8_json_string(c.f[fields[i].field], c.len[fields[i].field]));
+    for (size_t i = 0; i < sizeof query_fields / sizeof *query_fields; i++)
+        json_object_set_new(
+            o, query_fields[i].name,
+            utf8_json_string(c.f[query_fields[i].field], c.len[query_fields[i].field]));
     json_object_set_new(o, "page", json_integer(c.page));
     json_object_set_new(o, "lang", utf8_json_string(c.f[NZI_F_LANG], c.len[NZI_F_LANG]));
     json_object_set_new(o, "text", utf8_json_string(c.f[NZI_F_TEXT], c.len[NZI_F_TEXT]));
-    /* round to 6 places so answers are stable across kernels */
-    json_object_set_new(o, "score", json_real(round((double)h->score * 1e6) / 1e6));
+    json_object_set_new(o, "score", json_real(query_score(h)));
     json_object_set_new(o, "found_by", query_found_by(h));
     return o;
+}
+
+/* query_hit_json's object as its JSON text, appended to out; NZ_ECORRUPT
+ * when the record cannot be read, else out's status. */
+static int query_hit_text(const snapshot *s, const fuse_hit *h, buf *out) {
+    snapshot_chunk c;
+    if (snapshot_chunk_get(s, h->id, &c) < 0) return NZ_ECORRUPT;
+    char sep = '{';
+    for (size_t i = 0; i < sizeof query_fields / sizeof *query_fields; i++) {
+        buf_addc(out, sep);
+        buf_addc(out, '"');
+        buf_adds(out, query_fields[i].name);
+        buf_add(out, "\":", 2);
+        jsonout_str(out, c.f[query_fields[i].field], c.len[query_fields[i].field]);
+        sep = ',';
+    }
+    buf_adds(out, ",\"page\":");
+    jsonout_int(out, c.page);
+    buf_adds(out, ",\"lang\":");
+    jsonout_str(out, c.f[NZI_F_LANG], c.len[NZI_F_LANG]);
+    buf_adds(out, ",\"text\":");
+    jsonout_str(out, c.f[NZI_F_TEXT], c.len[NZI_F_TEXT]);
+    buf_adds(out, ",\"score\":");
+    jsonout_real(out, query_score(h));
+    buf_adds(out, ",\"found_by\":{");
+    if (h->rank[FUSE_DENSE]) {
+        buf_adds(out, "\"dense\":");
+        jsonout_int(out, h->rank[FUSE_DENSE]);
+    }
+    if (h->rank[FUSE_LEXICAL]) {
+        buf_adds(out, h->rank[FUSE_DENSE] ? ",\"lexical\":" : "\"lexical\":");
+        jsonout_int(out, h->rank[FUSE_LEXICAL]);
+    }
+    buf_add(out, "}}", 2);
+    return buf_failed(out);
 }
 
 /* The mode the request runs in: its own, else hybrid for text (dense on a
@@ -438,8 +480,8 @@ static int query_vector(const snapshot *s, const query_req *q, float *v, char *e
 
 /* The lists the mode asks for, depth hits each, fused into out (room for
  * 2 x depth). The count, or a status (err set). */
-static long query_search(const snapshot *s, const query_req *q, int mode, int threads, size_t depth,
-                         topk_hit *dh, topk_hit *lh, fuse_hit *out, char *err, size_t errlen) {
+static long query_lists(const snapshot *s, const query_req *q, int mode, int threads, size_t depth,
+                        topk_hit *dh, topk_hit *lh, fuse_hit *out, char *err, size_t errlen) {
     long nd = 0, nl = 0;
     search_params p = {
         .k = depth, .ef = q->ef, .filter = &q->filter, .threads = threads, .exact = q->exact};
@@ -458,23 +500,22 @@ static long query_search(const snapshot *s, const query_req *q, int mode, int th
     return (long)fuse_rrf(dh, (size_t)nd, lh, (size_t)nl, q->weight, q->k, out);
 }
 
-int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
-              size_t errlen) {
-    double t0 = query_now_ms();
+/* The search of query_run and query_answer: *hits_out (malloc'd) and their
+ * count in *n, the mode it ran in; the statuses of query_run but
+ * NZ_ECORRUPT. */
+static int query_search(const snapshot *s, const query_req *q, int threads, int *mode,
+                        fuse_hit **hits_out, long *n, char *err, size_t errlen) {
     topk_hit *dh = NULL, *lh = NULL;
     fuse_hit *hits = NULL;
-    json_t *arr = NULL;
-    int mode, rc = query_mode(s, q, &mode, err, errlen);
-    *answer = NULL;
+    int rc = query_mode(s, q, mode, err, errlen);
     if (rc < 0) return rc;
     const query_limits *lim = q->lim ? q->lim : &query_default_limits;
     if (q->exact && !lim->allow_exact && s->count > lim->exact_max_rows) {
-        rc = NZ_EINVAL;
         snprintf(err, errlen,
                  "\"exact\": true is refused on %llu rows, above exact_max_rows %zu: "
                  "drop it to walk the graph",
                  (unsigned long long)s->count, lim->exact_max_rows);
-        goto fail;
+        return NZ_EINVAL;
     }
     size_t depth = q->k; /* each list's; deeper lists fused worse (DESIGN.md) */
     rc = NZ_ENOMEM;
@@ -483,11 +524,33 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
     hits = malloc(2 * depth * sizeof *hits);
     if (!dh || !lh || !hits) goto fail;
     /* NZ_EINVAL: a bad query; NZ_EUNAVAILABLE: the provider failed */
-    long n = query_search(s, q, mode, threads, depth, dh, lh, hits, err, errlen);
-    if (n < 0) {
-        rc = (int)n;
+    *n = query_lists(s, q, *mode, threads, depth, dh, lh, hits, err, errlen);
+    if (*n < 0) {
+        rc = (int)*n;
         goto fail;
     }
+    free(dh);
+    free(lh);
+    *hits_out = hits;
+    return NZ_OK;
+fail:
+    if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
+    free(dh);
+    free(lh);
+    free(hits);
+    return rc;
+}
+
+int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
+              size_t errlen) {
+    double t0 = query_now_ms();
+    fuse_hit *hits = NULL;
+    json_t *arr = NULL;
+    long n;
+    int mode;
+    *answer = NULL;
+    int rc = query_search(s, q, threads, &mode, &hits, &n, err, errlen);
+    if (rc < 0) return rc;
     rc = NZ_ENOMEM;
     if (!(arr = json_array())) goto fail;
     for (long i = 0; i < n; i++) {
@@ -506,8 +569,36 @@ int query_run(const snapshot *s, const query_req *q, int threads, json_t **answe
 fail:
     if (rc == NZ_ENOMEM) snprintf(err, errlen, "out of memory");
     json_decref(arr);
-    free(dh);
-    free(lh);
+    free(hits);
+    return rc;
+}
+
+int query_answer(const snapshot *s, const query_req *q, int threads, buf *out, long *nresults,
+                 char *err, size_t errlen) {
+    double t0 = query_now_ms();
+    fuse_hit *hits = NULL;
+    long n;
+    int mode;
+    *nresults = 0;
+    int rc = query_search(s, q, threads, &mode, &hits, &n, err, errlen);
+    if (rc < 0) return rc;
+    if (buf_grow(out, 2048 * (size_t)n + 64) == NZ_OK) /* one growth, mostly */
+        buf_adds(out, "{\"results\":[");
+    for (long i = 0; i < n && rc == NZ_OK; i++) {
+        if (i) buf_addc(out, ',');
+        if ((rc = query_hit_text(s, &hits[i], out)) == NZ_ECORRUPT)
+            snprintf(err, errlen, "index record %u is corrupt", hits[i].id);
+    }
+    if (rc == NZ_OK) {
+        buf_adds(out, "],\"mode\":");
+        jsonout_str(out, query_modes[mode], strlen(query_modes[mode]));
+        buf_adds(out, ",\"took_ms\":");
+        jsonout_real(out, round((query_now_ms() - t0) * 1000) / 1000);
+        buf_add(out, "}\n", 2);
+        rc = buf_failed(out);
+    }
+    if (rc == NZ_OK) *nresults = n;
+    else if (rc != NZ_ECORRUPT) snprintf(err, errlen, "out of memory");
     free(hits);
     return rc;
 }

@@ -43,6 +43,8 @@
 
 #include <jansson.h>
 
+#include "buf.h"
+
 #include "search.h"
 #include "snapshot.h"
 
@@ -110,5 +112,13 @@ void query_free(query_req *q);
  * nz-index: exit codes). */
 int query_run(const snapshot *s, const query_req *q, int threads, json_t **answer, char *err,
               size_t errlen);
+
+/* query_run's answer as JSON text and a newline, appended to out: the
+ * bytes json_dumps(JSONL_DUMP_FLAGS) writes for query_run's object, made
+ * without building it (jsonout.h; nz-serve's hot path). *nresults: the
+ * results in it. Returns query_run's statuses; NZ_ELIMIT when out's cap
+ * was reached (out's content is then to be dropped). */
+int query_answer(const snapshot *s, const query_req *q, int threads, buf *out, long *nresults,
+                 char *err, size_t errlen);
 
 #endif

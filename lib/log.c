@@ -2,13 +2,17 @@
 #include "log.h"
 #include "buf.h"
 #include "jsonl.h"
+#include "jsonout.h"
 #include "utf8.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,22 +45,45 @@ int log_human(void) {
 
 int log_enabled(log_level level) { return level >= log_threshold; }
 
+/* "2026-12-01T19:36:51.123Z": the text up to the seconds is kept per
+ * thread and made again only when the second changes. */
 static void log_timestamp(char *buf, size_t len) {
+    static _Thread_local time_t sec = -1;
+    static _Thread_local char head[32];
     struct timeval tv;
-    struct tm tm;
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+    if (tv.tv_sec != sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        if (!strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm)) head[0] = '\0';
+        sec = tv.tv_sec;
+    }
+    snprintf(buf, len, "%s.%03ldZ", head, (long)(tv.tv_usec / 1000));
 }
 
-/* Write one finished line to stderr atomically with respect to other threads. */
-static void log_write_line(const char *line) {
-    pthread_mutex_lock(&log_lock);
-    fputs(line, stderr);
-    fputc('\n', stderr);
-    fflush(stderr);
-    pthread_mutex_unlock(&log_lock);
+/* Write one finished line (without its newline) to stderr with a single
+ * writev(2): a line shorter than PIPE_BUF is never interleaved with
+ * another thread's or process's on a pipe, and a regular file's writes do
+ * not interleave either, so only longer lines take the lock (one of our
+ * threads at a time; another process may still cut into them). */
+static void log_write_line(const char *line, size_t len) {
+    int locked = len + 1 > PIPE_BUF;
+    if (locked) pthread_mutex_lock(&log_lock);
+    struct iovec iov[2] = {{(void *)line, len}, {(void *)"\n", 1}};
+    size_t left = len + 1;
+    while (left) {
+        ssize_t n = writev(STDERR_FILENO, iov, 2);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break; /* stderr is gone: nothing else to tell */
+        left -= (size_t)n;
+        for (int i = 0; i < 2; i++) { /* past what was written */
+            size_t d = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+            iov[i].iov_base = (char *)iov[i].iov_base + d;
+            iov[i].iov_len -= d;
+            n -= (ssize_t)d;
+        }
+    }
+    if (locked) pthread_mutex_unlock(&log_lock);
 }
 
 /* A line for people: "stage: level: msg key=value ...", skipping the keys
@@ -93,7 +120,7 @@ static void log_emit(log_level level, const char *msg, json_t *fields) {
     }
     if (log_human()) {
         char *line = log_human_text(log_stage_name, log_level_names[level], msg, fields, NULL);
-        if (line) log_write_line(line);
+        if (line) log_write_line(line, strlen(line));
         free(line);
         json_decref(fields);
         return;
@@ -113,7 +140,7 @@ static void log_emit(log_level level, const char *msg, json_t *fields) {
     json_decref(fields);
     char *line = json_dumps(obj, JSONL_DUMP_FLAGS);
     if (line) {
-        log_write_line(line);
+        log_write_line(line, strlen(line));
         free(line);
     }
     json_decref(obj);
@@ -151,7 +178,7 @@ void log_reject(const char *uri, const char *fmt, ...) {
         char *line = NULL;
         if (asprintf(&line, "%s: error: %s: %s", log_stage_name, uri ? uri : "-",
                      err ? err : fmt) >= 0) {
-            log_write_line(line);
+            log_write_line(line, strlen(line));
             free(line);
         }
         json_decref(f);
@@ -181,11 +208,7 @@ void log_relay(const char *line, size_t len) {
     int line_level = log_line_level(line, len);
     if (line_level >= 0 && !log_enabled((log_level)line_level)) return; /* below our threshold */
     if (!log_human()) { /* already a JSON line: pass it on as it is */
-        pthread_mutex_lock(&log_lock);
-        fwrite(line, 1, len, stderr);
-        fputc('\n', stderr);
-        fflush(stderr);
-        pthread_mutex_unlock(&log_lock);
+        log_write_line(line, len);
         return;
     }
     log_record r;
@@ -199,9 +222,28 @@ void log_relay(const char *line, size_t len) {
     } else {
         text = log_human_text(r.stage, r.level, r.msg, r.obj, skip);
     }
-    if (text) log_write_line(text);
+    if (text) log_write_line(text, strlen(text));
     free(text);
     log_record_free(&r);
+}
+
+int log_line_begin(buf *b, log_level level, const char *msg) {
+    char ts[40];
+    log_timestamp(ts, sizeof ts);
+    buf_adds(b, "{\"ts\":\"");
+    buf_adds(b, ts);
+    buf_adds(b, "\",\"level\":\"");
+    buf_adds(b, log_level_names[level]);
+    buf_adds(b, "\",\"stage\":");
+    jsonout_str(b, log_stage_name, strlen(log_stage_name));
+    buf_adds(b, ",\"msg\":");
+    return jsonout_str(b, msg, strlen(msg));
+}
+
+void log_line_end(buf *b) {
+    if (buf_failed(b) || buf_addc(b, '}') < 0) return;
+    if (log_human()) log_relay(b->s, b->len); /* the line for people */
+    else log_write_line(b->s, b->len);
 }
 
 int log_record_parse(log_record *r, const char *line, size_t len) {

@@ -7,8 +7,9 @@
  * NZ_LOG_LEVEL=debug|info|warn|error sets the threshold (default info).
  *
  * A rejected input is reported with log_reject(): one line carrying "uri"
- * and "error", the contract of DESIGN.md. Every call writes a whole line
- * under a lock, so threads never interleave their output.
+ * and "error", the contract of DESIGN.md. Every line goes out with one
+ * writev(2), so lines shorter than PIPE_BUF never interleave (threads or
+ * processes sharing the pipe); longer ones also take a lock.
  *
  * Never pass a secret (API key, database password) to these functions.
  */
@@ -17,6 +18,8 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+
+#include "buf.h"
 
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
@@ -37,6 +40,17 @@ void log_reject(const char *uri, const char *fmt, ...) __attribute__((format(pri
 /* Emit an object of extra fields (stats, summaries) at the given level with
  * a message. Takes ownership of `fields` (may be NULL). */
 void log_fields(log_level level, const char *msg, json_t *fields);
+
+/* A log line written by hand, for hot paths (nz-serve's access log): no
+ * jansson object, one writev(2). log_line_begin puts
+ * {"ts":..,"level":..,"stage":..,"msg":.. into b; the caller appends
+ * ,"key":value members with jsonout.h; log_line_end closes the object and
+ * writes it (as a line for people in human mode, as log_relay does).
+ * The caller checks log_enabled(level) first and drops a b that failed
+ * (buf_failed): log_line_end writes nothing then. begin returns b's
+ * status (NZ_OK, NZ_ENOMEM, NZ_ELIMIT). */
+int log_line_begin(buf *b, log_level level, const char *msg);
+void log_line_end(buf *b);
 
 /* A JSON log line read back (a child process's, for nz-pipeline): the
  * object, and its standard fields borrowed from it (NULL when absent). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "jsonout.h"
 #include "log.h"
 #include "nz.h"
 #include "status.h"
@@ -119,15 +120,19 @@ static enum MHD_Result http_answer(http_server *srv, struct MHD_Connection *c, h
     return ret;
 }
 
-/* A Content-Length over the bound: answer 413 at once, before reading the
- * body (libmicrohttpd then closes the connection). */
-static int http_declared_too_large(struct MHD_Connection *c, size_t max) {
+/* The declared Content-Length (0 when none or unreadable); above max (or
+ * out of range): answer 413 at once, before reading the body
+ * (libmicrohttpd then closes the connection). */
+static unsigned long long http_declared_length(struct MHD_Connection *c, size_t max,
+                                               int *too_large) {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    *too_large = 0;
     if (!cl) return 0;
     char *end;
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
-    return end != cl && (errno == ERANGE || n > max);
+    *too_large = end != cl && (errno == ERANGE || n > max);
+    return end != cl && !*too_large ? n : 0;
 }
 
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -146,8 +151,11 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         buf_init(&r->body, srv->cfg->route.max_body);
         __atomic_add_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);
         *con_cls = r;
-        if (!http_declared_too_large(c, srv->cfg->route.max_body)) return MHD_YES;
-        r->too_large = 1;
+        unsigned long long n = http_declared_length(c, srv->cfg->route.max_body, &r->too_large);
+        if (!r->too_large) {
+            if (n) buf_grow(&r->body, (size_t)n); /* one allocation; a failure shows when adding */
+            return MHD_YES;
+        }
         return http_answer(srv, c, r, url, method);
     }
     if (*upload_size) {
@@ -161,15 +169,34 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
     return http_answer(srv, c, r, url, method);
 }
 
+/* One JSON line a request, written by hand into a buf (jsonout.h) and out
+ * with one writev(2): no jansson object, no lock (log.h). */
 static void http_access_log(const http_request *r, double ms) {
-    json_t *f =
-        json_pack("{s:s,s:s,s:i,s:f}", "method", r->method, "route", stats_route_name(r->route),
-                  "status", r->status, "latency_ms", (double)((long long)(ms * 1000)) / 1000);
-    if (!f) return;
-    if (r->results >= 0) json_object_set_new(f, "results", json_integer(r->results));
-    if (r->snapshot[0]) json_object_set_new(f, "snapshot", json_string(r->snapshot));
-    if (r->query) json_object_set_new(f, "query", json_string(r->query));
-    log_fields(LOG_INFO, "request", f);
+    if (!log_enabled(LOG_INFO)) return;
+    buf b = BUF_INIT;
+    log_line_begin(&b, LOG_INFO, "request");
+    buf_adds(&b, ",\"method\":\""); /* method and route: fixed names, nothing to escape */
+    buf_adds(&b, r->method);
+    buf_adds(&b, "\",\"route\":\"");
+    buf_adds(&b, stats_route_name(r->route));
+    buf_adds(&b, "\",\"status\":");
+    jsonout_int(&b, r->status);
+    buf_adds(&b, ",\"latency_ms\":");
+    jsonout_real(&b, (double)((long long)(ms * 1000)) / 1000);
+    if (r->results >= 0) {
+        buf_adds(&b, ",\"results\":");
+        jsonout_int(&b, r->results);
+    }
+    if (r->snapshot[0]) {
+        buf_adds(&b, ",\"snapshot\":");
+        jsonout_str(&b, r->snapshot, strlen(r->snapshot));
+    }
+    if (r->query) {
+        buf_adds(&b, ",\"query\":");
+        jsonout_str(&b, r->query, strlen(r->query));
+    }
+    log_line_end(&b);
+    buf_free(&b);
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,9 @@ static void route_body(route_response *resp, int status, const char *ctype, char
     route_header_add(resp, "Content-Type", ctype);
 }
 
-static void route_json(route_response *resp, int status, json_t *obj /* stolen */) {
+/* obj's JSON text and a newline (obj stolen); malloc'd, NULL when out of
+ * memory. */
+static char *route_json_text(json_t *obj) {
     char *s = obj ? json_dumps(obj, JSONL_DUMP_FLAGS) : NULL;
     json_decref(obj);
     buf line = BUF_INIT; /* the JSON and a newline */
@@ -50,7 +53,11 @@ static void route_json(route_response *resp, int status, json_t *obj /* stolen *
     free(s);
     char *body = s && !buf_failed(&line) ? buf_detach(&line, NULL) : NULL;
     buf_free(&line);
-    route_body(resp, status, "application/json; charset=utf-8", body);
+    return body;
+}
+
+static void route_json(route_response *resp, int status, json_t *obj /* stolen */) {
+    route_body(resp, status, "application/json; charset=utf-8", route_json_text(obj));
 }
 
 static void route_error(route_response *resp, int status, const char *msg) {
@@ -71,32 +78,68 @@ static int route_status(int rc) {
     }
 }
 
-static void route_health(const route_config *cfg, const route_request *req, route_response *resp) {
-    NZ_UNUSED(req);
-    held_snapshot *h = holder_acquire();
+/* /health's body for a snapshot (NULL: none), a database status and a
+ * refusal (name "" when none); malloc'd, or NULL when out of memory. */
+static char *route_health_text(const snapshot *s, const char *db, const char *name,
+                               const char *reason) {
     json_t *o;
-    int status;
-    const char *db = health_database(cfg->database_url);
-    if (h) {
-        const snapshot *s = holder_snapshot(h);
+    if (s)
         o = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:I,s:i,s:s,s:s}}", "status", "ok", "version",
                       NZ_VERSION, "services", "index", "loaded", "database", db, "index",
                       "snapshot", s->name, "count", (json_int_t)s->count, "dim", (int)s->dim,
                       "provider", s->provider, "model", s->model);
-        snprintf(resp->snapshot, sizeof resp->snapshot, "%s", s->name);
-        status = 200;
-        holder_release(h);
-    } else {
+    else
         o = json_pack("{s:s,s:s,s:{s:s,s:s},s:n}", "status", "degraded", "version", NZ_VERSION,
                       "services", "index", "missing", "database", db, "index");
-        status = 503;
-    }
-    char name[256], reason[512];
-    if (o && holder_refused(name, sizeof name, reason, sizeof reason))
+    if (o && *name)
         json_object_set_new(o, "refused",
                             json_pack("{s:o,s:o}", "snapshot", utf8_json_string(name, strlen(name)),
                                       "reason", utf8_json_string(reason, strlen(reason))));
-    route_json(resp, status, o);
+    return route_json_text(o);
+}
+
+/* The last /health answer, made again only when what it says changes: the
+ * snapshot served (its object and name), the refusal, the database status
+ * (health_database pings at most every HEALTH_CACHE_SECONDS). A probe
+ * storm then costs three short locks and a copy, no JSON building. */
+static struct {
+    pthread_mutex_t lock;
+    const snapshot *s;
+    char name[256];
+    char refused[256], reason[512];
+    const char *db;
+    char *body; /* NULL: nothing kept yet */
+} route_health_kept = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void route_health(const route_config *cfg, const route_request *req, route_response *resp) {
+    NZ_UNUSED(req);
+    char refused[256] = "", reason[512] = "";
+    const char *db = health_database(cfg->database_url);
+    holder_refused(refused, sizeof refused, reason, sizeof reason);
+    held_snapshot *h = holder_acquire();
+    const snapshot *s = h ? holder_snapshot(h) : NULL;
+    if (s) snprintf(resp->snapshot, sizeof resp->snapshot, "%s", s->name);
+    pthread_mutex_lock(&route_health_kept.lock);
+    if (!route_health_kept.body || route_health_kept.s != s || route_health_kept.db != db ||
+        (s && strcmp(route_health_kept.name, s->name)) ||
+        strcmp(route_health_kept.refused, refused) || strcmp(route_health_kept.reason, reason)) {
+        char *body = route_health_text(s, db, refused, reason);
+        if (body) {
+            free(route_health_kept.body);
+            route_health_kept.body = body;
+            route_health_kept.s = s;
+            route_health_kept.db = db;
+            snprintf(route_health_kept.name, sizeof route_health_kept.name, "%s", s ? s->name : "");
+            memcpy(route_health_kept.refused, refused, sizeof refused);
+            memcpy(route_health_kept.reason, reason, sizeof reason);
+        }
+    }
+    char *body = route_health_kept.body && route_health_kept.s == s
+                     ? strdup(route_health_kept.body)
+                     : NULL; /* NULL: out of memory, a 500 */
+    pthread_mutex_unlock(&route_health_kept.lock);
+    holder_release(h);
+    route_body(resp, s ? 200 : 503, "application/json; charset=utf-8", body);
 }
 
 static void route_performance(const route_config *cfg, const route_request *req,
@@ -186,7 +229,7 @@ static void route_keep_query(const route_config *cfg, const query_req *q, route_
 static void route_query(const route_config *cfg, const route_request *req, route_response *resp) {
     char err[512];
     query_req q;
-    json_t *get = NULL, *ans = NULL;
+    json_t *get = NULL;
     int rc;
     if (strcmp(req->method, "POST") == 0) {
         if (req->body_too_large) {
@@ -212,6 +255,7 @@ static void route_query(const route_config *cfg, const route_request *req, route
         return;
     }
     route_keep_query(cfg, &q, resp);
+    buf out = BUF_INIT; /* the answer's JSON text, written straight (query_answer) */
     held_snapshot *h = holder_acquire();
     if (!h) {
         rc = NZ_EUNAVAILABLE;
@@ -219,17 +263,18 @@ static void route_query(const route_config *cfg, const route_request *req, route
     } else {
         const snapshot *s = holder_snapshot(h);
         snprintf(resp->snapshot, sizeof resp->snapshot, "%s", s->name);
-        rc = query_run(s, &q, 1, &ans, err, sizeof err);
+        rc = query_answer(s, &q, 1, &out, &resp->results, err, sizeof err);
         holder_release(h);
     }
     query_free(&q);
     json_decref(get);
     if (rc < 0) {
+        buf_free(&out);
+        resp->results = -1;
         route_error(resp, route_status(rc), err);
         return;
     }
-    resp->results = (long)json_array_size(json_object_get(ans, "results"));
-    route_json(resp, 200, ans);
+    route_body(resp, 200, "application/json; charset=utf-8", buf_detach(&out, NULL));
 }
 
 int route_origin_valid(const char *o) {

@@ -10,7 +10,10 @@
 #   base64 vector queries    1 connection, vs `nz-index search` in process on
 #                            one core, same 1,000 query vectors, ef 64, k 10:
 #                            <= 1.25x the time a query (best of 7 interleaved
-#                            rounds each side)
+#                            rounds each side); and vs nz-samework
+#                            (bench/serve/samework.c): the server's own work
+#                            in process (parse, search, the answer's 10
+#                            records as JSON), which the search anchor skips
 #   JSON-array vectors       the same (reported)
 #   text queries             req/s at saturation (reported)
 #   60 s at saturation       base64 vector queries: 0 errors (non-2xx, socket
@@ -51,10 +54,12 @@ for t in wrk taskset jq python3; do
         exit 1
     }
 done
-[ -x "$BIN/nz-hello" ] || {
-    echo "bench/serve: $BIN/nz-hello missing: make $BIN/nz-hello (make bench builds it)" >&2
-    exit 1
-}
+for b in nz-hello nz-samework; do
+    [ -x "$BIN/$b" ] || {
+        echo "bench/serve: $BIN/$b missing: make $BIN/$b (make bench builds it)" >&2
+        exit 1
+    }
+done
 eval "$(NZ_BIN=$BIN bash bench/corpus/build.sh 2>&1 | tee "$W/corpus.log" | grep '^CORPUS_')"
 [ -n "${CORPUS_INDEX:-}" ] || {
     cat "$W/corpus.log" >&2
@@ -222,6 +227,9 @@ for i in $rounds; do
     run_wrk "json_$i" 1 1 1 1 /v1/query "$Q.json"
     $RT taskset -c 0 "$BIN/nz-index" search "$R/snap-benchA" --fvecs "$Q.fvecs" -k 10 --ef 64 \
         --threads 1 --warmup -o "$W/search.ivecs" 2>"$W/search.log" | tail -1 >"$W/search_$i.json"
+    # the second anchor: the server's route work on the same bodies, in
+    # process (parse, search, the 10 records' answer JSON; bench/serve/samework.c)
+    $RT taskset -c 0 "$BIN/nz-samework" "$R/snap-benchA" "$Q.b64" 1 2>"$W/same.log" >"$W/same_$i.json"
 done
 stop_server
 SCHED=
@@ -229,6 +237,7 @@ for x in b64 json; do
     (for i in $rounds; do cat "$W/${x}_$i.json"; done) | jq -s 'max_by(.rps)' >"$W/vec_$x.json"
 done
 inproc_qps=$(for i in $rounds; do cat "$W/search_$i.json"; done | jq -s 'max_by(.qps) | .qps')
+same_qps=$(for i in $rounds; do cat "$W/same_$i.json"; done | jq -s 'max_by(.qps) | .qps')
 [ "$inproc_qps" != null ] || {
     echo "bench/serve: nz-index search failed:" >&2
     cat "$W/search.log" >&2
@@ -336,6 +345,9 @@ json_ms=$(awk -v r="$(get vec_json rps)" 'BEGIN { printf "%.3f", 1000 / r }')
 in_ms=$(awk -v r="$inproc_qps" 'BEGIN { printf "%.3f", 1000 / r }')
 pr "base64 vectors, HTTP, 1 conn [1+1]" "$b64_ms ms/q (p50 $(f "$(get vec_b64 p50_ms)" %.3f))" "nz-index search $in_ms ms" \
     "$(ratio "$b64_ms" "$in_ms")x (<=1.25)" "$(ok "$b64_ms / $in_ms <= 1.25 && $(errs vec_b64) == 0")"
+same_ms=$(awk -v r="$same_qps" 'BEGIN { printf "%.3f", 1000 / r }')
+pr "  the same, against the same work" "$b64_ms ms/q" "nz-samework $same_ms ms" \
+    "$(ratio "$b64_ms" "$same_ms")x (report)" "-"
 pr "JSON-array vectors, HTTP, 1 conn [1+1]" "$json_ms ms/q (p50 $(f "$(get vec_json p50_ms)" %.3f))" "nz-index search $in_ms ms" \
     "$(ratio "$json_ms" "$in_ms")x (report)" "-"
 pr "text queries req/s [2 shared]" "$(f "$(get text rps)" %.0f)/s" "base64 vectors $(f "$(get b64sat rps)" %.0f)/s" \
@@ -352,6 +364,8 @@ pr "swap every 5 s under load [2 shared]" "$(errs swap) failed of $(get swap req
 pr "corrupt snapshot under load [2 shared]" "$(errs corrupt) failed of $(get corrupt requests)" \
     "still serving $after" "/health refused: ${refused_health#snap-bench}" \
     "$(ok "$(errs corrupt) == 0 && $refused_log >= 1 && \"$refused_health\" == \"snap-benchC\" && \"$after\" == \"$serving\"")"
+echo "  same work: nz-index search walks the graph and writes 10 ids; nz-serve also parses the body and reads"
+echo "  and writes the 10 records ($(jq -s 'max_by(.qps) | .answer_bytes' "$W"/same_*.json) bytes an answer): nz-samework does that in process, no HTTP"
 echo "  cores: the CPU time nz-serve got during the soak, in cores (of 2, shared with wrk and the machine's other jobs)"
 echo "  paced: wrk.lua's delay() hook, a per-thread schedule of send times at 80% of the peak ($rate80/s over 16"
 echo "  connections): nz-serve got $(f "$(get paced rps)" %.0f)/s, nz-hello at the same schedule $(f "$(get paced_hello rps)" %.0f)/s"

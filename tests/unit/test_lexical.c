@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "builder.h"
+#include "jsonl.h"
 #include "lex_search.h"
 #include "lex_terms.h"
 #include "query.h"
@@ -295,5 +297,44 @@ UNIT_TEST(query_modes_parse_run_and_say_who_found_what) {
     }
     json_decref(a);
     json_decref(b);
+    snapshot_close(s);
+}
+
+/* query_answer (nz-serve's text path) writes the bytes json_dumps writes for
+ * query_run's answer, found_by and mode included, in every mode it can run. */
+UNIT_TEST(query_answer_text_equals_query_run_json_in_each_mode) {
+    const char *dir = unit_tmpdir();
+    char err[256];
+    lt_rng = 7;
+    CHECK(lt_build(dir, 300, 20, NULL) == NZ_OK);
+    snapshot *s = snapshot_open(dir, err, sizeof err);
+    CHECK(s != NULL);
+    static const char *reqs[] = {"{\"query\":\"w1 w3 w7\",\"mode\":\"lexical\",\"k\":7}",
+                                 "{\"query\":\"w2 w5\",\"mode\":\"hybrid\",\"k\":6}",
+                                 "{\"query\":\"w4\",\"k\":4}", "{\"vector\":[1,0.5,0,0],\"k\":5}"};
+    int compared = 0;
+    for (size_t i = 0; i < sizeof reqs / sizeof *reqs; i++) {
+        json_t *a = NULL;
+        if (lt_query(s, reqs[i], &a) != NZ_OK) continue; /* no embedder for this text */
+        char *results = json_dumps(json_object_get(a, "results"), JSONL_DUMP_FLAGS);
+        buf want = BUF_INIT, got = BUF_INIT;
+        buf_printf(&want, "{\"results\":%s,\"mode\":\"%s\",\"took_ms\":", results ? results : "",
+                   json_string_value(json_object_get(a, "mode")));
+        query_req q;
+        long nres = -1;
+        json_t *body = json_loads(reqs[i], 0, NULL);
+        CHECK(query_parse(body, NULL, &q, err, sizeof err) == NZ_OK);
+        CHECK(query_answer(s, &q, 1, &got, &nres, err, sizeof err) == NZ_OK);
+        CHECK(nres == (long)json_array_size(json_object_get(a, "results")));
+        CHECK(results && strncmp(buf_str(&got), buf_str(&want), want.len) == 0);
+        compared++;
+        query_free(&q);
+        json_decref(body);
+        free(results);
+        buf_free(&want);
+        buf_free(&got);
+        json_decref(a);
+    }
+    CHECK(compared >= 2); /* lexical and the vector at least */
     snapshot_close(s);
 }

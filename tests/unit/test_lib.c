@@ -12,6 +12,7 @@
 #include "config.h"
 #include "hashembed.h"
 #include "jsonl.h"
+#include "jsonout.h"
 #include "log.h"
 #include "progress.h"
 #include "sha.h"
@@ -301,4 +302,70 @@ UNIT_TEST(progress_json_line_when_due_and_only_once) {
     }
     fclose(f);
     CHECK(n == 1);
+}
+
+/* jsonout writes what json_dumps(JSONL_DUMP_FLAGS) writes, byte for byte. */
+static int jsonout_same(json_t *v /* stolen */, const buf *b) {
+    char *want = json_dumps(v, JSONL_DUMP_FLAGS | JSON_ENCODE_ANY);
+    int same = want && strcmp(want, buf_str(b)) == 0;
+    if (!same) fprintf(stderr, "# jsonout: %s, jansson: %s\n", buf_str(b), want ? want : "(null)");
+    free(want);
+    json_decref(v);
+    return same;
+}
+
+UNIT_TEST(jsonout_matches_jansson) {
+    buf b = BUF_INIT;
+    char all[256];
+    for (int i = 0; i < 255; i++) all[i] = (char)(i + 1); /* every byte but NUL */
+    const struct {
+        const char *s;
+        size_t len;
+    } strs[] = {{"", 0},
+                {"plain", 5},
+                {"q\"b\\s/t\t\n\r\b\f\x01\x1f\x7f", 15},
+                {"caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", 14},
+                {"bad \xff\xfe here \xc3", 13},
+                {"nul\0in", 6},
+                {all, 127},
+                {all, 255},
+                {"0123456789abcdef0123456789\"bcdef0123456789abcdef\t123456789abcdef012", 67},
+                {"0123456789abcdef0123456789abcdef0123456789abcd\xc3\xa9"
+                 "f0123456789ab",
+                 61},
+                {"0123456789abcdef0123456789abcdef0123456789abcdef01234567\xe9", 57}};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        buf_reset(&b);
+        CHECK(jsonout_str(&b, strs[i].s, strs[i].len) == NZ_OK);
+        CHECK(jsonout_same(utf8_json_string(strs[i].s, strs[i].len), &b));
+    }
+    const double reals[] = {
+        0,       -0.0,         1,      0.1,     0.004,       123.456,      1e20,
+        1e-5,    1e100,        1e-300, -2.5e-7, 1234567890., 12345678901., 0.123456,
+        1.0 / 3, 0.9999999999, 3.4e38, -7.25,   100,         1e10};
+    for (size_t i = 0; i < sizeof reals / sizeof *reals; i++) {
+        buf_reset(&b);
+        CHECK(jsonout_real(&b, reals[i]) == NZ_OK);
+        CHECK(jsonout_same(json_real(reals[i]), &b));
+    }
+    for (double x = 1e-6; x < 1e6; x *= 1.37) { /* scores and latencies, rounded as they are */
+        double r = round(x * 1e6) / 1e6, m = (double)((long long)(x * 1000)) / 1000;
+        buf_reset(&b);
+        jsonout_real(&b, r);
+        CHECK(jsonout_same(json_real(r), &b));
+        buf_reset(&b);
+        jsonout_real(&b, m);
+        CHECK(jsonout_same(json_real(m), &b));
+    }
+    const long long ints[] = {0, -1, 42, 9223372036854775807LL, -9223372036854775807LL - 1};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        buf_reset(&b);
+        CHECK(jsonout_int(&b, ints[i]) == NZ_OK);
+        CHECK(jsonout_same(json_integer(ints[i]), &b));
+    }
+    buf_free(&b);
+    buf capped; /* a cap reached is reported */
+    buf_init(&capped, 4);
+    CHECK(jsonout_str(&capped, "too long", 8) == NZ_ELIMIT && buf_failed(&capped) == NZ_ELIMIT);
+    buf_free(&capped);
 }

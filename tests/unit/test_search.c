@@ -12,6 +12,7 @@
 #include "builder.h"
 #include "embedder.h"
 #include "holder.h"
+#include "jsonl.h"
 #include "ingest.h"
 #include "manifest.h"
 #include "publish.h"
@@ -253,6 +254,8 @@ UNIT_TEST(query_base64_taken_from_the_body_as_jansson_would_read_it) {
     CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\"", NULL, &q) == NZ_EINVAL);
     CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=} ", NULL, &q) == NZ_EINVAL);
     CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\"} {}", NULL, &q) == NZ_EINVAL);
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\\", NULL, &q) == NZ_EINVAL); /* ends in \\ */
+    CHECK(parse_bytes("{\"vector\":\"AACAPwAAAEA=\\\"\"}", NULL, &q) == NZ_EINVAL);
     CHECK(!q.vector && !q.json);
 }
 
@@ -277,6 +280,19 @@ UNIT_TEST(query_run_answers_base64_as_the_array_and_bounds_exact) {
     query_free(&q);
     CHECK(json_equal(json_object_get(a1, "results"), json_object_get(a2, "results")));
     CHECK(json_array_size(json_object_get(a1, "results")) == 3);
+    /* query_answer writes the bytes json_dumps writes for query_run's answer */
+    char *want = json_dumps(json_object_get(a1, "results"), JSONL_DUMP_FLAGS);
+    buf text = BUF_INIT, prefix = BUF_INIT;
+    long nres = 0;
+    CHECK(parse_bytes(body, NULL, &q) == NZ_OK);
+    CHECK(query_answer(s, &q, 1, &text, &nres, err, sizeof err) == NZ_OK && nres == 3);
+    query_free(&q);
+    buf_printf(&prefix, "{\"results\":%s,\"mode\":\"dense\",\"took_ms\":", want ? want : "");
+    CHECK(want && strncmp(buf_str(&text), buf_str(&prefix), prefix.len) == 0);
+    CHECK(text.len > prefix.len + 2 && strcmp(buf_str(&text) + text.len - 2, "}\n") == 0);
+    free(want);
+    buf_free(&text);
+    buf_free(&prefix);
     json_decref(a1);
     json_decref(a2);
     /* the wrong dimension is known only against the snapshot */
