@@ -272,7 +272,8 @@ static void search_all(const snapshot *s) {
         query_req q;
         char err[512];
         json_t *answer = NULL;
-        if (!body || query_parse(body, &q, err, sizeof err) != NZ_OK) die("query_parse", reqs[i]);
+        if (!body || query_parse(body, NULL, &q, err, sizeof err) != NZ_OK)
+            die("query_parse", reqs[i]);
         if (query_run(s, &q, 1, &answer, err, sizeof err) == NZ_OK) {
             char *text = json_dumps(answer, JSON_COMPACT);
             if (!text) abort();
