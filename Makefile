@@ -71,13 +71,15 @@ LDLIBS   = $(PKG_LIBS) -lm -lpthread
 # an archive, so a binary links only the shared modules it uses (the
 # tokenizer's rank table, for one, only where it counts tokens).
 LIB_SRC      = $(wildcard lib/*.c)
-INDEX_SRC    = $(filter-out index/nz_index.c,$(wildcard index/*.c))
+INDEX_SRC    = $(filter-out $(INDEX_CLI),$(wildcard index/*.c))
 EXTRACT_SRC  = $(filter-out stages/extract/nz_extract.c,$(wildcard stages/extract/*.c))
 CHUNK_SRC    = $(filter-out stages/chunk/nz_chunk.c stages/chunk/nz_tokens.c,$(wildcard stages/chunk/*.c))
 EMBED_SRC    = $(filter-out stages/embed/nz_embed.c,$(wildcard stages/embed/*.c))
 SERVE_SRC    = $(filter-out serve/nz_serve.c,$(wildcard serve/*.c))
 PIPELINE_SRC = $(filter-out pipeline/nz_pipeline.c,$(wildcard pipeline/*.c))
 UNIT_SRC     = $(wildcard tests/unit/*.c)
+# nz-index's main and its commands (index/cmd.h): the tool's, not the library's
+INDEX_CLI    = index/nz_index.c $(wildcard index/cmd_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBNZ = $(BUILD)/libnz.a
@@ -117,7 +119,7 @@ $(BUILD)/nz-tokens: $(call obj,stages/chunk/nz_tokens.c $(CHUNK_SRC)) $(LIBNZ)
 $(BUILD)/nz-embed: $(call obj,stages/embed/nz_embed.c $(EMBED_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/nz-index: $(call obj,index/nz_index.c $(INDEX_SRC)) $(LIBNZ)
+$(BUILD)/nz-index: $(call obj,$(INDEX_CLI) $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/nz-serve: $(call obj,serve/nz_serve.c $(SERVE_SRC) $(INDEX_SRC)) $(LIBNZ)

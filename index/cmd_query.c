@@ -1,0 +1,230 @@
+/* cmd_query.c -- `nz-index query`: one request, or a file of them, against
+ * a snapshot; the JSON answers on stdout.
+ *
+ *   nz-index query [ROOT|SNAPSHOT] (--text T | --vector JSON | --queries FILE)
+ *                  [--mode dense|lexical|hybrid] [--weight W] [-k N] [filters]
+ *
+ * The options become the request object query.h parses (query_parse), so
+ * the tool and nz-serve's /v1/query take the same requests and give the
+ * same answers; --queries reads one request a JSON line and prints one
+ * answer line each, then a JSON line of timings on stderr. Prefix: query_
+ * (the file's statics), cmd_query.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "config.h"
+#include "jsonl.h"
+#include "log.h"
+#include "nz.h"
+#include "progress.h"
+#include "query.h"
+#include "search.h"
+#include "snapshot.h"
+#include "status.h"
+
+typedef struct query_opts {
+    const char *path; /* ROOT or SNAPSHOT */
+    const char *text, *vector;
+    const char *lang, *doc_id, *uri_prefix;
+    long k, ef; /* ef 0: the default */
+    int exact;
+    const char *mode;    /* or NULL: the request's default */
+    double weight;       /* < 0: not given */
+    const char *queries; /* --queries FILE, or NULL */
+} query_opts;
+
+/* --mode and --weight into a request that does not name its own. */
+static void query_defaults(const query_opts *o, json_t *req) {
+    if (o->mode && !json_object_get(req, "mode"))
+        json_object_set_new(req, "mode", json_string(o->mode));
+    if (o->weight >= 0 && !json_object_get(req, "weight"))
+        json_object_set_new(req, "weight", json_real(o->weight));
+}
+
+/* A local tool's bounds: those its options already check, and --exact on
+ * any size. */
+static const query_limits query_cli_limits = {
+    .max_k = SEARCH_MAX_K, .max_ef = 10000, .max_depth = 8, .exact_max_rows = 0, .allow_exact = 1};
+
+/* The options as the request query_parse takes (query.h); NULL after
+ * logging why for a usage error. */
+static json_t *query_request(const query_opts *o) {
+    json_t *req = json_object(), *filter = json_object(), *v = NULL;
+    if (!req || !filter) goto fail;
+    if (o->lang) json_object_set_new(filter, "lang", json_string(o->lang));
+    if (o->doc_id) json_object_set_new(filter, "doc_id", json_string(o->doc_id));
+    if (o->uri_prefix) json_object_set_new(filter, "uri_prefix", json_string(o->uri_prefix));
+    if (o->ef) json_object_set_new(req, "ef", json_integer(o->ef));
+    if (o->exact) json_object_set_new(req, "exact", json_true());
+    query_defaults(o, req);
+    if (o->text && !(v = json_string(o->text))) {
+        log_error("query: --text is not valid UTF-8");
+        goto fail;
+    }
+    json_error_t je;
+    if (o->vector && !(v = json_loads(o->vector, 0, &je))) {
+        log_error("query: --vector is not JSON: %s", je.text);
+        goto fail;
+    }
+    json_object_set_new(req, o->text ? "query" : "vector", v);
+    json_object_set_new(req, "k", json_integer(o->k));
+    if (json_object_size(filter)) json_object_set(req, "filter", filter);
+    json_decref(filter);
+    return req;
+fail:
+    json_decref(req);
+    json_decref(filter);
+    return NULL;
+}
+
+/* One query against the snapshot; the exit code. */
+static int query_cli(const query_opts *o) {
+    char err[512];
+    query_req q;
+    snapshot *s = NULL;
+    int exit_code = NZ_EXIT_USAGE;
+    json_t *req = query_request(o), *ans = NULL;
+    if (!req) return NZ_EXIT_USAGE;
+    int rc = query_parse(req, &query_cli_limits, &q, err, sizeof err);
+    if (rc < 0) {
+        log_error("query: %s", err);
+        goto fail;
+    }
+    exit_code = NZ_EXIT_FAIL;
+    if (!(s = snapshot_open(o->path, err, sizeof err))) {
+        log_error("%s", err);
+        goto fail;
+    }
+    rc = query_run(s, &q, 0, &ans, err, sizeof err);
+    if (rc < 0) {
+        log_error("query: %s", err);
+        exit_code = rc == NZ_EINVAL ? NZ_EXIT_USAGE : NZ_EXIT_FAIL;
+    } else {
+        cmd_print_json(ans);
+        exit_code = NZ_EXIT_OK;
+    }
+fail:
+    query_free(&q); /* query_parse left it freeable, also when it failed */
+    snapshot_close(s);
+    json_decref(req);
+    return exit_code;
+}
+
+/* --queries: one request a line, one answer line each. */
+typedef struct query_batch {
+    const query_opts *o;
+    const snapshot *s;
+    buf ms; /* each answered query's time, doubles */
+    long answered, refused;
+} query_batch;
+
+static int query_batch_one(void *ctx, json_t *req, const char *name, size_t lineno) {
+    query_batch *qb = ctx;
+    char err[512];
+    query_req q;
+    json_t *ans = NULL;
+    if (json_is_object(req) && !json_object_get(req, "k"))
+        json_object_set_new(req, "k", json_integer(qb->o->k));
+    if (json_is_object(req)) query_defaults(qb->o, req);
+    double t0 = progress_now();
+    int rc = query_parse(req, &query_cli_limits, &q, err, sizeof err);
+    if (rc == NZ_OK) rc = query_run(qb->s, &q, 0, &ans, err, sizeof err);
+    double ms = (progress_now() - t0) * 1e3;
+    query_free(&q);
+    json_decref(req);
+    if (rc == NZ_ENOMEM || rc == NZ_ECORRUPT || rc == NZ_EIO) {
+        log_error("query: %s:%zu: %s", name, lineno, err);
+        return rc;
+    }
+    if (rc < 0) /* this request refused; the others go on */
+        ans = json_pack("{s:s,s:I,s:s}", "input", name, "line", (json_int_t)lineno, "error", err);
+    else if (buf_add(&qb->ms, &ms, sizeof ms) == 0) qb->answered++;
+    cmd_print_json(ans);
+    if (rc < 0) {
+        log_reject(name, "line %zu: %s", lineno, err);
+        qb->refused++;
+    }
+    return NZ_OK;
+}
+
+static int query_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every request of o->queries; a JSON line of timings on stderr. */
+static int query_file(const query_opts *o) {
+    char err[512], *files[] = {(char *)o->queries};
+    query_batch qb = {.o = o, .ms = BUF_INIT};
+    long rejected = 0; /* lines that are not JSON */
+    snapshot *s = snapshot_open(o->path, err, sizeof err);
+    if (!s) {
+        log_error("%s", err);
+        return NZ_EXIT_FAIL;
+    }
+    qb.s = s;
+    int rc = jsonl_each(1, files, QUERY_MAX_TEXT * 8, query_batch_one, &qb, &rejected);
+    rejected += qb.refused;
+    double *ms = (double *)qb.ms.s, sum = 0;
+    size_t n = (size_t)qb.answered;
+    if (n) qsort(ms, n, sizeof *ms, query_cmp_double);
+    for (size_t i = 0; i < n; i++) sum += ms[i];
+    log_fields(LOG_INFO, "queries",
+               json_pack("{s:I,s:I,s:f,s:f,s:f}", "answered", (json_int_t)n, "rejected",
+                         (json_int_t)rejected, "p50_ms", n ? ms[n / 2] : 0.0, "p95_ms",
+                         n ? ms[n * 95 / 100] : 0.0, "mean_ms", n ? sum / (double)n : 0.0));
+    buf_free(&qb.ms);
+    snapshot_close(s);
+    if (rc < 0 || fflush(stdout) != 0) return NZ_EXIT_FAIL;
+    return rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
+}
+
+int cmd_query(int argc, char **argv) {
+    query_opts o = {.k = 10, .weight = -1};
+    static const struct option longopts[] = {{"text", required_argument, 0, 't'},
+                                             {"vector", required_argument, 0, 'v'},
+                                             {"lang", required_argument, 0, 'l'},
+                                             {"doc-id", required_argument, 0, 'd'},
+                                             {"uri-prefix", required_argument, 0, 'u'},
+                                             {"ef", required_argument, 0, 'e'},
+                                             {"exact", no_argument, 0, 'x'},
+                                             {"mode", required_argument, 0, 'm'},
+                                             {"weight", required_argument, 0, 'w'},
+                                             {"queries", required_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "k:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': o.text = optarg; break;
+        case 'v': o.vector = optarg; break;
+        case 'k':
+            if (config_parse_long("-k", optarg, 1, SEARCH_MAX_K, &o.k) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'l': o.lang = optarg; break;
+        case 'd': o.doc_id = optarg; break;
+        case 'u': o.uri_prefix = optarg; break;
+        case 'e':
+            if (config_parse_long("--ef", optarg, 1, 10000, &o.ef) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'x': o.exact = 1; break;
+        case 'm': o.mode = optarg; break;
+        case 'w':
+            if (config_parse_double("--weight", optarg, 0, 1, &o.weight) < 0) return NZ_EXIT_USAGE;
+            break;
+        case 'q': o.queries = optarg; break;
+        case 'h': cmd_usage(stdout); return NZ_EXIT_OK;
+        default: cmd_usage(stderr); return NZ_EXIT_USAGE;
+        }
+    }
+    if ((o.text != NULL) + (o.vector != NULL) + (o.queries != NULL) != 1 || argc - optind > 1) {
+        log_error("query: give exactly one of --text, --vector or --queries");
+        return NZ_EXIT_USAGE;
+    }
+    o.path = cmd_path_arg(argc, argv);
+    return o.queries ? query_file(&o) : query_cli(&o);
+}
