@@ -37,13 +37,39 @@ typedef struct query_opts {
     const char *queries; /* --queries FILE, or NULL */
 } query_opts;
 
-/* --mode and --weight into a request that does not name its own. */
-static void query_defaults(const query_opts *o, json_t *req) {
-    if (o->mode && !json_object_get(req, "mode"))
-        json_object_set_new(req, "mode", json_string(o->mode));
-    if (o->weight >= 0 && !json_object_get(req, "weight"))
-        json_object_set_new(req, "weight", json_real(o->weight));
+/* value under key in obj, unless obj names key already (value is then
+ * dropped); 0, or -1 when value is NULL or could not be added. */
+static int query_default(json_t *obj, const char *key, json_t *value) {
+    if (json_object_get(obj, key)) {
+        json_decref(value);
+        return 0;
+    }
+    return json_object_set_new(obj, key, value);
 }
+
+/* The command line's request fields into req, each one where req does not
+ * name its own: the flags are defaults that a --queries line overrides,
+ * a filter key by key (a "filter" that is not an object is left for
+ * query_parse to refuse). 0, or -1 when a field could not be made: a flag
+ * that is not valid UTF-8, or out of memory. */
+static int query_defaults(const query_opts *o, json_t *req) {
+    int rc = query_default(req, "k", json_integer(o->k));
+    if (o->ef) rc |= query_default(req, "ef", json_integer(o->ef));
+    if (o->exact) rc |= query_default(req, "exact", json_true());
+    if (o->mode) rc |= query_default(req, "mode", json_string(o->mode));
+    if (o->weight >= 0) rc |= query_default(req, "weight", json_real(o->weight));
+    if (!o->lang && !o->doc_id && !o->uri_prefix) return rc;
+    json_t *filter = json_object_get(req, "filter");
+    if (!filter && query_default(req, "filter", json_object()) < 0) return -1;
+    filter = json_object_get(req, "filter");
+    if (!json_is_object(filter)) return rc;
+    if (o->lang) rc |= query_default(filter, "lang", json_string(o->lang));
+    if (o->doc_id) rc |= query_default(filter, "doc_id", json_string(o->doc_id));
+    if (o->uri_prefix) rc |= query_default(filter, "uri_prefix", json_string(o->uri_prefix));
+    return rc;
+}
+
+#define QUERY_FLAGS_BAD "an option is not valid UTF-8 (or out of memory)"
 
 /* A local tool's bounds: those its options already check, and --exact on
  * any size. */
@@ -53,14 +79,11 @@ static const query_limits query_cli_limits = {
 /* The options as the request query_parse takes (query.h); NULL after
  * logging why for a usage error. */
 static json_t *query_request(const query_opts *o) {
-    json_t *req = json_object(), *filter = json_object(), *v = NULL;
-    if (!req || !filter) goto fail;
-    if (o->lang) json_object_set_new(filter, "lang", json_string(o->lang));
-    if (o->doc_id) json_object_set_new(filter, "doc_id", json_string(o->doc_id));
-    if (o->uri_prefix) json_object_set_new(filter, "uri_prefix", json_string(o->uri_prefix));
-    if (o->ef) json_object_set_new(req, "ef", json_integer(o->ef));
-    if (o->exact) json_object_set_new(req, "exact", json_true());
-    query_defaults(o, req);
+    json_t *req = json_object(), *v = NULL;
+    if (!req) {
+        log_error("query: out of memory");
+        return NULL;
+    }
     if (o->text && !(v = json_string(o->text))) {
         log_error("query: --text is not valid UTF-8");
         goto fail;
@@ -71,13 +94,13 @@ static json_t *query_request(const query_opts *o) {
         goto fail;
     }
     json_object_set_new(req, o->text ? "query" : "vector", v);
-    json_object_set_new(req, "k", json_integer(o->k));
-    if (json_object_size(filter)) json_object_set(req, "filter", filter);
-    json_decref(filter);
+    if (query_defaults(o, req) < 0) {
+        log_error("query: " QUERY_FLAGS_BAD);
+        goto fail;
+    }
     return req;
 fail:
     json_decref(req);
-    json_decref(filter);
     return NULL;
 }
 
@@ -127,9 +150,11 @@ static int query_batch_one(void *ctx, json_t *req, const char *name, size_t line
     char err[512];
     query_req q;
     json_t *ans = NULL;
-    if (json_is_object(req) && !json_object_get(req, "k"))
-        json_object_set_new(req, "k", json_integer(qb->o->k));
-    if (json_is_object(req)) query_defaults(qb->o, req);
+    if (json_is_object(req) && query_defaults(qb->o, req) < 0) { /* the flags were checked */
+        log_error("query: %s:%zu: out of memory", name, lineno);
+        json_decref(req);
+        return NZ_ENOMEM;
+    }
     double t0 = progress_now();
     int rc = query_parse(req, &query_cli_limits, &q, err, sizeof err);
     if (rc == NZ_OK) rc = query_run(qb->s, &q, 0, &ans, err, sizeof err);
@@ -160,7 +185,14 @@ static int query_cmp_double(const void *a, const void *b) {
 static int query_file(const query_opts *o) {
     char err[512], *files[] = {(char *)o->queries};
     query_batch qb = {.o = o, .ms = BUF_INIT};
-    long rejected = 0; /* lines that are not JSON */
+    long rejected = 0;             /* lines that are not JSON */
+    json_t *probe = json_object(); /* the flags make request fields */
+    int flags_ok = probe && query_defaults(o, probe) == 0;
+    json_decref(probe);
+    if (!flags_ok) {
+        log_error("query: " QUERY_FLAGS_BAD);
+        return NZ_EXIT_USAGE;
+    }
     snapshot *s = snapshot_open(o->path, err, sizeof err);
     if (!s) {
         log_error("%s", err);
