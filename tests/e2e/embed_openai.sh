@@ -18,15 +18,21 @@ same_as_hash() { # file: every chunk exactly once, in order, with the right vect
     cmp -s <(jq -r '[.chunk_id, .embedding] | @tsv' "$1") "$T/want.tsv"
 }
 export -f same_as_hash
+# done_is FILE FILTER: FILE holds one "done" line and FILTER holds for it.
+# Not `jq -e 'select(.msg == "done") | FILTER'`: on an empty file jq reads
+# no value and exits 0, so a stage that died silently would pass.
+done_is() { jq -s -e "map(select(.msg == \"done\")) | length == 1 and (.[0] | $2)" "$1"; }
+export -f done_is
+check reference_has_every_chunk bash -c "[ $N -gt 0 ] && [ \$(wc -l <'$T/want.tsv') -eq $N ]"
 
 start_mock
 nz-embed --no-cache --batch 8 <"$T/chunks.jsonl" >"$T/ok.jsonl" 2>"$T/ok.err"
 rc=$?
 [ $rc -eq 0 ] && t_ok clean_run_exit_0 || t_fail clean_run_exit_0 "exit $rc: $(tail -c 300 "$T/ok.err")"
 check clean_run_all_chunks_in_order same_as_hash "$T/ok.jsonl"
-check records_carry_provider_model_dim jq -s -e 'all(.[]; .provider == "openai" and .model == "text-embedding-3-small" and .dim == 1536)' "$T/ok.jsonl"
+check records_carry_provider_model_dim jq -s -e 'length == '"$N"' and all(.[]; .provider == "openai" and .model == "text-embedding-3-small" and .dim == 1536)' "$T/ok.jsonl"
 check batches_of_8 bash -c "[ \$(requests) -eq $(( (N + 7) / 8 )) ]"
-check stats_line jq -e 'select(.msg == "done") | .requests > 0 and .tokens > 1000 and .cost_usd > 0 and .sent == '"$N"' and .embedded == '"$N"'' "$T/ok.err"
+check stats_line done_is "$T/ok.err" '.requests > 0 and .tokens > 1000 and .cost_usd > 0 and .sent == '"$N"' and .embedded == '"$N"
 check usage_tokens_are_the_chunk_counts bash -c "[ \$(jq -s 'map(.tokens)|add' '$T/chunks.jsonl') -eq \$(jq 'select(.msg == \"done\") | .tokens' '$T/ok.err') ]"
 
 # Answers that overtake the head's answer must not split batches: 3,000
@@ -46,7 +52,7 @@ for fault in "--fail-500 0.4" "--fail-503 0.4" "--drop 0.4" "--malformed 0.4" "-
     rc=$?
     if [ $rc -eq 0 ] && same_as_hash "$T/f.jsonl"; then t_ok "fault_${name}_recovered"
     else t_fail "fault_${name}_recovered" "exit $rc: $(tail -c 300 "$T/f.err")"; fi
-    check "fault_${name}_retries_counted" jq -e 'select(.msg == "done") | .retries > 0' "$T/f.err"
+    check "fault_${name}_retries_counted" done_is "$T/f.err" '.retries > 0'
 done
 # Ollama answers float arrays.
 start_mock --float
@@ -70,7 +76,7 @@ start_mock --rpm 6 --window-ms 1000 --latency 200
 nz-embed --no-cache --batch 8 --concurrency 4 <"$T/chunks.jsonl" >"$T/rl.jsonl" 2>"$T/rl.err"
 rc=$?
 [ $rc -eq 0 ] && same_as_hash "$T/rl.jsonl" && t_ok rate_limit_429_waited_out || t_fail rate_limit_429_waited_out "exit $rc"
-check rate_limit_retries_counted jq -e 'select(.msg == "done") | .retries_by_cause.rate_limit > 0' "$T/rl.err"
+check rate_limit_retries_counted done_is "$T/rl.err" '.retries_by_cause.rate_limit > 0'
 start_mock --rpm 600 --window-ms 60000
 nz-embed --no-cache --batch 8 --rpm 300 <"$T/chunks.jsonl" >"$T/pace.jsonl" 2>"$T/pace.err"
 check pacing_avoids_429 bash -c "same_as_hash '$T/pace.jsonl' && ! grep -q '\"status\":429' '$T/mock.log'"
@@ -98,7 +104,7 @@ rc=$?
 [ $rc -eq 3 ] && t_ok over_limit_input_exit_3 || t_fail over_limit_input_exit_3 "exit $rc"
 check over_limit_rejected_not_sent bash -c "grep -q 'over the model.s limit of 8191' '$T/limits.err' && [ \$(jq -s 'map(.inputs)|add' '$T/mock.log') -eq 1 ]"
 check blank_never_sent grep -q 'empty text is never embedded' "$T/limits.err"
-check records_without_tokens_are_counted bash -c "[ \$(grep -c 'over the model.s limit of 8191' '$T/limits.err') -eq 2 ] && jq -e 'select(.chunk_id == \"fine\")' '$T/limits.out' >/dev/null"
+check records_without_tokens_are_counted bash -c "[ \$(grep -c 'over the model.s limit of 8191' '$T/limits.err') -eq 2 ] && jq -s -e 'any(.[]; .chunk_id == \"fine\")' '$T/limits.out' >/dev/null"
 
 # The cache: a re-run makes zero requests; a killed run resumes.
 start_mock --latency 300
@@ -106,7 +112,7 @@ nz-embed --cache "$T/cache" --batch 4 <"$T/chunks.jsonl" >"$T/c1.jsonl" 2>/dev/n
 first=$(requests)
 : >"$T/mock.log"
 nz-embed --cache "$T/cache" --batch 4 <"$T/chunks.jsonl" >"$T/c2.jsonl" 2>"$T/c2.err"
-check rerun_zero_requests bash -c "[ \$(requests) -eq 0 ] && jq -e 'select(.msg == \"done\") | .cache_hits == $N and .requests == 0' '$T/c2.err' >/dev/null"
+check rerun_zero_requests bash -c "[ \$(requests) -eq 0 ] && done_is '$T/c2.err' '.cache_hits == $N and .requests == 0' >/dev/null"
 check rerun_same_output cmp "$T/c1.jsonl" "$T/c2.jsonl"
 # Kill -9 in the middle, then run again: only what was in flight is re-sent.
 : >"$T/mock.log"
@@ -139,11 +145,11 @@ expect_exit batch_over_2048_is_usage_error 2 nz-embed --batch 4096 </dev/null
 # value would make nz-serve refuse it, tests/e2e/serve_embedder.sh.)
 start_mock
 nz-index build -o "$T/ix" <"$T/ok.jsonl" >/dev/null 2>&1
-check openai_snapshot_manifest bash -c "nz-index info '$T/ix' | jq -e '.manifest.embedding.provider == \"openai\" and .manifest.embedding.model == \"text-embedding-3-small\"' >/dev/null"
+check openai_snapshot_manifest bash -c "nz-index info '$T/ix' | jq -s -e '.[0].manifest.embedding | .provider == \"openai\" and .model == \"text-embedding-3-small\"' >/dev/null"
 : >"$T/mock.log"
 start_server "$T/ix"
 r=$(http POST /v1/query '{"query":"How many days does the Visa on Arrival allow, and can it be extended?","k":1}')
-check server_query_via_provider jq -e '.results[0].uri | endswith("/en/visa-types.md")' <<<"${r%$'\n'*}"
+http_json_is server_query_via_provider '.results[0].uri | endswith("/en/visa-types.md")' "$r"
 http POST /v1/query '{"query":"How many days does the Visa on Arrival allow, and can it be extended?","k":1}' >/dev/null
 check server_query_embedding_cached bash -c "[ \$(requests) -eq 1 ]"
 kill "$MOCK_PID"; wait "$MOCK_PID" 2>/dev/null; MOCK_PID=

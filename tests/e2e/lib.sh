@@ -86,6 +86,22 @@ status_is() {
     else t_fail "$name" "got $code: $body"; fi
 }
 
+# http_json_is NAME FILTER RESPONSE: RESPONSE (http's "BODY\nSTATUS") is a
+# 200 whose body is one JSON value for which the jq FILTER is true. Not
+# `jq -e FILTER <<<"$body"`: on an empty body jq reads no value and exits
+# 0, so a failed request would read as a pass.
+http_json_is() {
+    local name=$1 filter=$2 r=$3
+    local code=${r##*$'\n'} body=${r%$'\n'*} out
+    if [ "$code" != 200 ]; then
+        t_fail "$name" "HTTP ${code:-none}, wanted 200: ${body:0:300}"
+    elif out=$(jq -s -e "length == 1 and (.[0] | $filter)" <<<"$body" 2>&1); then
+        t_ok "$name"
+    else
+        t_fail "$name" "not true ($out): $filter on ${body:-an empty body}"
+    fi
+}
+
 # publish_corrupt ROOT: build a fresh snapshot elsewhere, flip a byte of its
 # vectors, and point ROOT/current at it; prints its name.
 publish_corrupt() {
