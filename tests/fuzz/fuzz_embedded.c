@@ -21,7 +21,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    fuzz_quiet_stdout();
+    fuzz_quiet("fuzz-embedded");
     return 0;
 }
 

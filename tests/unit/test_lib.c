@@ -265,6 +265,31 @@ UNIT_TEST(hashembed_similar_texts_score_higher) {
     CHECK(sn > sf);
 }
 
+/* NZ_LOG_LEVEL=off: no line, not even an error or a rejection. */
+UNIT_TEST(log_level_off_writes_nothing) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/stderr-off", unit_tmpdir());
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    setenv("NZ_LOG_LEVEL", "off", 1);
+    log_init("nz-unit");
+    int off = !log_enabled(LOG_ERROR);
+    log_error("an error");
+    log_reject("file:///x", "line %d: bad", 3);
+    log_fields(LOG_ERROR, "failed", json_pack("{s:i}", "n", 1));
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    setenv("NZ_LOG_LEVEL", "error", 1);
+    log_init("nz-unit");
+    CHECK(off && log_enabled(LOG_ERROR));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size == 0);
+}
+
 UNIT_TEST(progress_json_line_when_due_and_only_once) {
     char path[4200];
     snprintf(path, sizeof path, "%s/stderr", unit_tmpdir());
