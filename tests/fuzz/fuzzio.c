@@ -61,6 +61,15 @@ void fuzz_write(const char *path, const uint8_t *data, size_t len) {
     close(fd);
 }
 
+FILE *fuzz_stream(const uint8_t *data, size_t len) {
+    FILE *f = fmemopen((void *)data, len, "r");
+    if (!f) {
+        perror("fuzz: fmemopen");
+        abort();
+    }
+    return f;
+}
+
 void fuzz_quiet(const char *stage) {
     if (!freopen("/dev/null", "w", stdout)) {
         perror("fuzz: /dev/null");

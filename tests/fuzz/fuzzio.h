@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The scratch directory (made on the first call; aborts if it cannot be). */
 const char *fuzz_dir(void);
@@ -24,6 +25,10 @@ const char *fuzz_path(const char *name);
 /* Write data[0..len) to path, replacing it; aborts on a write error (a
  * full /dev/shm must not pass for a parser's finding). */
 void fuzz_write(const char *path, const uint8_t *data, size_t len);
+
+/* The input as a read-only stream (fmemopen): what the stages' `in`
+ * option reads instead of a file. Aborts when it cannot be made. */
+FILE *fuzz_stream(const uint8_t *data, size_t len);
 
 /* Send stdout to /dev/null (the stages write their records there) and
  * turn the logs off (NZ_LOG_LEVEL=off, log.h): a rejection per input is
