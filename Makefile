@@ -168,7 +168,8 @@ fuzz:
 	@$(MAKE) --no-print-directory fuzz-build
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# every target FUZZ_SECONDS with -fork=2 (both cores): executions, exec/s, cov
+# every target FUZZ_SECONDS with -fork=2 (both cores): executions, exec/s, cov, ft;
+# FUZZ_RUNS=N stops a target at N executions (FUZZ_SECONDS stays the cap)
 fuzz-long:
 	@sh tools/deps.sh fuzz
 	@$(MAKE) --no-print-directory fuzz-build

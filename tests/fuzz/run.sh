@@ -24,6 +24,11 @@
 #   FUZZ_RUNS=N                stop a target when its executions reach N
 #                              (-runs; with -fork the parent stops after the
 #                              job that reaches N), SECONDS still the cap
+#   FUZZ_DEADLINE=TIME         finish by TIME (date -d: "00:10 UTC"): each
+#                              target gets the time left shared by the
+#                              targets left, SECONDS still the cap, so a
+#                              target that reaches FUZZ_RUNS early leaves
+#                              its time to the next ones
 #   FUZZ_LOGS=DIR              where fuzz-NAME.log goes (build-fuzz/)
 #   FUZZ_RESULTS=FILE          where each summary line is appended, with the
 #                              UTC time and the load average
@@ -50,6 +55,10 @@ B=build-fuzz
 LOGS=${FUZZ_LOGS:-$B}
 RESULTS=${FUZZ_RESULTS:-$B/fuzz-results.txt}
 RUNS=${FUZZ_RUNS:-}
+DEADLINE=""
+if [ -n "${FUZZ_DEADLINE:-}" ]; then
+    DEADLINE=$(date -d "$FUZZ_DEADLINE" +%s) || exit 2
+fi
 mkdir -p "$B/crashes" "$LOGS" "$(dirname "$RESULTS")"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
@@ -75,6 +84,7 @@ opts() {
         docs | chunks | embedded | fvecs) echo "-max_len=65536 -close_fd_mask=3" ;;
         manifest) echo "-max_len=16384" ;;
         snapshot) echo "-max_len=4096" ;;
+        pdf) echo "-max_len=65536" ;; # poppler's time grows with the file
         *) echo "-max_len=262144" ;;
     esac
     [ -f "tests/fuzz/$1.dict" ] && echo "-dict=tests/fuzz/$1.dict"
@@ -101,7 +111,15 @@ summary() { # log long seconds
 }
 
 failed=0
+left=$(echo "$targets" | wc -w)
 for t in $targets; do
+    secs_t=$SECONDS_EACH
+    if [ -n "$DEADLINE" ]; then # the time left, shared by the targets left
+        share=$(((DEADLINE - $(date +%s)) / left))
+        [ "$share" -lt "$secs_t" ] && secs_t=$share
+        [ "$secs_t" -lt 1 ] && secs_t=1
+    fi
+    left=$((left - 1))
     corpus="$B/corpus-$t"
     mkdir -p "$corpus"
     seed "$t" | while read -r f; do cp "$f" "$corpus/seed-$(basename "$f")"; done
@@ -111,7 +129,7 @@ for t in $targets; do
     [ -n "$RUNS" ] && extra="$extra -runs=$RUNS"
     began=$(date +%s)
     # shellcheck disable=SC2046,SC2086
-    "$B/fuzz-$t" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2560 $(opts "$t") $extra \
+    "$B/fuzz-$t" -max_total_time="$secs_t" -timeout=20 -rss_limit_mb=2560 $(opts "$t") $extra \
         -print_final_stats=1 -artifact_prefix="$B/crashes/$t-" "$corpus" >"$log" 2>&1
     rc=$?
     read -r runs secs eps cov ft <<<"$(summary "$log" $long $(($(date +%s) - began)))"
