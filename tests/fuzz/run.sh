@@ -29,6 +29,9 @@
 #                              targets left, SECONDS still the cap, so a
 #                              target that reaches FUZZ_RUNS early leaves
 #                              its time to the next ones
+#   FUZZ_TIMEOUT=S             an input slower than S seconds (wall clock)
+#                              is a finding (20; a long run at nice 19 on
+#                              a loaded machine needs more)
 #   FUZZ_LOGS=DIR              where fuzz-NAME.log goes (build-fuzz/)
 #   FUZZ_RESULTS=FILE          where each summary line is appended, with the
 #                              UTC time and the load average
@@ -38,7 +41,9 @@
 # E exec/s, cov: C, ft: F, clean" or "fuzz-NAME: FAILED ..." (.ci/run
 # counts those lines). Executions and seconds are the whole run's (with
 # -fork the parent's last "#N: cov: ... time: Ts" line), cov: and ft: the
-# final coverage.
+# final coverage. With -fork, libFuzzer goes on after a timeout or an
+# out-of-memory input (and saves it in build-fuzz/crashes/): the line then
+# ends with their counts, "oom/timeout/crash: O/T/C", not "clean".
 #
 # A crash, a leak, a timeout or a sanitizer report fails the target and
 # leaves the input in build-fuzz/crashes/TARGET-*; fix it and add the input
@@ -55,6 +60,7 @@ B=build-fuzz
 LOGS=${FUZZ_LOGS:-$B}
 RESULTS=${FUZZ_RESULTS:-$B/fuzz-results.txt}
 RUNS=${FUZZ_RUNS:-}
+TIMEOUT=${FUZZ_TIMEOUT:-20}
 DEADLINE=""
 if [ -n "${FUZZ_DEADLINE:-}" ]; then
     DEADLINE=$(date -d "$FUZZ_DEADLINE" +%s) || exit 2
@@ -90,14 +96,15 @@ opts() {
     [ -f "tests/fuzz/$1.dict" ] && echo "-dict=tests/fuzz/$1.dict"
 }
 
-# The summary of a finished run from its log: "N S E C F" (executions,
-# seconds, exec/s, cov, ft), "?" for what the log lacks.
+# The summary of a finished run from its log: "N S E C F K" (executions,
+# seconds, exec/s, cov, ft, oom/timeout/crash), "?" for what the log lacks.
 summary() { # log long seconds
-    local line runs secs cov ft
+    local line runs secs cov ft bad="0/0/0"
     if [ "$2" -eq 1 ]; then # the -fork parent's last status line
         line=$(grep -E '^#[0-9]+: cov: [0-9]+ ' "$1" | tail -n 1)
         runs=$(echo "$line" | sed -nE 's/^#([0-9]+):.*/\1/p')
         secs=$(echo "$line" | sed -nE 's/.* time: ([0-9]+)s.*/\1/p')
+        bad=$(echo "$line" | sed -nE 's|.* oom/timeout/crash: ([0-9]+/[0-9]+/[0-9]+) .*|\1|p')
     else # the last status line (DONE) and the final stats
         line=$(grep -E '^#[0-9]+[[:space:]].* cov: [0-9]+ ' "$1" | tail -n 1)
         runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$1" | tail -n 1 | grep -o '[0-9]*$')
@@ -107,7 +114,7 @@ summary() { # log long seconds
     ft=$(echo "$line" | sed -nE 's/.* ft: ([0-9]+) .*/\1/p')
     local eps="?"
     [ -n "$runs" ] && [ "${secs:-0}" -gt 0 ] && eps=$((runs / secs))
-    echo "${runs:-?} ${secs:-?} $eps ${cov:-?} ${ft:-?}"
+    echo "${runs:-?} ${secs:-?} $eps ${cov:-?} ${ft:-?} ${bad:-?}"
 }
 
 failed=0
@@ -129,12 +136,18 @@ for t in $targets; do
     [ -n "$RUNS" ] && extra="$extra -runs=$RUNS"
     began=$(date +%s)
     # shellcheck disable=SC2046,SC2086
-    "$B/fuzz-$t" -max_total_time="$secs_t" -timeout=20 -rss_limit_mb=2560 $(opts "$t") $extra \
+    "$B/fuzz-$t" -max_total_time="$secs_t" -timeout="$TIMEOUT" -rss_limit_mb=2560 $(opts "$t") $extra \
         -print_final_stats=1 -artifact_prefix="$B/crashes/$t-" "$corpus" >"$log" 2>&1
     rc=$?
-    read -r runs secs eps cov ft <<<"$(summary "$log" $long $(($(date +%s) - began)))"
+    read -r runs secs eps cov ft bad <<<"$(summary "$log" $long $(($(date +%s) - began)))"
     if [ $rc -eq 0 ]; then
-        line="fuzz-$t: $runs executions in ${secs}s, $eps exec/s, cov: $cov, ft: $ft, clean"
+        line="fuzz-$t: $runs executions in ${secs}s, $eps exec/s, cov: $cov, ft: $ft"
+        if [ "$bad" = "0/0/0" ]; then
+            line="$line, clean"
+        else # -fork went on past findings: still a failure
+            failed=1
+            line="$line, oom/timeout/crash: $bad; see $B/crashes/$t-*"
+        fi
     else
         failed=1
         line="fuzz-$t: FAILED after $runs executions (exit $rc); see $log"
