@@ -21,7 +21,7 @@ static int build_stopped(const build_opts *o) { return o->stop && *o->stop; }
 static int build_ingest(const build_opts *o, ingest *in, char *err, size_t errlen) {
     progress_start(&in->prog, "index build", 0);
     int rc = o->fvecs ? ingest_fvecs(in, o->fvecs, err, errlen)
-                      : ingest_jsonl(in, o->nfiles, o->files, err, errlen);
+                      : ingest_jsonl(in, o->in, o->nfiles, o->files, err, errlen);
     progress_finish(&in->prog);
     if (rc == NZ_OK && build_stopped(o)) rc = NZ_ESTOPPED;
     return rc;

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "docset.h"
@@ -28,6 +29,7 @@ typedef struct build_opts {
     const char *fvecs; /* rows from this .fvecs file, or NULL: */
     int nfiles;        /* ... embedded.jsonl files (stdin when 0) */
     char *const *files;
+    FILE *in;              /* ... or this open stream ("-"; a buffer through fmemopen) */
     long keep;             /* snapshots to keep after publishing */
     int flat;              /* no graph: exact search only */
     graph_params graph;    /* unless flat */

@@ -84,7 +84,11 @@ int fvecs_next(fvecs_reader *r, float *v, char *err, size_t errlen) {
 float *fvecs_load(const char *path, uint64_t *rows, uint32_t *dim, char *err, size_t errlen) {
     fvecs_reader r;
     if (fvecs_open(&r, path, err, errlen) < 0) return NULL;
-    size_t cap = 1024, n = 0;
+    /* start at 1 MiB of rows (at most 1024) and double: a one-row file
+     * of dimension 65536 does not allocate 1024 rows (256 MiB) */
+    size_t cap = ((size_t)1 << 20) / ((size_t)r.dim * sizeof(float)), n = 0;
+    if (cap < 1) cap = 1;
+    if (cap > 1024) cap = 1024;
     float *all = NULL;
     for (;;) {
         if (n == cap || !all) {

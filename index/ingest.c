@@ -94,9 +94,10 @@ static int ingest_each(void *ctx, json_t *rec, const char *name, size_t lineno) 
     return rc;
 }
 
-int ingest_jsonl(ingest *in, int nfiles, char *const *files, char *err, size_t errlen) {
+int ingest_jsonl(ingest *in, FILE *fp, int nfiles, char *const *files, char *err, size_t errlen) {
     long bad_lines = 0;
-    int failed = jsonl_each(nfiles, files, 0, ingest_each, in, &bad_lines) < 0;
+    int failed = (fp ? jsonl_each_fp(fp, "-", 0, ingest_each, in, &bad_lines)
+                     : jsonl_each(nfiles, files, 0, ingest_each, in, &bad_lines)) < 0;
     in->records += bad_lines;
     in->rejected += bad_lines;
     if (ingest_stopped(in)) return NZ_ESTOPPED;

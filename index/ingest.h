@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 
 #include "builder.h"
 #include "docset.h"
@@ -42,11 +43,12 @@ typedef struct ingest {
  * docset (fatal). */
 int ingest_record(ingest *in, const json_t *rec, char *err, size_t errlen);
 
-/* Every record of the named embedded.jsonl files (stdin when nfiles is 0).
+/* Every record of the stream fp when not NULL (named "-"), else of the
+ * named embedded.jsonl files (stdin when nfiles is 0).
  * Refused records and unreadable lines are logged and counted in
  * in->rejected. NZ_OK; NZ_ESTOPPED when *stop was set; NZ_EIO when the
  * input could not be read to the end or the builder failed (err set). */
-int ingest_jsonl(ingest *in, int nfiles, char *const *files, char *err, size_t errlen);
+int ingest_jsonl(ingest *in, FILE *fp, int nfiles, char *const *files, char *err, size_t errlen);
 
 /* Every row of an .fvecs file. NZ_OK; NZ_EINVAL for a bad file or row;
  * NZ_EIO or NZ_ENOMEM when the builder failed; NZ_ESTOPPED. err set on

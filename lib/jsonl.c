@@ -141,8 +141,8 @@ int jsonl_next(jsonl_reader *r, json_t **out) {
     }
 }
 
-static int jsonl_each_stream(FILE *in, const char *name, size_t max_line, jsonl_record_fn fn,
-                             void *ctx, long *rejected) {
+int jsonl_each_fp(FILE *in, const char *name, size_t max_line, jsonl_record_fn fn, void *ctx,
+                  long *rejected) {
     jsonl_reader *r = jsonl_open(in, name, max_line);
     if (!r) {
         log_error("out of memory");
@@ -173,7 +173,7 @@ fail:
 
 int jsonl_each(int nfiles, char *const *files, size_t max_line, jsonl_record_fn fn, void *ctx,
                long *rejected) {
-    if (nfiles == 0) return jsonl_each_stream(stdin, "-", max_line, fn, ctx, rejected);
+    if (nfiles == 0) return jsonl_each_fp(stdin, "-", max_line, fn, ctx, rejected);
     for (int i = 0; i < nfiles; i++) {
         int is_stdin = strcmp(files[i], "-") == 0;
         FILE *f = is_stdin ? stdin : fopen(files[i], "r");
@@ -182,7 +182,7 @@ int jsonl_each(int nfiles, char *const *files, size_t max_line, jsonl_record_fn 
             (*rejected)++;
             continue;
         }
-        int rc = jsonl_each_stream(f, files[i], max_line, fn, ctx, rejected);
+        int rc = jsonl_each_fp(f, files[i], max_line, fn, ctx, rejected);
         if (!is_stdin) fclose(f);
         if (rc < 0) return rc;
     }

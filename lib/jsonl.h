@@ -62,6 +62,10 @@ int jsonl_write(FILE *fp, const json_t *obj);
 typedef int (*jsonl_record_fn)(void *ctx, json_t *rec, const char *name, size_t lineno);
 int jsonl_each(int nfiles, char *const *files, size_t max_line, jsonl_record_fn fn, void *ctx,
                long *rejected);
+/* The same loop over one stream already open (stdin, a pipe, a buffer
+ * through fmemopen), `name` labelling its rejections. Same returns. */
+int jsonl_each_fp(FILE *in, const char *name, size_t max_line, jsonl_record_fn fn, void *ctx,
+                  long *rejected);
 
 /* Field helpers for records: NULL / default when absent or of another type. */
 const char *jsonl_str(const json_t *obj, const char *key);

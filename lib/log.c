@@ -33,6 +33,7 @@ void log_init(const char *stage) {
     if (lvl) {
         for (int i = 0; i < 4; i++)
             if (strcmp(lvl, log_level_names[i]) == 0) log_threshold = (log_level)i;
+        if (strcmp(lvl, "off") == 0) log_threshold = (log_level)(LOG_ERROR + 1); /* no line */
     }
 }
 
@@ -163,6 +164,7 @@ void log_msg(log_level level, const char *fmt, ...) {
 }
 
 void log_reject(const char *uri, const char *fmt, ...) {
+    if (!log_enabled(LOG_ERROR)) return; /* NZ_LOG_LEVEL=off */
     va_list ap;
     va_start(ap, fmt);
     char *err = log_vformat(fmt, ap);

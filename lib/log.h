@@ -4,7 +4,9 @@
  * terminal the lines are for people ("nz-chunk: warn: ..."); otherwise each
  * line is one JSON object {"ts","level","stage","msg",...} that a scheduler
  * or log shipper can parse. NZ_LOG_FORMAT=json|human overrides the choice,
- * NZ_LOG_LEVEL=debug|info|warn|error sets the threshold (default info).
+ * NZ_LOG_LEVEL=debug|info|warn|error sets the threshold (default info);
+ * NZ_LOG_LEVEL=off writes no line at all (the fuzz targets: a rejection
+ * per input is not what they test).
  *
  * A rejected input is reported with log_reject(): one line carrying "uri"
  * and "error", the contract of DESIGN.md. Every line goes out with one

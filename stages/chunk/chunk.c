@@ -64,8 +64,10 @@ int chunk_run(const chunk_options *o) {
     }
     chunk_ctx cx = {.o = &o->chunker, .out = out.fp};
     progress_start(&cx.prog, "chunk (docs)", 0);
+    size_t max = (size_t)o->max_line;
     int failed =
-        jsonl_each(o->nfiles, o->files, (size_t)o->max_line, chunk_record, &cx, &cx.rejected) < 0;
+        (o->in ? jsonl_each_fp(o->in, "-", max, chunk_record, &cx, &cx.rejected)
+               : jsonl_each(o->nfiles, o->files, max, chunk_record, &cx, &cx.rejected)) < 0;
     progress_finish(&cx.prog);
     if (failed) {
         out_abort(&out);

@@ -9,6 +9,8 @@
 #ifndef NZ_CHUNK_H
 #define NZ_CHUNK_H
 
+#include <stdio.h>
+
 #include "chunker.h"
 
 typedef struct chunk_options {
@@ -17,6 +19,7 @@ typedef struct chunk_options {
     long max_line;        /* longest input line, bytes */
     int nfiles;           /* inputs; none: stdin */
     char *const *files;
+    FILE *in; /* or this open stream ("-"; a buffer through fmemopen), not files */
 } chunk_options;
 
 /* Chunk every document of the inputs and log the stats line. Returns the

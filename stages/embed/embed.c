@@ -325,8 +325,10 @@ static json_t *embed_stats(const embed_ctx *cx, double price_per_mtok) {
 
 /* Read every input through the provider; 1 when the run failed. */
 static int embed_all(embed_ctx *cx, const embed_options *o) {
+    size_t max = (size_t)o->max_line;
     int failed =
-        jsonl_each(o->nfiles, o->files, (size_t)o->max_line, embed_record, cx, &cx->rejected) < 0;
+        (o->in ? jsonl_each_fp(o->in, "-", max, embed_record, cx, &cx->rejected)
+               : jsonl_each(o->nfiles, o->files, max, embed_record, cx, &cx->rejected)) < 0;
     if (cx->rm) {
         failed = (failed ? remote_stop(cx->rm, NZ_ESTOPPED) : remote_finish(cx->rm)) < 0;
         const remote_stats *rs = remote_get_stats(cx->rm);

@@ -32,6 +32,7 @@
 #define NZ_EMBED_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define EMBED_BATCH 1024 /* records a hash batch */
 
@@ -50,6 +51,7 @@ typedef struct embed_options {
     double price_per_mtok; /* USD a million tokens, for cost_usd */
     int nfiles;            /* inputs; none: stdin */
     char *const *files;
+    FILE *in; /* or this open stream ("-"; a buffer through fmemopen), not files */
 } embed_options;
 
 /* Embed every record of the inputs and log the stats line. Returns the

@@ -1,8 +1,9 @@
 /* fuzz_embedded.c -- libFuzzer target: embedded.jsonl as nz-index reads it.
  *
- * The input is written to a file and built with build_run(), what
- * `nz-index build` does: the JSON Lines reader, each record's fields, the
- * base64 float32 vector (vecb64), the dim and embedding checks, then the
+ * The input is built with build_run(), what `nz-index build` does, read
+ * as an open stream (its `in` option, read as a file is): the JSON Lines
+ * reader, each record's fields, the base64 float32 vector (vecb64), the
+ * dim and embedding checks, then the
  * files, the graph (degree 4, or flat when the input's length is odd),
  * MANIFEST.json, the publish and the prune, in a root of its own. The
  * oracle: whatever the input, a build that publishes gives a snapshot
@@ -21,7 +22,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    fuzz_quiet_stdout();
+    fuzz_quiet("fuzz-embedded");
     return 0;
 }
 
@@ -53,20 +54,18 @@ static void check_published(const char *root) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const char *path = fuzz_path("embedded.jsonl");
-    fuzz_write(path, data, size);
+    FILE *in = fuzz_stream(data, size);
     char root[512], err[512];
     snprintf(root, sizeof root, "%s/index", fuzz_dir());
-    char *files[] = {(char *)path};
     build_opts o = {.root = root,
-                    .nfiles = 1,
-                    .files = files,
+                    .in = in,
                     .keep = 1,
                     .flat = (int)(size & 1),
                     .graph = {.degree = 4, .build_ef = 8, .alpha = 1.2f, .seed = 1, .threads = 1},
                     .tool = "fuzz-embedded"};
     build_result r;
     int rc = build_run(&o, &r, err, sizeof err);
+    fclose(in);
     if (rc == 0) {
         check_published(root);
         build_result_free(&r);

@@ -19,7 +19,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    fuzz_quiet_stdout();
+    fuzz_quiet("fuzz-fvecs");
     return 0;
 }
 

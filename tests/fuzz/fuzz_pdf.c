@@ -1,10 +1,18 @@
 /* fuzz_pdf.c -- libFuzzer target: bytes through the PDF reader and layout
- * (poppler-glib), including the packing used between workers. */
+ * (poppler-glib), including the packing used between workers. poppler's
+ * global tables are built once (fuzz_poppler_hold), not for every input. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "pdfdoc.h"
 #include "pdflayout.h"
+#include "fuzzio.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    fuzz_poppler_hold(); /* poppler's GlobalParams once, not per input */
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[256];

@@ -5,6 +5,13 @@
 #include <stdlib.h>
 
 #include "extract.h"
+#include "fuzzio.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    fuzz_poppler_hold(); /* poppler's GlobalParams once, not per input */
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     extract_opts o = {.max_bytes = 1 << 22, .max_pages = 20};

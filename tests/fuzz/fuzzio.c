@@ -3,11 +3,14 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <poppler.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "log.h"
 
 static char fuzz_root[256];
 
@@ -58,9 +61,38 @@ void fuzz_write(const char *path, const uint8_t *data, size_t len) {
     close(fd);
 }
 
-void fuzz_quiet_stdout(void) {
+FILE *fuzz_stream(const uint8_t *data, size_t len) {
+    FILE *f = fmemopen((void *)data, len, "r");
+    if (!f) {
+        perror("fuzz: fmemopen");
+        abort();
+    }
+    return f;
+}
+
+void fuzz_quiet(const char *stage) {
     if (!freopen("/dev/null", "w", stdout)) {
         perror("fuzz: /dev/null");
+        abort();
+    }
+    setenv("NZ_LOG_LEVEL", "off", 1);
+    log_init(stage);
+}
+
+void fuzz_poppler_hold(void) {
+    static const char pdf[] = "%PDF-1.4\n"
+                              "1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+                              "2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                              "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\n"
+                              "trailer<</Root 1 0 R/Size 4>>\n%%EOF\n";
+    static PopplerDocument *held; /* never closed: freed with the process */
+    if (held) return;
+    GBytes *b = g_bytes_new_static(pdf, sizeof pdf - 1);
+    GError *gerr = NULL;
+    held = poppler_document_new_from_bytes(b, NULL, &gerr);
+    g_bytes_unref(b);
+    if (!held) {
+        fprintf(stderr, "fuzz: poppler cannot open the held PDF: %s\n", gerr ? gerr->message : "?");
         abort();
     }
 }

@@ -1,10 +1,16 @@
-/* test_embed.c -- unit tests of the OpenAI wire format and the vector cache. */
+/* test_embed.c -- unit tests of the OpenAI wire format and the vector cache,
+ * and of the stages read from an open stream (chunk, embed, build). */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "build.h"
+#include "chunk.h"
+#include "embed.h"
 #include "openai.h"
+#include "snapshot.h"
 #include "status.h"
 #include "unit.h"
 #include "vcache.h"
@@ -159,4 +165,67 @@ UNIT_TEST(vcache_roundtrip_and_torn_tail) {
     CHECK(c && vcache_count(c) == 1 && vcache_get(c, k2, 4, out) == 0 &&
           vcache_get(c, k1, 4, out) == 1);
     vcache_close(c);
+}
+
+/* A whole file as a malloc'd string (NULL when it cannot be read). */
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *p = malloc(1 << 20);
+    *len = p ? fread(p, 1, (1 << 20) - 1, f) : 0;
+    if (p) p[*len] = '\0';
+    fclose(f);
+    return p;
+}
+
+/* chunk_run, embed_run and build_run each read an open stream (here a
+ * buffer through fmemopen, as the fuzz targets do) as they read a file:
+ * docs -> chunks -> embedded -> a snapshot of every chunk, and a bad line
+ * in the stream is a rejection, not a failure. */
+UNIT_TEST(stages_read_an_open_stream) {
+    const char *dir = unit_tmpdir();
+    char chunks[4096], embedded[4096], root[4096], err[512];
+    snprintf(chunks, sizeof chunks, "%s/chunks.jsonl", dir);
+    snprintf(embedded, sizeof embedded, "%s/embedded.jsonl", dir);
+    snprintf(root, sizeof root, "%s/index", dir);
+    static const char docs[] =
+        "{\"doc_id\":\"d1\",\"uri\":\"file:///a.md\",\"title\":\"A\",\"lang\":\"en\","
+        "\"blocks\":[{\"kind\":\"paragraph\",\"text\":\"Visa on arrival. It allows a stay of "
+        "thirty days.\"},{\"kind\":\"paragraph\",\"text\":\"Tax numbers are issued by the "
+        "office.\"}]}\n"
+        "not json\n";
+    FILE *in = fmemopen((void *)docs, sizeof docs - 1, "r");
+    CHECK(in != NULL);
+    chunk_options co = {.chunker = {.max_tokens = 8, .min_tokens = 0, .overlap = 0, .dedupe = 1},
+                        .output = chunks,
+                        .max_line = 1 << 20,
+                        .in = in};
+    CHECK(chunk_run(&co) == 3); /* the "not json" line is rejected */
+    fclose(in);
+    size_t len = 0;
+    char *text = read_all(chunks, &len);
+    size_t nchunks = 0;
+    for (size_t i = 0; text && i < len; i++) nchunks += text[i] == '\n';
+    CHECK(nchunks >= 2);
+
+    unsetenv("EMBEDDING_PROVIDER");
+    in = text ? fmemopen(text, len, "r") : NULL;
+    CHECK(in != NULL);
+    embed_options eo = {.output = embedded, .dim = 8, .max_line = 1 << 20, .in = in};
+    CHECK(in && embed_run(&eo) == 0);
+    if (in) fclose(in);
+    free(text);
+
+    text = read_all(embedded, &len);
+    in = text ? fmemopen(text, len, "r") : NULL;
+    CHECK(in != NULL);
+    build_opts bo = {.root = root, .in = in, .keep = 1, .flat = 1, .tool = "nz-unit"};
+    build_result r = {0};
+    CHECK(in && build_run(&bo, &r, err, sizeof err) == NZ_OK && r.count == nchunks && r.dim == 8);
+    if (in) fclose(in);
+    free(text);
+    build_result_free(&r);
+    snapshot *s = snapshot_open(root, err, sizeof err);
+    CHECK(s && s->count == nchunks && snapshot_verify(s, err, sizeof err) == 0);
+    if (s) snapshot_close(s);
 }

@@ -350,6 +350,34 @@ UNIT_TEST(fvecs_reader_names_bad_rows) {
     CHECK(fvecs_load(path, &n, &dim, err, sizeof err) == NULL && strstr(err, "empty"));
 }
 
+/* Wide rows: the reader's buffer starts at a few rows of dimension 65536
+ * and grows; every row comes back whole and in order. */
+UNIT_TEST(fvecs_load_grows_wide_rows) {
+    enum { D = 65536, ROWS = 11 };
+    const char *dir = unit_tmpdir();
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/wide.fvecs", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    float *row = malloc(D * sizeof *row);
+    CHECK(row != NULL);
+    for (int r = 0; r < ROWS && f && row; r++) {
+        int32_t d = D;
+        for (int i = 0; i < D; i++) row[i] = (float)(r * 7 + i % 5);
+        CHECK(fwrite(&d, sizeof d, 1, f) == 1 && fwrite(row, sizeof *row, D, f) == D);
+    }
+    if (f) fclose(f);
+    free(row);
+    uint64_t n = 0;
+    uint32_t dim = 0;
+    float *all = fvecs_load(path, &n, &dim, err, sizeof err);
+    CHECK(all && n == ROWS && dim == D);
+    for (int r = 0; all && r < ROWS; r++)
+        CHECK(all[(size_t)r * D] == (float)(r * 7) &&
+              all[(size_t)r * D + D - 1] == (float)(r * 7 + (D - 1) % 5));
+    free(all);
+}
+
 /* ---- incremental graphs (graph_update): generations of a base with rows
  * dropped and rows added, against the exact scan and a full rebuild. */
 

@@ -265,16 +265,53 @@ UNIT_TEST(hashembed_similar_texts_score_higher) {
     CHECK(sn > sf);
 }
 
+/* stderr into path (not a terminal: the JSON mode) and the log level set;
+ * returns the saved stderr for stderr_back, or -1. */
+static int stderr_to(const char *path, const char *level) {
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (saved < 0 || fd < 0) {
+        if (saved >= 0) close(saved);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    setenv("NZ_LOG_LEVEL", level, 1);
+    log_init("nz-unit");
+    return saved;
+}
+
+/* stderr and the runner's log level ("error") back. */
+static void stderr_back(int saved) {
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    setenv("NZ_LOG_LEVEL", "error", 1);
+    log_init("nz-unit");
+}
+
+/* NZ_LOG_LEVEL=off: no line, not even an error or a rejection. */
+UNIT_TEST(log_level_off_writes_nothing) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/stderr-off", unit_tmpdir());
+    int saved = stderr_to(path, "off");
+    CHECK(saved >= 0);
+    int off = !log_enabled(LOG_ERROR);
+    log_error("an error");
+    log_reject("file:///x", "line %d: bad", 3);
+    log_fields(LOG_ERROR, "failed", json_pack("{s:i}", "n", 1));
+    stderr_back(saved);
+    CHECK(off && log_enabled(LOG_ERROR));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size == 0);
+}
+
 UNIT_TEST(progress_json_line_when_due_and_only_once) {
     char path[4200];
     snprintf(path, sizeof path, "%s/stderr", unit_tmpdir());
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CHECK(saved >= 0 && fd >= 0);
-    dup2(fd, STDERR_FILENO); /* not a terminal: the JSON mode */
-    close(fd);
-    setenv("NZ_LOG_LEVEL", "info", 1); /* the runner keeps only errors */
-    log_init("nz-unit");
+    int saved = stderr_to(path, "info"); /* the runner keeps only errors */
+    CHECK(saved >= 0);
     progress p;
     progress_start(&p, "embed", 1000);
     int json_mode = p.active == 0 && p.next_json_ms > 0;
@@ -284,11 +321,7 @@ UNIT_TEST(progress_json_line_when_due_and_only_once) {
     progress_add(&p, 10); /* the next one is PROGRESS_JSON_EVERY away */
     progress_finish(&p);
     progress_add(&p, 10); /* finished: nothing */
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    setenv("NZ_LOG_LEVEL", "error", 1);
-    log_init("nz-unit");
+    stderr_back(saved);
     CHECK(json_mode);
     FILE *f = fopen(path, "r");
     CHECK(f != NULL);
