@@ -240,6 +240,18 @@ int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out) {
     return 0;
 }
 
+void snapshot_chunk_prefetch(const snapshot *s, const uint32_t *rows, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (rows[i] < s->count) __builtin_prefetch(&s->offsets[rows[i]]);
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i] >= s->count || s->offsets[rows[i]] >= s->blob_len) continue;
+        const unsigned char *p = s->blob + s->offsets[rows[i]];
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+        __builtin_prefetch(p + 128);
+    }
+}
+
 void snapshot_read_vector(const snapshot *s, uint64_t row, float *out) {
     size_t len = (size_t)s->dim * sizeof *out;
     off_t at = (off_t)(s->vec_off + row * len);
