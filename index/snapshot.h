@@ -90,7 +90,7 @@ int snapshot_verify(const snapshot *s, char *err, size_t errlen);
 int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out);
 
 /* Ask the CPU for the records of rows[0..n) before reading them one by one
- * (an answer's hits: their offsets, then the first lines of each record),
+ * (an answer's hits: their offsets, then each record's lines, up to 4 KB),
  * so their cache misses overlap. A hint: no effect on any result. */
 void snapshot_chunk_prefetch(const snapshot *s, const uint32_t *rows, size_t n);
 
