@@ -364,15 +364,16 @@ void query_free(query_req *q) {
 static const char *const query_modes[] = {"default", "dense", "lexical", "hybrid"};
 
 /* A hit's record fields, in the answer's order (after them: page, lang,
- * text, score, found_by). */
+ * text, score, found_by); key: the JSON text before the value, for
+ * query_hit_text. */
 static const struct {
-    const char *name;
+    const char *name, *key;
     int field;
-} query_fields[] = {{"chunk_id", NZI_F_CHUNK_ID},
-                    {"doc_id", NZI_F_DOC_ID},
-                    {"uri", NZI_F_URI},
-                    {"title", NZI_F_TITLE},
-                    {"heading", NZI_F_HEADING}};
+} query_fields[] = {{"chunk_id", "{\"chunk_id\":", NZI_F_CHUNK_ID},
+                    {"doc_id", ",\"doc_id\":", NZI_F_DOC_ID},
+                    {"uri", ",\"uri\":", NZI_F_URI},
+                    {"title", ",\"title\":", NZI_F_TITLE},
+                    {"heading", ",\"heading\":", NZI_F_HEADING}};
 
 /* round to 6 places so answers are stable across kernels */
 static double query_score(const fuse_hit *h) { return round((double)h->score * 1e6) / 1e6; }
@@ -409,14 +410,9 @@ static json_t *query_hit_json(const snapshot *s, const fuse_hit *h) {
 static int query_hit_text(const snapshot *s, const fuse_hit *h, buf *out) {
     snapshot_chunk c;
     if (snapshot_chunk_get(s, h->id, &c) < 0) return NZ_ECORRUPT;
-    char sep = '{';
     for (size_t i = 0; i < sizeof query_fields / sizeof *query_fields; i++) {
-        buf_addc(out, sep);
-        buf_addc(out, '"');
-        buf_adds(out, query_fields[i].name);
-        buf_add(out, "\":", 2);
+        buf_adds(out, query_fields[i].key);
         jsonout_str(out, c.f[query_fields[i].field], c.len[query_fields[i].field]);
-        sep = ',';
     }
     buf_adds(out, ",\"page\":");
     jsonout_int(out, c.page);
@@ -582,6 +578,10 @@ int query_answer(const snapshot *s, const query_req *q, int threads, buf *out, l
     *nresults = 0;
     int rc = query_search(s, q, threads, &mode, &hits, &n, err, errlen);
     if (rc < 0) return rc;
+    uint32_t ids[32]; /* the records' cache misses overlap (prefetch) */
+    size_t np = (size_t)n < sizeof ids / sizeof *ids ? (size_t)n : sizeof ids / sizeof *ids;
+    for (size_t i = 0; i < np; i++) ids[i] = hits[i].id;
+    snapshot_chunk_prefetch(s, ids, np);
     if (buf_grow(out, 2048 * (size_t)n + 64) == NZ_OK) /* one growth, mostly */
         buf_adds(out, "{\"results\":[");
     for (long i = 0; i < n && rc == NZ_OK; i++) {

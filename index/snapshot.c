@@ -240,6 +240,18 @@ int snapshot_chunk_get(const snapshot *s, uint64_t row, snapshot_chunk *out) {
     return 0;
 }
 
+void snapshot_chunk_prefetch(const snapshot *s, const uint32_t *rows, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (rows[i] < s->count) __builtin_prefetch(&s->offsets[rows[i]]);
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i] >= s->count) continue;
+        uint64_t a = s->offsets[rows[i]], b = s->offsets[rows[i] + 1];
+        if (a >= b || b > s->blob_len) continue;
+        if (b - a > 4096) b = a + 4096; /* a record's first 4 KB: text beyond streams in */
+        for (uint64_t o = a & ~(uint64_t)63; o < b; o += 64) __builtin_prefetch(s->blob + o);
+    }
+}
+
 void snapshot_read_vector(const snapshot *s, uint64_t row, float *out) {
     size_t len = (size_t)s->dim * sizeof *out;
     off_t at = (off_t)(s->vec_off + row * len);

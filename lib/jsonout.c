@@ -1,6 +1,7 @@
 /* jsonout.c -- see jsonout.h. */
 #include "jsonout.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,10 @@
 
 #include "status.h"
 #include "utf8.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define JSONOUT_ONES 0x0101010101010101ULL
 #define JSONOUT_HIGH 0x8080808080808080ULL
@@ -25,6 +30,20 @@ static uint64_t jsonout_special(uint64_t w) {
 
 size_t jsonout_plain_len(const char *s, size_t len) {
     size_t i = 0;
+#if defined(__SSE2__)
+    /* 16 bytes at a time: a signed compare below 0x20 also catches 0x80 and
+     * above (negative as signed bytes) */
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+                  bslash = _mm_set1_epi8('\\');
+    for (; len - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i bad =
+            _mm_or_si128(_mm_cmplt_epi8(v, space),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+        int m = _mm_movemask_epi8(bad);
+        if (m) return i + (size_t)__builtin_ctz((unsigned)m);
+    }
+#endif
     for (uint64_t w; len - i >= 8; i += 8) { /* 8 bytes at a time */
         memcpy(&w, s + i, 8);
         if (jsonout_special(w)) break;
@@ -94,8 +113,47 @@ int jsonout_str(buf *b, const char *s, size_t len) {
     return rc;
 }
 
+/* Append the decimal digits of u; their count. */
+static size_t jsonout_digits(char *t, unsigned long long u) {
+    char r[20];
+    size_t n = 0;
+    do r[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    for (size_t i = 0; i < n; i++) t[i] = r[n - 1 - i];
+    return n;
+}
+
+/* x as "%.10g" writes it, when x is the double nearest m / 1e6 for an
+ * integer m with 1e-4 <= |x| < 1e4 (rounded scores and latencies): then
+ * m / 1e6 has at most 10 significant digits, x lies within an ulp of it,
+ * so %.10g prints exactly its digits, in fixed notation, trailing zeros
+ * dropped. Its length, or 0 when x is not such a number (snprintf then). */
+static size_t jsonout_real_fixed(char *t, double x) {
+    double a = fabs(x);
+    if (!(a >= 1e-4 && a < 1e4)) return 0;
+    long long m = llround(x * 1e6);
+    if ((double)m / 1e6 != x) return 0;
+    unsigned long long u = m < 0 ? (unsigned long long)-m : (unsigned long long)m;
+    unsigned long long frac = u % 1000000;
+    size_t n = 0;
+    if (m < 0) t[n++] = '-';
+    n += jsonout_digits(t + n, u / 1000000);
+    t[n++] = '.';
+    if (frac == 0) { /* "%.10g" gives "100": jansson adds ".0" */
+        t[n++] = '0';
+        return n;
+    }
+    for (int d = 100000; frac; d /= 10) {
+        t[n++] = (char)('0' + frac / (unsigned long long)d);
+        frac %= (unsigned long long)d;
+    }
+    return n;
+}
+
 int jsonout_real(buf *b, double x) {
     char t[40];
+    size_t fast = jsonout_real_fixed(t, x);
+    if (fast) return buf_add(b, t, fast);
     int n = snprintf(t, sizeof t - 2, "%.10g", x);
     if (n < 0 || (size_t)n >= sizeof t - 2) n = snprintf(t, sizeof t, "0.0");
     if (!strchr(t, '.') && !strchr(t, 'e')) {
@@ -117,6 +175,8 @@ int jsonout_real(buf *b, double x) {
 
 int jsonout_int(buf *b, long long x) {
     char t[24];
-    int n = snprintf(t, sizeof t, "%lld", x);
-    return buf_add(b, t, (size_t)n);
+    size_t n = 0;
+    if (x < 0) t[n++] = '-';
+    n += jsonout_digits(t + n, x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x);
+    return buf_add(b, t, n);
 }

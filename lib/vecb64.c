@@ -23,19 +23,27 @@ char *b64_encode(const void *data, size_t len) {
     return out;
 }
 
+/* Decode text (len a multiple of 4, checked by the caller) into dst, which
+ * has room for len / 4 * 3 bytes; the byte count, or -1 when not base64. */
+static long b64_decode_into(const char *text, size_t len, unsigned char *dst) {
+    int n = EVP_DecodeBlock(dst, (const unsigned char *)text, (int)len);
+    if (n < 0) return -1;
+    /* EVP_DecodeBlock counts '=' padding as zero bytes: take them off. */
+    if (len >= 1 && text[len - 1] == '=') n--;
+    if (len >= 2 && text[len - 2] == '=') n--;
+    return n;
+}
+
 long b64_decode(const char *text, size_t len, unsigned char **out) {
     *out = NULL;
     if (len % 4 != 0 || len > (size_t)INT32_MAX) return -1;
     unsigned char *buf = malloc(len / 4 * 3 + 1);
     if (!buf) return -1;
-    int n = EVP_DecodeBlock(buf, (const unsigned char *)text, (int)len);
+    long n = b64_decode_into(text, len, buf);
     if (n < 0) {
         free(buf);
         return -1;
     }
-    /* EVP_DecodeBlock counts '=' padding as zero bytes: take them off. */
-    if (len >= 1 && text[len - 1] == '=') n--;
-    if (len >= 2 && text[len - 2] == '=') n--;
     *out = buf;
     return n;
 }
@@ -61,37 +69,36 @@ char *vecb64_encode(const float *v, size_t dim) {
     return out;
 }
 
+/* The bytes are decoded straight into the float array (on a little-endian
+ * host they are the floats already): no second buffer, no copy. */
 long vecb64_decode(const char *b64, size_t len, size_t expect_dim, float **out) {
     *out = NULL;
-    unsigned char *bytes = NULL;
     float *v = NULL;
-    long rc = b64_decode(b64, len, &bytes);
-    if (rc < 0 || rc % 4 != 0) {
-        rc = NZ_EINVAL;
+    long rc = NZ_EINVAL;
+    if (len % 4 != 0 || len > (size_t)INT32_MAX) goto fail;
+    size_t raw = len / 4 * 3; /* what EVP writes, padding included */
+    if (!(v = malloc((raw / 4 + 1) * sizeof *v))) {
+        rc = NZ_ENOMEM;
         goto fail;
     }
-    size_t dim = (size_t)rc / 4;
+    long n = b64_decode_into(b64, len, (unsigned char *)v);
+    if (n < 0 || n % 4 != 0) goto fail;
+    size_t dim = (size_t)n / 4;
     if (expect_dim && dim != expect_dim) {
         rc = NZ_EDIM;
         goto fail;
     }
-    if (!(v = malloc((dim ? dim : 1) * sizeof *v))) {
-        rc = NZ_ENOMEM;
-        goto fail;
-    }
     for (size_t i = 0; i < dim; i++) {
-        uint32_t u = vecb64_load_le32(bytes + 4 * i);
+        uint32_t u = vecb64_load_le32((const unsigned char *)(v + i)); /* a no-op on x86 */
         memcpy(&v[i], &u, 4);
         if (!isfinite(v[i])) {
             rc = NZ_ENONFINITE;
             goto fail;
         }
     }
-    free(bytes);
     *out = v;
     return (long)dim;
 fail:
-    free(bytes);
     free(v);
     return rc;
 }

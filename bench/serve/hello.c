@@ -7,9 +7,11 @@
  * nz-serve's default idle timeout (10 s), connection limit (1024) and
  * memory limit per connection), so the /health figure of
  * nz-serve is measured against what libmicrohttpd itself does on this
- * machine. Runs until SIGTERM or SIGINT.
+ * machine. Runs until SIGTERM or SIGINT. --answer-bytes N answers N bytes
+ * instead (made once at start), as large as a /v1/query answer: the floor
+ * libmicrohttpd and loopback TCP set for the one-connection query rows.
  *
- *   nz-hello [--port N] [--threads N] [--port-file F]
+ *   nz-hello [--port N] [--threads N] [--port-file F] [--answer-bytes N]
  */
 #include <getopt.h>
 #include <microhttpd.h>
@@ -25,7 +27,7 @@
 static const char hello_body[] = "Hello, world!\n";
 
 typedef struct hello_opts {
-    long port, threads;
+    long port, threads, answer_bytes;
     const char *port_file;
 } hello_opts;
 
@@ -52,8 +54,15 @@ static int hello_run(const hello_opts *o) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        sizeof hello_body - 1, (void *)hello_body, MHD_RESPMEM_PERSISTENT);
+    char *big = o->answer_bytes ? malloc((size_t)o->answer_bytes) : NULL;
+    if (big) memset(big, 'x', (size_t)o->answer_bytes);
+    struct MHD_Response *resp =
+        o->answer_bytes ? (big ? MHD_create_response_from_buffer((size_t)o->answer_bytes, big,
+                                                                 MHD_RESPMEM_MUST_FREE)
+                               : NULL)
+                        : MHD_create_response_from_buffer(sizeof hello_body - 1, (void *)hello_body,
+                                                          MHD_RESPMEM_PERSISTENT);
+    if (!resp) free(big);
     if (!resp || MHD_add_response_header(resp, "Content-Type", "text/plain") != MHD_YES) {
         fprintf(stderr, "nz-hello: out of memory\n");
         return 1;
@@ -89,16 +98,20 @@ int main(int argc, char **argv) {
     static const struct option longopts[] = {{"port", required_argument, 0, 'p'},
                                              {"threads", required_argument, 0, 't'},
                                              {"port-file", required_argument, 0, 'f'},
+                                             {"answer-bytes", required_argument, 0, 'a'},
                                              {0, 0, 0, 0}};
     int c, bad = 0;
     while (!bad && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == 'p') bad = config_parse_long("--port", optarg, 0, 65535, &o.port) != 0;
         else if (c == 't') bad = config_parse_long("--threads", optarg, 1, 1024, &o.threads) != 0;
         else if (c == 'f') o.port_file = optarg;
+        else if (c == 'a')
+            bad = config_parse_long("--answer-bytes", optarg, 0, 1 << 24, &o.answer_bytes) != 0;
         else bad = 1;
     }
     if (bad || optind != argc) {
-        fprintf(stderr, "usage: nz-hello [--port N] [--threads N] [--port-file F]\n");
+        fprintf(stderr,
+                "usage: nz-hello [--port N] [--threads N] [--port-file F] [--answer-bytes N]\n");
         return 2;
     }
     return hello_run(&o);

@@ -15,6 +15,11 @@
 #                            in process (parse, search, the answer's 10
 #                            records as JSON), which the search anchor skips
 #   JSON-array vectors       the same (reported)
+#   transport floor          nz-hello --answer-bytes (an answer as large as
+#                            the queries' mean), the same base64 bodies, one
+#                            connection, same pinning: what libmicrohttpd
+#                            and loopback TCP cost a request with no work
+#                            (reported beside the two anchors)
 #   text queries             req/s at saturation (reported)
 #   60 s at saturation       base64 vector queries: 0 errors (non-2xx, socket
 #                            errors), VmRSS sampled each second flat within 5%
@@ -132,7 +137,7 @@ stop_server() {
 }
 cleanup() {
     stop_server
-    for p in ${keep_pid:-} ${swap_pid:-}; do kill "$p" 2>/dev/null || true; done
+    for p in ${keep_pid:-} ${swap_pid:-} ${floor_pid:-}; do kill "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 start() { # cpus(0|0,1) log binary args...: starts it, sets srv_pid and PORT
@@ -164,7 +169,7 @@ start_serve() { # cpus [nz-serve options]
     echo "bench/serve: nz-serve never served $R" >&2
     exit 1
 }
-start_hello() { start "$1" "$W/hello.log" "$BIN/nz-hello" --threads 2; }
+start_hello() { start "$1" "$W/hello.log" "$BIN/nz-hello" --threads 2 ${2:+--answer-bytes "$2"}; }
 
 # wrk: label cpus threads conns seconds path [bodies [rate]] -> $W/label.json
 run_wrk() {
@@ -226,10 +231,23 @@ hello_us=$(us hello) health_us=$(us health) nolog_us=$(us nolog)
 # for the run queue at each of its two wake-ups, where the in-process loop
 # never sleeps, and the ratio measures the neighbours, not the server.
 SCHED=$RT
+# the transport floor answers as many bytes as the queries' mean answer
+abytes=$("$BIN/nz-samework" "$R/snap-benchA" "$Q.b64" 1 2>"$W/same.log" | jq .answer_bytes)
+[ "${abytes:-null}" != null ] || {
+    cat "$W/same.log" >&2
+    exit 1
+}
 start_serve 0
+keep_pid=$srv_pid keep_port=$PORT
+start_hello 0 "$abytes"
+floor_pid=$srv_pid floor_port=$PORT
+srv_pid=$keep_pid PORT=$keep_port keep_pid=
 rounds=$(seq 1 "$ROUNDS")
 for i in $rounds; do
     run_wrk "b64_$i" 1 1 1 1 /v1/query "$Q.b64"
+    serve_port=$PORT PORT=$floor_port
+    run_wrk "floor_$i" 1 1 1 1 / "$Q.b64"
+    PORT=$serve_port
     run_wrk "json_$i" 1 1 1 1 /v1/query "$Q.json"
     $RT taskset -c 0 "$BIN/nz-index" search "$R/snap-benchA" --fvecs "$Q.fvecs" -k 10 --ef 64 \
         --threads 1 --warmup -o "$W/search.ivecs" 2>"$W/search.log" | tail -1 >"$W/search_$i.json"
@@ -238,8 +256,11 @@ for i in $rounds; do
     $RT taskset -c 0 "$BIN/nz-samework" "$R/snap-benchA" "$Q.b64" 1 2>"$W/same.log" >"$W/same_$i.json"
 done
 stop_server
+kill "$floor_pid" 2>/dev/null || true
+wait "$floor_pid" 2>/dev/null || true
+floor_pid=
 SCHED=
-for x in b64 json; do
+for x in b64 json floor; do
     (for i in $rounds; do cat "$W/${x}_$i.json"; done) | jq -s 'max_by(.rps)' >"$W/vec_$x.json"
 done
 inproc_qps=$(for i in $rounds; do cat "$W/search_$i.json"; done | jq -s 'max_by(.qps) | .qps')
@@ -354,6 +375,10 @@ pr "base64 vectors, HTTP, 1 conn [1+1]" "$b64_ms ms/q (p50 $(f "$(get vec_b64 p5
 same_ms=$(awk -v r="$same_qps" 'BEGIN { printf "%.3f", 1000 / r }')
 pr "  the same, against the same work" "$b64_ms ms/q" "nz-samework $same_ms ms" \
     "$(ratio "$b64_ms" "$same_ms")x (report)" "-"
+floor_us=$(awk -v r="$(get vec_floor rps)" 'BEGIN { printf "%.1f", 1e6 / r }')
+pr "  transport floor: nz-hello, $abytes B answer" "$floor_us us/q (p50 $(f "$(get vec_floor p50_ms)" %.3f) ms)" \
+    "floor + nz-samework $(awk -v a="$floor_us" -v b="$same_ms" 'BEGIN { printf "%.3f", a / 1000 + b }') ms" \
+    "$(awk -v a="$floor_us" -v b="$same_ms" -v c="$in_ms" 'BEGIN { printf "%.2f", (a / 1000 + b) / c }')x (report)" "-"
 pr "JSON-array vectors, HTTP, 1 conn [1+1]" "$json_ms ms/q (p50 $(f "$(get vec_json p50_ms)" %.3f))" "nz-index search $in_ms ms" \
     "$(ratio "$json_ms" "$in_ms")x (report)" "-"
 pr "text queries req/s [2 shared]" "$(f "$(get text rps)" %.0f)/s" "base64 vectors $(f "$(get b64sat rps)" %.0f)/s" \

@@ -366,7 +366,9 @@ UNIT_TEST(jsonout_matches_jansson) {
                 {"0123456789abcdef0123456789abcdef0123456789abcd\xc3\xa9"
                  "f0123456789ab",
                  61},
-                {"0123456789abcdef0123456789abcdef0123456789abcdef01234567\xe9", 57}};
+                {"0123456789abcdef0123456789abcdef0123456789abcdef01234567\xe9", 57},
+                {"0123456789abcdef\x1f", 17},
+                {"0123456789abcde\"0123456789abcdef\\0123456789abcdef\x7f\x80", 51}};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         buf_reset(&b);
         CHECK(jsonout_str(&b, strs[i].s, strs[i].len) == NZ_OK);
@@ -390,13 +392,35 @@ UNIT_TEST(jsonout_matches_jansson) {
         jsonout_real(&b, m);
         CHECK(jsonout_same(json_real(m), &b));
     }
-    const long long ints[] = {0, -1, 42, 9223372036854775807LL, -9223372036854775807LL - 1};
+    unsigned long long seed = 88172645463325252ULL; /* xorshift: millionths of every size */
+    for (int i = 0; i < 20000; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        long long m = (long long)(seed % 20000000000ULL) - 10000000000LL;
+        m /= (long long)(1ULL << (seed >> 60) % 12) * (i % 3 ? 1 : 1000); /* short ones too */
+        double r = (double)m / 1e6;
+        buf_reset(&b);
+        jsonout_real(&b, r);
+        CHECK(jsonout_same(json_real(r), &b));
+    }
+    const long long ints[] = {0,  -1, 42,     9223372036854775807LL, -9223372036854775807LL - 1,
+                              10, -9, 1000000};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
         buf_reset(&b);
         CHECK(jsonout_int(&b, ints[i]) == NZ_OK);
         CHECK(jsonout_same(json_integer(ints[i]), &b));
     }
     buf_free(&b);
+    char plain[48]; /* jsonout_plain_len stops at each special byte, wherever it sits */
+    const char specials[] = {'"', '\\', '\0', '\n', 0x1f, (char)0x80, (char)0xff};
+    for (size_t at = 0; at < sizeof plain; at++)
+        for (size_t k = 0; k < sizeof specials; k++) {
+            memset(plain, 'a', sizeof plain);
+            plain[at] = specials[k];
+            CHECK(jsonout_plain_len(plain, sizeof plain) == at);
+            CHECK(jsonout_plain_len(plain, at) == at);
+        }
+    memset(plain, ' ', sizeof plain);
+    CHECK(jsonout_plain_len(plain, sizeof plain) == sizeof plain);
     buf capped; /* a cap reached is reported */
     buf_init(&capped, 4);
     CHECK(jsonout_str(&capped, "too long", 8) == NZ_ELIMIT && buf_failed(&capped) == NZ_ELIMIT);
