@@ -85,6 +85,8 @@ void lex_cursor_init(lex_cursor *c, const lex_index *x, const nzi_lex_term *t) {
     c->decoded = LEX_END;
     c->n = c->i = 0;
     c->idf = 0;
+    c->eager = 0;
+    c->scored = LEX_END;
     lex_cursor_seek_block(c, 0);
 }
 
@@ -94,11 +96,13 @@ static void lex_score_block(lex_cursor *c) {
     float idf = c->idf, avgdl = x->avgdl, k1 = x->k1, b = x->b;
     for (uint32_t i = 0; i < c->n; i++)
         c->sc[i] = idf * lex_tf_part(c->tfs[i], lex_norm(x->doclen[c->docs[i]], avgdl, k1, b), k1);
+    c->scored = c->decoded;
 }
 
-void lex_cursor_score(lex_cursor *c, float idf) {
+void lex_cursor_score(lex_cursor *c, float idf, int eager) {
     c->idf = idf;
-    if (c->decoded != LEX_END) lex_score_block(c);
+    c->eager = eager;
+    if (eager && c->decoded != LEX_END && c->scored != c->decoded) lex_score_block(c);
 }
 
 /* Decode block b into docs/tfs. 0, or -1 when it is malformed. Postings
@@ -130,7 +134,7 @@ static int lex_decode(lex_cursor *c, uint32_t b) {
     c->n = n;
     c->i = 0;
     c->decoded = b;
-    if (c->idf > 0) lex_score_block(c);
+    if (c->eager) lex_score_block(c);
     return 0;
 }
 
@@ -152,6 +156,7 @@ uint32_t lex_cursor_seek_block(lex_cursor *c, uint32_t d) {
 uint32_t lex_cursor_next_min(lex_cursor *c, float min) {
     while (c->doc != LEX_END) {
         if (c->decoded == c->blk) {
+            if (c->scored != c->decoded) lex_score_block(c);
             uint32_t i = c->i;
             while (i < c->n && c->sc[i] < min) i++;
             if (i < c->n) {
@@ -166,7 +171,7 @@ uint32_t lex_cursor_next_min(lex_cursor *c, float min) {
             c->blk = c->blk_end;
             return c->doc = LEX_END;
         }
-        c->doc = c->docs[0];
+        c->doc = c->docs[0]; /* scored at the top of the loop */
     }
     return LEX_END;
 }

@@ -55,16 +55,19 @@ typedef struct lex_cursor {
     uint32_t n, i;         /* postings in the decoded block; the current one */
     uint32_t doc;          /* the current document, or LEX_END */
     uint32_t docs[LEX_BLOCK], tfs[LEX_BLOCK];
-    float idf;           /* > 0: each decoded block is also scored into sc */
-    float sc[LEX_BLOCK]; /* idf * lex_tf_part of each posting (lex_cursor_score) */
+    float idf;           /* the term's, for lex_cursor_part (lex_cursor_score) */
+    int eager;           /* score each block as it is decoded */
+    uint32_t scored;     /* the block sc holds, or LEX_END */
+    float sc[LEX_BLOCK]; /* idf * lex_tf_part of each posting of block scored */
 } lex_cursor;
 
 /* Start c at t's first posting. */
 void lex_cursor_init(lex_cursor *c, const lex_index *x, const nzi_lex_term *t);
-/* From now on score every block c decodes (the current one too): sc[i] =
- * idf * lex_tf_part(tf, lex_norm(the row's length)), the same float
- * operations as a posting scored alone, in a loop of no branches. */
-void lex_cursor_score(lex_cursor *c, float idf);
+/* Score c's postings with the term's idf: idf * lex_tf_part(tf,
+ * lex_norm(the row's length)). eager: every block as it is decoded (the
+ * current one too), in a loop of no branches, for a list walked posting by
+ * posting; else one posting when asked, for a list only probed. */
+void lex_cursor_score(lex_cursor *c, float idf, int eager);
 /* Move to the block that would hold d without decoding it: the bound on
  * what the term adds to d (the block's max), or -1 when the list has no
  * document >= d. */
@@ -88,13 +91,18 @@ static inline uint32_t lex_cursor_next(lex_cursor *c) {
         return c->doc = c->docs[++c->i];
     return c->doc == LEX_END ? LEX_END : lex_cursor_seek_block(c, c->doc + 1);
 }
-/* After lex_cursor_score: move to the first posting at or after the
+/* After lex_cursor_score (eager or not): move to the first posting at or after the
  * current one whose sc is at least min, passing over the blocks whose
  * idf * max is below it without decoding them. Its document, or LEX_END. */
 uint32_t lex_cursor_next_min(lex_cursor *c, float min);
 /* The current posting's tf and, after lex_cursor_score, score (c->doc !=
  * LEX_END). */
 static inline uint32_t lex_cursor_tf(const lex_cursor *c) { return c->tfs[c->i]; }
-static inline float lex_cursor_sc(const lex_cursor *c) { return c->sc[c->i]; }
+static inline float lex_cursor_part(const lex_cursor *c) {
+    if (c->scored == c->decoded) return c->sc[c->i];
+    const lex_index *x = c->x;
+    return c->idf *
+           lex_tf_part(c->tfs[c->i], lex_norm(x->doclen[c->doc], x->avgdl, x->k1, x->b), x->k1);
+}
 
 #endif

@@ -96,6 +96,15 @@ static void lex_run_free(lex_run *r) {
     free(r);
 }
 
+/* Move the terms whose bounds add up below theta to the non-essential
+ * ones, whose postings are scored only when probed. */
+static void lex_run_essential(lex_run *r) {
+    while (r->ne < r->q.n && lex_below(r->prefix[r->ne], r->theta)) {
+        lex_cursor_score(&r->c[r->ne], r->idf[r->ne], 0);
+        r->ne++;
+    }
+}
+
 /* Sort the terms by bound, sum the bounds, open the cursors, and start
  * theta at the seed: with no filter and k <= LEX_SEED_K, the largest
  * idf * kth of the query's terms (lex_format.h), which LEX_SEED_K rows
@@ -123,11 +132,11 @@ static void lex_run_start(lex_run *r, const search_params *p) {
         r->idf[j] = r->q.idf[i];
         r->prefix[j] = sum += ub[i];
         lex_cursor_init(&r->c[j], r->q.x, r->q.t[i]);
-        lex_cursor_score(&r->c[j], r->q.idf[i]);
     }
     r->theta = seed > 0 && p->k <= LEX_SEED_K && !search_filter_active(p->filter) ? seed : -1;
     r->ne = 0;
-    while (r->ne < n && lex_below(r->prefix[r->ne], r->theta)) r->ne++;
+    lex_run_essential(r);
+    for (int j = r->ne; j < n; j++) lex_cursor_score(&r->c[j], r->idf[j], 1);
     r->bound_end = 0;
     r->theta_checked = -1;
 }
@@ -142,7 +151,7 @@ static int lex_score_doc(lex_run *r, uint32_t d) {
     double acc = 0;
     memset(r->part, 0, (size_t)n * sizeof *r->part);
     for (int j = ne; j < n; j++)
-        if (r->c[j].doc == d) acc += r->part[r->qi[j]] = lex_cursor_sc(&r->c[j]);
+        if (r->c[j].doc == d) acc += r->part[r->qi[j]] = lex_cursor_part(&r->c[j]);
     for (int j = ne - 1; j >= 0; j--) {
         lex_cursor *c = &r->c[j];
         double rest = j ? r->prefix[j - 1] : 0;
@@ -150,7 +159,7 @@ static int lex_score_doc(lex_run *r, uint32_t d) {
         float bm = lex_cursor_block_max(c, d);
         if (bm < 0 || lex_below(acc + (double)r->idf[j] * bm + rest, theta)) continue;
         if (lex_cursor_seek(c, d) != d) continue;
-        acc += r->part[r->qi[j]] = lex_cursor_sc(c);
+        acc += r->part[r->qi[j]] = lex_cursor_part(c);
     }
     return !lex_below(acc, theta);
 }
@@ -222,7 +231,7 @@ long lex_search(const snapshot *s, const char *text, const search_params *p, top
             for (int i = 0; i < n; i++) total += r->part[i]; /* in query order */
             topk_push(&top, total, d);
             if (top.n == top.k && top.h[0].score > r->theta) r->theta = top.h[0].score;
-            while (r->ne < n && lex_below(r->prefix[r->ne], r->theta)) r->ne++;
+            lex_run_essential(r);
         }
         for (int j = r->ne; j < n; j++)
             if (r->c[j].doc == d) lex_cursor_next(&r->c[j]);
