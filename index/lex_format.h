@@ -37,7 +37,7 @@
 #define NZI_MAGIC_LEXICAL "NZILEX01"
 #define NZI_LEXICAL "lexical.bin"
 #define LEX_BLOCK 128
-#define LEX_SEED_K 10
+#define LEX_SEED_K 20 /* hybrid asks its lexical list for 2k (k = 10 by default) */
 
 typedef struct nzi_lex_meta {
     uint32_t nterms;

@@ -120,7 +120,7 @@ import struct, sys
 b = open(sys.argv[1], "rb").read()
 m = struct.unpack_from("<Q", b, 48)[0]
 nterms, terms_off = struct.unpack_from("<I", b, m)[0], struct.unpack_from("<Q", b, m + 40)[0]
-ok = any(struct.unpack_from("<I", b, terms_off + 24 * i + 8)[0] >= 10 and
+ok = any(struct.unpack_from("<I", b, terms_off + 24 * i + 8)[0] >= 20 and
          struct.unpack_from("<f", b, terms_off + 24 * i + 20)[0] > 0 for i in range(nterms))
 sys.exit(0 if ok else 1)
 PY

@@ -393,7 +393,7 @@ UNIT_TEST(lex_maxscore_equals_the_oracle_on_repeated_rows_and_checks_kth) {
             }
             full += n == (long)p.k;
         }
-        if (pass) { /* one kth above its term's true 10th best part */
+        if (pass) { /* one kth above its term's true LEX_SEED_K-th best part */
             for (uint32_t t = 0; t < x.nterms; t++)
                 if (x.terms[t].df >= LEX_SEED_K) {
                     ((nzi_lex_term *)x.terms)[t].kth = x.terms[t].max * 1.01f;
