@@ -22,6 +22,11 @@
  * lex_tf_part() of its postings and a term's max the largest of its
  * blocks'; times the term's IDF they bound any score the block (the term)
  * can add, which is what lets block-max MaxScore (lex_search.h) skip.
+ * A term's kth is the LEX_SEED_K-th largest lex_tf_part of its postings
+ * (0 when it has fewer): LEX_SEED_K rows score at least idf * kth, so a
+ * search of k <= LEX_SEED_K starts with that threshold instead of none.
+ * Files written before kth have 0 there (the field was reserved): read
+ * alike, they only start without it.
  */
 #ifndef NZ_LEX_FORMAT_H
 #define NZ_LEX_FORMAT_H
@@ -32,6 +37,7 @@
 #define NZI_MAGIC_LEXICAL "NZILEX01"
 #define NZI_LEXICAL "lexical.bin"
 #define LEX_BLOCK 128
+#define LEX_SEED_K 20 /* hybrid asks its lexical list for 2k (k = 10 by default) */
 
 typedef struct nzi_lex_meta {
     uint32_t nterms;
@@ -49,7 +55,7 @@ typedef struct nzi_lex_term {
     uint32_t df;               /* documents holding the term */
     uint32_t block_first;      /* its first block; it has ceil(df / LEX_BLOCK) */
     float max;                 /* the largest lex_tf_part of its postings */
-    uint32_t reserved;
+    float kth;                 /* the LEX_SEED_K-th largest, or 0 (above) */
 } nzi_lex_term;
 
 _Static_assert(sizeof(nzi_lex_term) == 24, "nzi_lex_term must be 24 bytes");
@@ -91,6 +97,14 @@ static inline float lex_tf_part(uint32_t tf, float norm, float k1) {
 /* IDF as Lucene's BM25 has it: never negative. */
 static inline float lex_idf(uint64_t n, uint32_t df) {
     return (float)log(1.0 + ((double)n - df + 0.5) / (df + 0.5));
+}
+/* Keep the LEX_SEED_K largest of the parts added to best (all 0 at first;
+ * best[0] the least of them), for a term's kth. */
+static inline void lex_kth_add(float best[LEX_SEED_K], float s) {
+    if (s <= best[0]) return;
+    int i = 1;
+    for (; i < LEX_SEED_K && best[i] < s; i++) best[i - 1] = best[i];
+    best[i - 1] = s;
 }
 /* The mean document length; 1 for an index of empty texts. */
 static inline float lex_avgdl(uint64_t total, uint64_t n) {

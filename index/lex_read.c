@@ -84,11 +84,29 @@ void lex_cursor_init(lex_cursor *c, const lex_index *x, const nzi_lex_term *t) {
     c->blk_end = end <= x->nblocks ? (uint32_t)end : t->block_first; /* corrupt: empty */
     c->decoded = LEX_END;
     c->n = c->i = 0;
-    c->doc = c->blk < c->blk_end ? 0 : LEX_END;
-    if (c->doc != LEX_END) lex_cursor_seek(c, 0);
+    c->idf = 0;
+    c->eager = 0;
+    c->scored = LEX_END;
+    lex_cursor_seek_block(c, 0);
 }
 
-/* Decode block b into docs/tfs. 0, or -1 when it is malformed. */
+/* sc for the decoded block. */
+static void lex_score_block(lex_cursor *c) {
+    const lex_index *x = c->x;
+    float idf = c->idf, avgdl = x->avgdl, k1 = x->k1, b = x->b;
+    for (uint32_t i = 0; i < c->n; i++)
+        c->sc[i] = idf * lex_tf_part(c->tfs[i], lex_norm(x->doclen[c->docs[i]], avgdl, k1, b), k1);
+    c->scored = c->decoded;
+}
+
+void lex_cursor_score(lex_cursor *c, float idf, int eager) {
+    c->idf = idf;
+    c->eager = eager;
+    if (eager && c->decoded != LEX_END && c->scored != c->decoded) lex_score_block(c);
+}
+
+/* Decode block b into docs/tfs. 0, or -1 when it is malformed. Postings
+ * of one-byte gap and tf (most of them) take the short path. */
 static int lex_decode(lex_cursor *c, uint32_t b) {
     const lex_index *x = c->x;
     const nzi_lex_block *bl = &x->blocks[b];
@@ -100,7 +118,13 @@ static int lex_decode(lex_cursor *c, uint32_t b) {
     uint64_t doc = b == c->t->block_first ? (uint64_t)-1 : (uint64_t)bl[-1].last_doc;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t gap, tf;
-        if (!(p = lex_varint_get(p, end, &gap)) || !(p = lex_varint_get(p, end, &tf))) return -1;
+        if (end - p >= 2 && !((p[0] | p[1]) & 0x80)) {
+            gap = p[0];
+            tf = p[1];
+            p += 2;
+        } else if (!(p = lex_varint_get(p, end, &gap)) || !(p = lex_varint_get(p, end, &tf))) {
+            return -1;
+        }
         doc += gap + 1;
         if (doc >= x->ndocs || tf == 0 || tf > UINT32_MAX) return -1;
         c->docs[i] = (uint32_t)doc;
@@ -110,6 +134,7 @@ static int lex_decode(lex_cursor *c, uint32_t b) {
     c->n = n;
     c->i = 0;
     c->decoded = b;
+    if (c->eager) lex_score_block(c);
     return 0;
 }
 
@@ -118,9 +143,7 @@ float lex_cursor_block_max(lex_cursor *c, uint32_t d) {
     return c->blk < c->blk_end ? c->x->blocks[c->blk].max : -1.0f;
 }
 
-uint32_t lex_cursor_seek(lex_cursor *c, uint32_t d) {
-    if (c->doc == LEX_END) return LEX_END;
-    if (c->decoded == c->blk && c->docs[c->i] >= d) return c->doc = c->docs[c->i];
+uint32_t lex_cursor_seek_block(lex_cursor *c, uint32_t d) {
     if (lex_cursor_block_max(c, d) < 0) return c->doc = LEX_END;
     if (c->decoded != c->blk && lex_decode(c, c->blk) < 0) {
         c->blk = c->blk_end;
@@ -128,6 +151,29 @@ uint32_t lex_cursor_seek(lex_cursor *c, uint32_t d) {
     }
     while (c->docs[c->i] < d) c->i++; /* the block's last doc is >= d */
     return c->doc = c->docs[c->i];
+}
+
+uint32_t lex_cursor_next_min(lex_cursor *c, float min) {
+    while (c->doc != LEX_END) {
+        if (c->decoded == c->blk) {
+            if (c->scored != c->decoded) lex_score_block(c);
+            uint32_t i = c->i;
+            while (i < c->n && c->sc[i] < min) i++;
+            if (i < c->n) {
+                c->i = i;
+                return c->doc = c->docs[i];
+            }
+            c->blk++; /* this block is done */
+        }
+        while (c->blk < c->blk_end && c->idf * c->x->blocks[c->blk].max < min) c->blk++;
+        if (c->blk == c->blk_end) return c->doc = LEX_END;
+        if (lex_decode(c, c->blk) < 0) {
+            c->blk = c->blk_end;
+            return c->doc = LEX_END;
+        }
+        c->doc = c->docs[0]; /* scored at the top of the loop */
+    }
+    return LEX_END;
 }
 
 /* One term's blocks: their table and every posting. */
@@ -142,7 +188,7 @@ static int lex_verify_term(const lex_index *x, const nzi_lex_term *t, uint64_t *
     }
     lex_cursor c;
     lex_cursor_init(&c, x, t);
-    float tmax = 0;
+    float tmax = 0, best[LEX_SEED_K] = {0};
     uint32_t seen = 0;
     for (uint32_t b = t->block_first; b < t->block_first + nb; b++) {
         if (lex_decode(&c, b) < 0) goto bad;
@@ -151,12 +197,14 @@ static int lex_verify_term(const lex_index *x, const nzi_lex_term *t, uint64_t *
             float s =
                 lex_tf_part(c.tfs[i], lex_norm(x->doclen[c.docs[i]], x->avgdl, x->k1, x->b), x->k1);
             if (s > bmax) bmax = s;
+            lex_kth_add(best, s);
         }
         if (bmax > x->blocks[b].max) goto bad;
         if (bmax > tmax) tmax = bmax;
         seen += c.n;
     }
-    if (seen != t->df || tmax > t->max) goto bad;
+    /* a kth above the true one would prune rows that belong in a top k */
+    if (seen != t->df || tmax > t->max || !(t->kth >= 0 && t->kth <= best[0])) goto bad;
     *next_block += nb;
     return NZ_OK;
 bad:

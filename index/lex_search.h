@@ -11,7 +11,13 @@
  * the lowest ones whose bounds sum below the k-th best score so far are
  * "non-essential" and only probed, through their block maxima first, for
  * documents an essential term brought up. Rows failing the filter are
- * skipped before any score. lex_search_exhaustive scores every posting of
+ * skipped before any score. The k-th best score a row must beat starts at
+ * the terms' kth (lex_format.h) when no filter narrows the rows and k <=
+ * LEX_SEED_K, so a search prunes from its first row, and rises as rows are
+ * found; rows tied with it are kept (the lower row wins a tie), never
+ * pruned. Per query the work is O(terms + postings visited): no array
+ * sized by the row count, no allocation beyond one run and its cursors.
+ * lex_search_exhaustive scores every posting of
  * every term: the oracle the unit tests hold lex_search to. Both add a
  * row's term scores in query-term order, so their scores agree to the
  * bit, and both break ties on the lower row.

@@ -187,6 +187,7 @@ static void lexw_blocks(const lex_writer *w, const lexw_term *t, float avgdl, ui
                         nzi_lex_block *blocks, uint64_t *nb, nzi_lex_term *e) {
     const unsigned char *p = (const unsigned char *)t->post.s, *end = p + t->post.len;
     uint64_t doc = (uint64_t)-1;
+    float best[LEX_SEED_K] = {0}; /* the largest parts so far; best[0] the least of them */
     e->block_first = (uint32_t)*nb;
     e->max = 0;
     for (uint32_t i = 0; i < t->df; i++) {
@@ -203,7 +204,9 @@ static void lexw_blocks(const lex_writer *w, const lexw_term *t, float avgdl, ui
         bl->last_doc = (uint32_t)doc;
         if (s > bl->max) bl->max = s;
         if (s > e->max) e->max = s;
+        lex_kth_add(best, s);
     }
+    e->kth = t->df >= LEX_SEED_K ? best[0] : 0;
 }
 
 static int lexw_pad(lexw_emit_fn emit, void *ctx, uint64_t *pos) {

@@ -111,9 +111,23 @@ if [ "${QUICK:-0}" = 1 ]; then
     export NZ_CORPUS_MIN=20000 NZ_CORPUS_DIR=$PWD/build/bench/corpus-quick
 fi
 corpus() { bash bench/corpus/build.sh 2>"$W/corpus.err" | tail -4; }
+# 0 when lexical.bin ($1) holds the terms' kth (lex_format.h: f32 at byte 20 of each
+# 24-byte term), which the search starts its threshold from; files written before it
+# hold 0 there and search slower, so a cached corpus index of that age is rebuilt.
+lexical_has_kth() {
+    /usr/bin/python3 - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+m = struct.unpack_from("<Q", b, 48)[0]
+nterms, terms_off = struct.unpack_from("<I", b, m)[0], struct.unpack_from("<Q", b, m + 40)[0]
+ok = any(struct.unpack_from("<I", b, terms_off + 24 * i + 8)[0] >= 20 and
+         struct.unpack_from("<f", b, terms_off + 24 * i + 20)[0] > 0 for i in range(nterms))
+sys.exit(0 if ok else 1)
+PY
+}
 eval "$(corpus)"
-if [ ! -e "$CORPUS_INDEX/current/lexical.bin" ]; then # built before snapshots had one
-    rm -rf "$CORPUS_INDEX"
+if [ ! -e "$CORPUS_INDEX/current/lexical.bin" ] || ! lexical_has_kth "$CORPUS_INDEX/current/lexical.bin"; then
+    rm -rf "$CORPUS_INDEX" # built before snapshots had one, or before the terms' kth
     eval "$(corpus)"
 fi
 jq -c '{query}' "$W"/queries-en.jsonl "$W"/queries-id.jsonl >"$W/lat-queries.jsonl"

@@ -128,6 +128,10 @@ static void lt_word(char *w, size_t cap, uint32_t nv) {
     snprintf(w, cap, "w%u", r);
 }
 
+/* lt_build's rows repeat every lt_repeat rows when it is set (as
+ * bench/corpus repeats the real chunks): exact ties on every score. */
+static uint32_t lt_repeat;
+
 /* A random corpus of n rows in dir: texts of 0..60 words of a vocabulary of
  * nv, langs id/en/fr, five documents, uri by row parity. */
 static int lt_build(const char *dir, uint32_t n, uint32_t nv, const lex_params *lp) {
@@ -139,6 +143,7 @@ static int lt_build(const char *dir, uint32_t n, uint32_t nv, const lex_params *
     for (uint32_t r = 0; r < n && rc == NZ_OK; r++) {
         float v[LT_DIM] = {1, (float)(r % 7), (float)(r % 3), 0.5f};
         size_t len = 0;
+        if (lt_repeat) lt_rng = 0x5bd1e995u + r % lt_repeat;
         uint32_t words = lt_rand() % 61;
         text[0] = '\0';
         for (uint32_t i = 0; i < words; i++) {
@@ -336,5 +341,68 @@ UNIT_TEST(query_answer_text_equals_query_run_json_in_each_mode) {
         json_decref(a);
     }
     CHECK(compared >= 2); /* lexical and the vector at least */
+    snapshot_close(s);
+}
+
+/* Rows repeated 12 times (as in bench/corpus): every top row ties with its
+ * copies, the threshold starts from the terms' kth and rises through ties;
+ * MaxScore must still return the oracle's rows, the lower of tied rows
+ * first, bit for bit. The same with the kth fields zeroed, as in a file
+ * written before them; and lex_verify refuses a kth above the true one. */
+UNIT_TEST(lex_maxscore_equals_the_oracle_on_repeated_rows_and_checks_kth) {
+    const char *dir = unit_tmpdir();
+    char err[256];
+    topk_hit got[40], want[40];
+    lt_rng = 99;
+    lt_repeat = 150;
+    int rc = lt_build(dir, 1800, 60, NULL);
+    lt_repeat = 0;
+    CHECK(rc == NZ_OK);
+    snapshot *s = snapshot_open(dir, err, sizeof err);
+    CHECK(s != NULL && s->lex_map != NULL);
+    long seeded = 0, full = 0;
+    for (uint32_t t = 0; t < s->lex.nterms; t++) seeded += s->lex.terms[t].kth > 0;
+    CHECK(seeded > 10); /* the kth fields are written */
+    for (int pass = 0; pass < 2; pass++) {
+        lex_index x = s->lex; /* pass 1: a copy of the file with every kth 0 */
+        unsigned char *copy = NULL;
+        if (pass) {
+            CHECK((copy = malloc(s->lex_size)) != NULL);
+            memcpy(copy, s->lex_map, s->lex_size);
+            CHECK(lex_open(&x, copy, s->lex_size, s->count, err, sizeof err) == NZ_OK);
+            for (uint32_t t = 0; t < x.nterms; t++) ((nzi_lex_term *)x.terms)[t].kth = 0;
+            CHECK(lex_verify(&x, err, sizeof err) == NZ_OK);
+        }
+        snapshot alt = *s;
+        alt.lex = x;
+        for (int qi = 0; qi < 200; qi++) {
+            char q[256] = "";
+            size_t len = 0;
+            uint32_t words = 1 + lt_rand() % 6;
+            for (uint32_t i = 0; i < words; i++) {
+                char w[16];
+                lt_word(w, sizeof w, 60);
+                len += (size_t)snprintf(q + len, sizeof q - len, "%s ", w);
+            }
+            search_params p = {.k = 1 + lt_rand() % (qi % 4 ? 12 : 40)};
+            long n = lex_search(&alt, q, &p, got), m = lex_search_exhaustive(&alt, q, &p, want);
+            CHECK(n >= 0 && n == m);
+            for (long i = 0; i < n; i++) {
+                CHECK(got[i].id == want[i].id);
+                CHECK(memcmp(&got[i].score, &want[i].score, sizeof(float)) == 0);
+            }
+            full += n == (long)p.k;
+        }
+        if (pass) { /* one kth above its term's true LEX_SEED_K-th best part */
+            for (uint32_t t = 0; t < x.nterms; t++)
+                if (x.terms[t].df >= LEX_SEED_K) {
+                    ((nzi_lex_term *)x.terms)[t].kth = x.terms[t].max * 1.01f;
+                    break;
+                }
+            CHECK(lex_verify(&x, err, sizeof err) == NZ_ECORRUPT);
+        }
+        free(copy);
+    }
+    CHECK(full > 200); /* most queries filled their k */
     snapshot_close(s);
 }
