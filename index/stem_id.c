@@ -4,10 +4,11 @@
  * first (a particle, then a possessive), then at most two derivational
  * prefixes, then one derivational suffix (prefixes before the suffix, as
  * Arifin and Setiono order them, so that berjalan meets jalan). Without a
- * dictionary to say when to stop, a guard does: an affix goes only when
- * what stays has two vowels (Indonesian roots have two syllables or more:
+ * dictionary to say when to stop, guards do: an affix goes only when what
+ * stays has two vowels (Indonesian roots have two syllables or more:
  * besar, kecil, berkas, bahan and jalan are roots, not be-sar, ke-cil,
- * ber-kas, bah-an, jal-an) and at least 3 letters. After peN-, per- or ke-
+ * ber-kas, bah-an, jal-an) and at least 3 letters, a suffix only when 4
+ * letters stay (keadaan stays adaan: ada, "there is", is everywhere). After peN-, per- or ke-
  * the suffix is -an, not -kan (the noun confixes: perpajakan -> pajak, not
  * paja). be- is a prefix only before C-er- (bekerja -> kerja; Sastrawi's
  * rule), ber- everywhere else. The meN-/peN- nasal is recoded to the
@@ -73,11 +74,11 @@ static size_t sid_prefix(const char *w, size_t n, char *buf) {
 size_t stem_id(const char *w, size_t n, char *out) {
     memmove(out, w, n);
     if (n < 4) return n;
-    if (!sid_suffix(out, &n, "lah", 3) && !sid_suffix(out, &n, "kah", 3) &&
-        !sid_suffix(out, &n, "tah", 3))
-        sid_suffix(out, &n, "pun", 3);
-    if (!sid_suffix(out, &n, "nya", 3) && !sid_suffix(out, &n, "ku", 3))
-        sid_suffix(out, &n, "mu", 3);
+    if (!sid_suffix(out, &n, "lah", 4) && !sid_suffix(out, &n, "kah", 4) &&
+        !sid_suffix(out, &n, "tah", 4))
+        sid_suffix(out, &n, "pun", 4);
+    if (!sid_suffix(out, &n, "nya", 4) && !sid_suffix(out, &n, "ku", 4))
+        sid_suffix(out, &n, "mu", 4);
     /* peN-an, per-an and ke-an make nouns of -an, not -kan: perpajakan */
     int noun = !memcmp(out, "pe", 2) || !memcmp(out, "ke", 2);
     for (int round = 0; round < 2; round++) {
@@ -85,6 +86,6 @@ size_t stem_id(const char *w, size_t n, char *out) {
         if (!m) break;
         n = m;
     }
-    if (noun || !sid_suffix(out, &n, "kan", 3)) sid_suffix(out, &n, "an", 3);
+    if (noun || !sid_suffix(out, &n, "kan", 4)) sid_suffix(out, &n, "an", 4);
     return n;
 }
