@@ -1,7 +1,7 @@
 /* lex_format.h -- lexical.bin, the BM25 index of a snapshot (format.h has
  * the common header; docs/DESIGN.md has the layout byte by byte).
  *
- *   header (64)       magic NZILEX01, count = documents (the snapshot's
+ *   header (64)       magic NZILEX02, count = documents (the snapshot's
  *                     rows), flags = the stemming mask (lex_terms.h),
  *                     table_off = the meta below, data_off/data_len = the
  *                     postings section
@@ -34,7 +34,12 @@
 #include <math.h>
 #include <stdint.h>
 
-#define NZI_MAGIC_LEXICAL "NZILEX01"
+/* The magic's number is the terms' version: it moves whenever lex_terms.h
+ * or a stemmer makes other terms of the same text, since a query's terms
+ * must be made as the rows' were. 01: issue 14's first tokeniser; 02:
+ * reduplicated words folded, the Indonesian stemmer's two-vowel roots. */
+#define NZI_MAGIC_LEXICAL "NZILEX02"
+#define NZI_MAGIC_LEXICAL_OLD "NZILEX01"
 #define NZI_LEXICAL "lexical.bin"
 #define LEX_BLOCK 128
 #define LEX_SEED_K 20 /* hybrid asks its lexical list for 2k (k = 10 by default) */

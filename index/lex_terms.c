@@ -87,6 +87,9 @@ static int lex_span(const char *t, const lex_cp *cp, size_t n, int stemmer, lex_
         letters[np++] = cls == LEX_C_LETTER;
         i = j;
     }
+    if (np == 2 && letters[0] && letters[1] && pe[0] - ps[0] == pe[1] - ps[1] &&
+        !memcmp(t + ps[0], t + ps[1], pe[0] - ps[0])) /* a reduplicated word: the word */
+        return lex_piece(t + ps[0], pe[0] - ps[0], 1, stemmer, fn, ctx);
     size_t start = cp[0].at, end = cp[n - 1].at + cp[n - 1].len;
     if (np > 1 && end - start <= LEX_MAX_TERM && (rc = fn(t + start, end - start, ctx))) return rc;
     for (size_t p = 0; p < np; p++)

@@ -12,9 +12,13 @@
  *   "E33G"         ->  e33g  e  33  g
  *   "e-KTP"        ->  e-ktp  e  ktp
  *   "perpajakan"   ->  perpajakan (stemmed: pajak)
+ *   "berkas-berkas" -> berkas
  *
  * A span of one piece is one term; a span of several is the whole span
- * (a code, kept whole and never stemmed) and then each piece. A piece of
+ * (a code, kept whole and never stemmed) and then each piece. A word
+ * reduplicated ("berkas-berkas", "dasar-dasar": two equal letter pieces,
+ * Indonesian's plural) is the word alone, as Sastrawi reads it: neither
+ * a rare whole term nor its piece counted twice. A piece of
  * letters only goes through the stemmer asked for (stem.h); digits never
  * do. A term is at most LEX_MAX_TERM bytes: a longer span gives only its
  * pieces, a longer piece is dropped.

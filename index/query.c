@@ -9,6 +9,7 @@
 
 #include "embedder.h"
 #include "fuse.h"
+#include "hybrid.h"
 #include "jsonout.h"
 #include "kernels.h"
 #include "lex_search.h"
@@ -47,7 +48,7 @@ static int query_filter_string(json_t *f, const char *key, const char **out, cha
 static int query_parse_mode(const json_t *body, query_req *q, char *err, size_t errlen) {
     static const char *const modes[] = {"dense", "lexical", "hybrid"};
     json_t *mode = json_object_get(body, "mode"), *w = json_object_get(body, "weight");
-    q->weight = 0.5;
+    q->weight = FUSE_DEFAULT_WEIGHT;
     for (int i = 0; mode && json_is_string(mode) && i < 3; i++)
         if (!strcmp(json_string_value(mode), modes[i])) q->mode = QUERY_MODE_DENSE + i;
     if (mode && !q->mode) {
@@ -475,7 +476,8 @@ static int query_vector(const snapshot *s, const query_req *q, float *v, char *e
 }
 
 /* The lists the mode asks for, depth hits each, fused into out (room for
- * 2 x depth). The count, or a status (err set). */
+ * 2 x depth; hybrid.h makes and fuses hybrid's). The count, or a status
+ * (err set). */
 static long query_lists(const snapshot *s, const query_req *q, int mode, int threads, size_t depth,
                         topk_hit *dh, topk_hit *lh, fuse_hit *out, char *err, size_t errlen) {
     long nd = 0, nl = 0;
@@ -484,16 +486,17 @@ static long query_lists(const snapshot *s, const query_req *q, int mode, int thr
     if (mode != QUERY_MODE_LEXICAL) {
         float *v = malloc(s->dim * sizeof *v);
         int rc = v ? query_vector(s, q, v, err, errlen) : NZ_ENOMEM;
-        if (rc == NZ_OK) nd = index_search(s, v, &p, dh);
+        if (rc == NZ_OK)
+            nd = mode == QUERY_MODE_HYBRID ? hybrid_search(s, v, q->text, &p, q->weight, out)
+                                           : index_search(s, v, &p, dh);
         free(v);
-        if (rc < 0) return rc;
+        if (rc < 0 || mode == QUERY_MODE_HYBRID) return rc < 0 ? rc : nd;
     }
     if (mode != QUERY_MODE_DENSE) /* "exact": score every posting, as the flat scan does */
         nl = q->exact ? lex_search_exhaustive(s, q->text, &p, lh) : lex_search(s, q->text, &p, lh);
     if (nd < 0 || nl < 0) return nd < 0 ? nd : nl;
     if (mode == QUERY_MODE_DENSE) return (long)fuse_single(dh, (size_t)nd, FUSE_DENSE, out);
-    if (mode == QUERY_MODE_LEXICAL) return (long)fuse_single(lh, (size_t)nl, FUSE_LEXICAL, out);
-    return (long)fuse_rrf(dh, (size_t)nd, lh, (size_t)nl, q->weight, q->k, out);
+    return (long)fuse_single(lh, (size_t)nl, FUSE_LEXICAL, out);
 }
 
 /* The search of query_run and query_answer: *hits_out (malloc'd) and their

@@ -138,6 +138,13 @@ static int snapshot_open_lexical(snapshot *s, json_t *m, char *err, size_t errle
     if (manifest_file_size(m, NZI_LEXICAL, &size) < 0) return 0; /* built before it */
     if (!(s->lex_map = snapshot_map(s->dir, NZI_LEXICAL, size, &s->lex_size, NULL, err, errlen)))
         return NZ_EIO;
+    if (s->lex_size >= 8 && !memcmp(s->lex_map, NZI_MAGIC_LEXICAL_OLD, 8)) {
+        snprintf(err, errlen,
+                 "%s: terms of an older tokeniser (%s; this build makes %s): rebuild the "
+                 "snapshot",
+                 NZI_LEXICAL, NZI_MAGIC_LEXICAL_OLD, NZI_MAGIC_LEXICAL);
+        return NZ_ECORRUPT;
+    }
     if (snapshot_check_header(s->lex_map, NZI_MAGIC_LEXICAL, s->lex_size, NZI_LEXICAL, err,
                               errlen) < 0)
         return NZ_ECORRUPT;

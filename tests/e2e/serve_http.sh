@@ -72,7 +72,9 @@ expect_exit cors_origin_without_scheme_is_usage 2 nz-serve --cors-origin app.exa
 
 # GET /v1/query: the POST request from URL parameters, decoded by libmicrohttpd.
 r=$(http GET '/v1/query?q=Visa%20on%20Arrival&k=3')
-check get_query_200 jq -e '(.results|length) == 3 and (.results[0].uri|endswith("/en/visa-types.md"))' <<<"${r%$'\n'*}"
+# visa-types.md in the top 2: BM25 (which hybrid's default weight follows) ranks the
+# Indonesian jenis-visa.md, which names "Visa on Arrival" too, first
+check get_query_200 jq -e '(.results|length) == 3 and any(.results[:2][]; .uri|endswith("/en/visa-types.md"))' <<<"${r%$'\n'*}"
 r=$(http GET '/v1/query?q=Berapa+lama+izin+tinggal+dengan+visa+kunjungan%3F&k=2&ef=50')
 check get_query_plus_and_utf8 jq -e '(.results|length) == 2' <<<"${r%$'\n'*}"
 status_is get_query_no_q_400 400 GET '/v1/query?k=3'

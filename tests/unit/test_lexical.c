@@ -71,6 +71,10 @@ UNIT_TEST(lex_terms_stem_letter_pieces_only) {
     CHECK_STR(lt_terms("perpajakan pajak pajaknya", LEX_LANG_ID), "pajak pajak pajak");
     CHECK_STR(lt_terms("PMK-81/2024 peraturan", LEX_LANG_ID), "pmk-81/2024 pmk 81 2024 atur");
     CHECK_STR(lt_terms("taxes configured configuring", LEX_LANG_EN), "tax configur configur");
+    /* a reduplicated word is the word (Indonesian plurals); other spans stay codes */
+    CHECK_STR(lt_terms("berkas-berkas Dasar-dasar", LEX_LANG_ID), "berkas dasar");
+    CHECK_STR(lt_terms("berkas-berkas", 0), "berkas");
+    CHECK_STR(lt_terms("sayur-mayur e-e1", LEX_LANG_ID), "sayur-mayur sayur mayur e-e1 e e 1");
 }
 
 static const char *st(size_t (*fn)(const char *, size_t, char *), const char *w) {
@@ -95,6 +99,13 @@ UNIT_TEST(stem_id_affixes) {
     CHECK_STR(st(stem_id, "bukukah"), "buku");
     CHECK_STR(st(stem_id, "makan"), "makan"); /* too short to lose -an */
     CHECK_STR(st(stem_id, "ada"), "ada");
+    /* roots keep two vowels: no affix leaves one (be-sar, ke-cil, ber-kas, bah-an) */
+    CHECK_STR(st(stem_id, "besar"), "besar");
+    CHECK_STR(st(stem_id, "kecil"), "kecil");
+    CHECK_STR(st(stem_id, "berkas"), "berkas");
+    CHECK_STR(st(stem_id, "bahan"), "bahan");
+    CHECK_STR(st(stem_id, "jalan"), "jalan");
+    CHECK_STR(st(stem_id, "bekerja"), "kerja"); /* be- before C-er- only */
 }
 
 UNIT_TEST(stem_en_light) {
