@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "jsonl.h"
 #include "jsonout.h"
+#include "status.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -267,6 +268,10 @@ typedef struct log_batch {
     size_t start;         /* where the line being made starts */
     time_t first;         /* the second of the oldest pending line */
     time_t cur;           /* the second of the line being made */
+    /* the text after "ts" for the last level and msg: made once, copied */
+    buf head;
+    log_level head_level;
+    char head_msg[64]; /* "" when none is kept */
     struct log_batch *prev, *next;
 } log_batch;
 
@@ -296,6 +301,7 @@ static void log_batch_release(void *p) {
     pthread_mutex_unlock(&t->lock);
     pthread_mutex_destroy(&t->lock);
     buf_free(&t->b);
+    buf_free(&t->head);
     if (log_mine == t) log_mine = NULL;
     free(t);
 }
@@ -349,14 +355,27 @@ buf *log_line_begin(log_level level, const char *msg) {
         t->start = 0;
         t->first = sec;
     }
-    buf_adds(b, "{\"ts\":\"");
+    size_t mlen = strlen(msg);
+    if (t->head_level != level || mlen >= sizeof t->head_msg || strcmp(t->head_msg, msg) != 0) {
+        buf *h = &t->head; /* ","level":"info","stage":"nz-serve","msg":"request" */
+        buf_reset(h);
+        buf_adds(h, "\",\"level\":\"");
+        buf_adds(h, log_level_names[level]);
+        buf_adds(h, "\",\"stage\":");
+        jsonout_str(h, log_stage_name, strlen(log_stage_name));
+        buf_adds(h, ",\"msg\":");
+        jsonout_str(h, msg, mlen);
+        int keep = !buf_failed(h) && mlen < sizeof t->head_msg;
+        memcpy(t->head_msg, keep ? msg : "", keep ? mlen + 1 : 1);
+        t->head_level = level;
+        if (buf_failed(h)) {
+            buf_reset(h);
+            b->err = NZ_ENOMEM; /* the line fails: log_line_end drops it */
+        }
+    }
+    buf_add(b, "{\"ts\":\"", 7);
     buf_add(b, ts, LOG_TS_LEN);
-    buf_adds(b, "\",\"level\":\"");
-    buf_adds(b, log_level_names[level]);
-    buf_adds(b, "\",\"stage\":");
-    jsonout_str(b, log_stage_name, strlen(log_stage_name));
-    buf_adds(b, ",\"msg\":");
-    jsonout_str(b, msg, strlen(msg));
+    buf_add(b, t->head.s, t->head.len);
     return b;
 }
 
