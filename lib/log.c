@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "jsonl.h"
 #include "jsonout.h"
+#include "status.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -46,9 +47,12 @@ int log_human(void) {
 
 int log_enabled(log_level level) { return level >= log_threshold; }
 
-/* "2026-12-01T19:36:51.123Z": the text up to the seconds is kept per
- * thread and made again only when the second changes. */
-static void log_timestamp(char *buf, size_t len) {
+/* "2026-12-01T19:36:51.123Z" into buf (at least LOG_TS_LEN + 1 bytes):
+ * the text up to the seconds is kept per thread and made again only when
+ * the second changes; the milliseconds are three digits put by hand. The
+ * second is returned (for the batches' age). */
+#define LOG_TS_LEN 24
+static time_t log_timestamp(char *buf) {
     static _Thread_local time_t sec = -1;
     static _Thread_local char head[32];
     struct timeval tv;
@@ -56,17 +60,41 @@ static void log_timestamp(char *buf, size_t len) {
     if (tv.tv_sec != sec) {
         struct tm tm;
         gmtime_r(&tv.tv_sec, &tm);
-        if (!strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm)) head[0] = '\0';
+        if (strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm) != LOG_TS_LEN - 5)
+            memcpy(head, "0000-00-00T00:00:00", LOG_TS_LEN - 4); /* year past 9999 */
         sec = tv.tv_sec;
     }
-    snprintf(buf, len, "%s.%03ldZ", head, (long)(tv.tv_usec / 1000));
+    unsigned ms = (unsigned)(tv.tv_usec / 1000);
+    memcpy(buf, head, LOG_TS_LEN - 5);
+    buf[LOG_TS_LEN - 5] = '.';
+    buf[LOG_TS_LEN - 4] = (char)('0' + ms / 100);
+    buf[LOG_TS_LEN - 3] = (char)('0' + ms / 10 % 10);
+    buf[LOG_TS_LEN - 2] = (char)('0' + ms % 10);
+    buf[LOG_TS_LEN - 1] = 'Z';
+    buf[LOG_TS_LEN] = '\0';
+    return tv.tv_sec;
 }
 
-/* Write one finished line (without its newline) to stderr with a single
- * writev(2): a line shorter than PIPE_BUF is never interleaved with
- * another thread's or process's on a pipe, and a regular file's writes do
- * not interleave either, so only longer lines take the lock (one of our
+/* Write len bytes to stderr, all of them unless stderr is gone. One
+ * write(2) of at most PIPE_BUF bytes is never interleaved with another
+ * thread's or process's on a pipe, and a regular file's writes do not
+ * interleave either, so only longer writes take the lock (one of our
  * threads at a time; another process may still cut into them). */
+static void log_write_all(const char *p, size_t len) {
+    int locked = len > PIPE_BUF;
+    if (locked) pthread_mutex_lock(&log_lock);
+    while (len) {
+        ssize_t n = write(STDERR_FILENO, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break; /* stderr is gone: nothing else to tell */
+        p += n;
+        len -= (size_t)n;
+    }
+    if (locked) pthread_mutex_unlock(&log_lock);
+}
+
+/* Write one finished line (without its newline) and its newline with a
+ * single writev(2), under the same rule as log_write_all. */
 static void log_write_line(const char *line, size_t len) {
     int locked = len + 1 > PIPE_BUF;
     if (locked) pthread_mutex_lock(&log_lock);
@@ -131,8 +159,8 @@ static void log_emit(log_level level, const char *msg, json_t *fields) {
         json_decref(fields);
         return;
     }
-    char ts[40];
-    log_timestamp(ts, sizeof ts);
+    char ts[LOG_TS_LEN + 1];
+    log_timestamp(ts);
     json_object_set_new(obj, "ts", json_string(ts));
     json_object_set_new(obj, "level", json_string(log_level_names[level]));
     json_object_set_new(obj, "stage", json_string(log_stage_name));
@@ -229,23 +257,148 @@ void log_relay(const char *line, size_t len) {
     log_record_free(&r);
 }
 
-int log_line_begin(buf *b, log_level level, const char *msg) {
-    char ts[40];
-    log_timestamp(ts, sizeof ts);
-    buf_adds(b, "{\"ts\":\"");
-    buf_adds(b, ts);
-    buf_adds(b, "\",\"level\":\"");
-    buf_adds(b, log_level_names[level]);
-    buf_adds(b, "\",\"stage\":");
-    jsonout_str(b, log_stage_name, strlen(log_stage_name));
-    buf_adds(b, ",\"msg\":");
-    return jsonout_str(b, msg, strlen(msg));
+/* Batched lines (log_line_begin): one batch a thread, found through a
+ * thread-local pointer, registered in a list for log_flush, released by
+ * the thread-specific destructor when its thread exits. Each batch has
+ * its own lock, which only log_flush ever contends for. */
+#define LOG_BATCH_FULL (PIPE_BUF - 512) /* write the batch once it holds this much */
+#define LOG_BATCH_CAP (64 * 1024)       /* pending lines and the line being made */
+
+typedef struct log_batch {
+    pthread_mutex_t lock; /* held from log_line_begin to log_line_end */
+    buf b;                /* complete lines, then the line being made */
+    size_t start;         /* where the line being made starts */
+    time_t first;         /* the second of the oldest pending line */
+    time_t cur;           /* the second of the line being made */
+    /* the text after "ts" for the last level and msg: made once, copied */
+    buf head;
+    log_level head_level;
+    char head_msg[64]; /* "" when none is kept */
+    struct log_batch *prev, *next;
+} log_batch;
+
+static pthread_once_t log_batch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t log_batch_key;
+static int log_batch_keyed; /* log_batch_key was made */
+static pthread_mutex_t log_batches_lock = PTHREAD_MUTEX_INITIALIZER;
+static log_batch *log_batches;
+static _Thread_local log_batch *log_mine;
+
+/* Write a batch's complete lines (its lock held). */
+static void log_batch_write(log_batch *t) {
+    if (t->b.len) log_write_all(t->b.s, t->b.len);
+    buf_truncate(&t->b, 0);
+}
+
+/* The thread is exiting: out of the list, its lines written, freed. */
+static void log_batch_release(void *p) {
+    log_batch *t = p;
+    pthread_mutex_lock(&log_batches_lock);
+    if (t->prev) t->prev->next = t->next;
+    else log_batches = t->next;
+    if (t->next) t->next->prev = t->prev;
+    pthread_mutex_unlock(&log_batches_lock);
+    pthread_mutex_lock(&t->lock);
+    log_batch_write(t);
+    pthread_mutex_unlock(&t->lock);
+    pthread_mutex_destroy(&t->lock);
+    buf_free(&t->b);
+    buf_free(&t->head);
+    if (log_mine == t) log_mine = NULL;
+    free(t);
+}
+
+static void log_batch_setup(void) {
+    log_batch_keyed = pthread_key_create(&log_batch_key, log_batch_release) == 0;
+    if (log_batch_keyed) atexit(log_flush);
+}
+
+/* This thread's batch, made at its first line; NULL when out of memory. */
+static log_batch *log_batch_mine(void) {
+    if (log_mine) return log_mine;
+    pthread_once(&log_batch_once, log_batch_setup);
+    log_batch *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    if (!log_batch_keyed || pthread_setspecific(log_batch_key, t) != 0) {
+        free(t); /* without a destructor its lines could be lost */
+        return NULL;
+    }
+    pthread_mutex_init(&t->lock, NULL);
+    buf_init(&t->b, LOG_BATCH_CAP);
+    pthread_mutex_lock(&log_batches_lock);
+    t->next = log_batches;
+    if (log_batches) log_batches->prev = t;
+    log_batches = t;
+    pthread_mutex_unlock(&log_batches_lock);
+    return log_mine = t;
+}
+
+void log_flush(void) {
+    pthread_mutex_lock(&log_batches_lock);
+    for (log_batch *t = log_batches; t; t = t->next) {
+        pthread_mutex_lock(&t->lock);
+        log_batch_write(t);
+        pthread_mutex_unlock(&t->lock);
+    }
+    pthread_mutex_unlock(&log_batches_lock);
+}
+
+buf *log_line_begin(log_level level, const char *msg) {
+    if (!log_enabled(level)) return NULL;
+    log_batch *t = log_batch_mine();
+    if (!t) return NULL;
+    pthread_mutex_lock(&t->lock);
+    buf *b = &t->b;
+    t->start = b->len;
+    char ts[LOG_TS_LEN + 1];
+    time_t sec = t->cur = log_timestamp(ts);
+    if (t->start == 0) t->first = sec;
+    else if (sec != t->first) { /* the oldest pending line is a second old */ log_batch_write(t);
+        t->start = 0;
+        t->first = sec;
+    }
+    size_t mlen = strlen(msg);
+    if (t->head_level != level || mlen >= sizeof t->head_msg || strcmp(t->head_msg, msg) != 0) {
+        buf *h = &t->head; /* ","level":"info","stage":"nz-serve","msg":"request" */
+        buf_reset(h);
+        buf_adds(h, "\",\"level\":\"");
+        buf_adds(h, log_level_names[level]);
+        buf_adds(h, "\",\"stage\":");
+        jsonout_str(h, log_stage_name, strlen(log_stage_name));
+        buf_adds(h, ",\"msg\":");
+        jsonout_str(h, msg, mlen);
+        int keep = !buf_failed(h) && mlen < sizeof t->head_msg;
+        memcpy(t->head_msg, keep ? msg : "", keep ? mlen + 1 : 1);
+        t->head_level = level;
+        if (buf_failed(h)) {
+            buf_reset(h);
+            b->err = NZ_ENOMEM; /* the line fails: log_line_end drops it */
+        }
+    }
+    buf_add(b, "{\"ts\":\"", 7);
+    buf_add(b, ts, LOG_TS_LEN);
+    buf_add(b, t->head.s, t->head.len);
+    return b;
 }
 
 void log_line_end(buf *b) {
-    if (buf_failed(b) || buf_addc(b, '}') < 0) return;
-    if (log_human()) log_relay(b->s, b->len); /* the line for people */
-    else log_write_line(b->s, b->len);
+    log_batch *t = log_mine; /* b is &t->b, locked by log_line_begin */
+    if (!t || b != &t->b) return;
+    size_t start = t->start;
+    if (buf_failed(b) || buf_addc(b, '}') < 0 || buf_addc(b, '\n') < 0) {
+        buf_truncate(b, start); /* this line only: the pending ones stay */
+        b->err = 0;
+    } else if (log_human()) { /* the line for people, now: a terminal is watching */
+        log_relay(b->s + start, b->len - start - 1);
+        buf_truncate(b, start);
+    } else if (b->len > PIPE_BUF && start > 0) { /* the pending lines alone, then this one */
+        log_write_all(b->s, start);
+        memmove(b->s, b->s + start, b->len - start + 1);
+        b->len -= start;
+        t->first = t->cur;
+    }
+    if (b->len >= LOG_BATCH_FULL) log_batch_write(t);
+    pthread_mutex_unlock(&t->lock);
 }
 
 int log_record_parse(log_record *r, const char *line, size_t len) {

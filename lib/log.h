@@ -11,7 +11,8 @@
  * A rejected input is reported with log_reject(): one line carrying "uri"
  * and "error", the contract of DESIGN.md. Every line goes out with one
  * writev(2), so lines shorter than PIPE_BUF never interleave (threads or
- * processes sharing the pipe); longer ones also take a lock.
+ * processes sharing the pipe); longer ones also take a lock. Hot paths
+ * write their lines in per-thread batches instead (log_line_begin).
  *
  * Never pass a secret (API key, database password) to these functions.
  */
@@ -44,15 +45,27 @@ void log_reject(const char *uri, const char *fmt, ...) __attribute__((format(pri
 void log_fields(log_level level, const char *msg, json_t *fields);
 
 /* A log line written by hand, for hot paths (nz-serve's access log): no
- * jansson object, one writev(2). log_line_begin puts
- * {"ts":..,"level":..,"stage":..,"msg":.. into b; the caller appends
- * ,"key":value members with jsonout.h; log_line_end closes the object and
- * writes it (as a line for people in human mode, as log_relay does).
- * The caller checks log_enabled(level) first and drops a b that failed
- * (buf_failed): log_line_end writes nothing then. begin returns b's
- * status (NZ_OK, NZ_ENOMEM, NZ_ELIMIT). */
-int log_line_begin(buf *b, log_level level, const char *msg);
+ * jansson object, no allocation once the thread's batch has grown, and a
+ * write(2) for many lines rather than one each. log_line_begin starts
+ * {"ts":..,"level":..,"stage":..,"msg":.. in this thread's batch and
+ * returns the batch's buf (NULL when level is not enabled, or out of
+ * memory: nothing to do then); the caller appends ,"key":value members
+ * with jsonout.h and must call log_line_end(b) next, on the same thread,
+ * which closes the object. A line that failed (buf_failed) is dropped,
+ * never the lines before it. In human mode the line is written at once,
+ * for people (as log_relay does).
+ *
+ * A thread's JSON lines go out together in one write(2) of at most
+ * PIPE_BUF bytes (so a batch is never interleaved with other writers'
+ * lines, as a single line is not): when the batch nears PIPE_BUF, when
+ * its oldest line is a second old at the next line, at log_flush(), when
+ * the thread exits, and at exit(3). A process that may sit idle with
+ * lines pending calls log_flush from a timer (nz-serve: every 250 ms).
+ * Lines keep their own "ts", so one written late still says when. */
+buf *log_line_begin(log_level level, const char *msg);
 void log_line_end(buf *b);
+/* Write every thread's pending lines now. Thread-safe. */
+void log_flush(void);
 
 /* A JSON log line read back (a child process's, for nz-pipeline): the
  * object, and its standard fields borrowed from it (NULL when absent). */

@@ -3,7 +3,9 @@
  * DATABASE_URL's reachability, asked with PQpingParams (which never puts
  * the connection string or password in a message) and cached for
  * HEALTH_CACHE_SECONDS so that a health probe storm makes one ping, not
- * one per request. Thread-safe.
+ * one per request. Thread-safe: a fresh answer is read without a lock, and
+ * while one thread pings, the others answer with the last status rather
+ * than wait for the ping (connect_timeout 2 s).
  */
 #ifndef NZ_HEALTH_H
 #define NZ_HEALTH_H

@@ -25,7 +25,13 @@ static struct {
     /* holder_expect's; "" = any (names longer than this never match) */
     char want_provider[128], want_model[256];
     unsigned long long reloads, failures;
+    unsigned long gen; /* changes with cur or refused (holder_generation) */
 } holder = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* With holder.lock held, after cur or refused changed. */
+static void holder_changed_locked(void) { __atomic_add_fetch(&holder.gen, 1, __ATOMIC_RELEASE); }
+
+unsigned long holder_generation(void) { return __atomic_load_n(&holder.gen, __ATOMIC_ACQUIRE); }
 
 void holder_init(const char *root) { holder.root = strdup(root); }
 
@@ -110,6 +116,7 @@ static int holder_refuse(char *name, int rc, const char *why) {
     holder.refused = name;
     snprintf(holder.refused_why, sizeof holder.refused_why, "%s", why);
     holder.failures++;
+    holder_changed_locked();
     pthread_mutex_unlock(&holder.lock);
     return rc;
 }
@@ -121,9 +128,10 @@ int holder_check(int force) {
     pthread_mutex_lock(&holder.lock);
     int same = holder.cur && strcmp(holder.cur->s->name, name) == 0;
     int refused = !force && holder.refused && strcmp(holder.refused, name) == 0;
-    if (same) { /* `current` is back on what we serve: nothing is refused */
+    if (same && holder.refused) { /* `current` is back on what we serve: nothing is refused */
         free(holder.refused);
         holder.refused = NULL;
+        holder_changed_locked();
     }
     pthread_mutex_unlock(&holder.lock);
     if (same || refused) {
@@ -167,6 +175,7 @@ int holder_check(int force) {
     holder.reloads++;
     free(holder.refused);
     holder.refused = NULL;
+    holder_changed_locked();
     if (old) holder_unref_locked(old);
     pthread_mutex_unlock(&holder.lock);
     log_fields(LOG_INFO, "snapshot loaded",
@@ -198,6 +207,7 @@ void holder_shutdown(void) {
     holder.cur = NULL;
     free(holder.refused);
     holder.refused = NULL;
+    holder_changed_locked();
     free(holder.root);
     holder.root = NULL;
     holder.want_provider[0] = holder.want_model[0] = '\0';

@@ -40,6 +40,11 @@ int holder_check(int force);
 /* 1 when the newest candidate snapshot was refused and nothing newer has been installed
    since, filling its name and the reason; 0 otherwise. Thread-safe (HTTP threads call it). */
 int holder_refused(char *name, size_t namelen, char *reason, size_t reasonlen);
+/* A number that changes whenever the snapshot served or the refusal
+   changes (never the same after a change), read without a lock: a caller
+   that keeps something made from them (route.c's /health body) reads it
+   first, then the state, and makes its copy again when it differs. */
+unsigned long holder_generation(void);
 held_snapshot *holder_acquire(void); /* NULL when no index is loaded */
 const snapshot *holder_snapshot(const held_snapshot *h);
 void holder_release(held_snapshot *h);

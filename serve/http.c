@@ -1,4 +1,12 @@
-/* http.c -- see http.h. */
+/* http.c -- see http.h.
+ *
+ * The request path does, past what libmicrohttpd itself does, as little
+ * as a hello-world does: no lock or atomic shared between the worker
+ * threads (the in-flight count and stats are per thread, the access log
+ * goes to the thread's own batch, log.h), and for an answer the route marks
+ * `reuse` (/health) the response libmicrohttpd sends is the one this
+ * thread made for it before, headers and all (http_kept), so such a
+ * request allocates nothing but its own small state. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -19,13 +27,14 @@
 #include "nz.h"
 #include "status.h"
 
-#define HTTP_SWEEP_MS 250 /* how often the sweeper looks for overdue requests */
+#define HTTP_SWEEP_MS 250 /* how often the sweeper looks for overdue requests, flushes the log */
+#define HTTP_SLOTS 16     /* in-flight counters, one a thread (or shared, past 16) */
 
 /* One connection, for the request deadline (http.h). */
 typedef struct http_conn {
     int fd;
-    double since; /* the connection's start or its previous answer */
-    int cut;      /* shut down by the sweeper */
+    long long since; /* ns: the connection's start or its previous answer (atomic) */
+    int cut;         /* shut down by the sweeper */
     struct http_conn *prev, *next;
 } http_conn;
 
@@ -38,12 +47,21 @@ struct http_server {
     http_conn *conns;
     int stopping, sweeper_started;
     pthread_t sweeper;
+    pthread_key_t kept_key; /* this thread's http_kept */
+    int keyed;              /* kept_key was made */
 };
+
+/* The response a thread made for the route's last `reuse` answer, with
+ * every header; freed with the thread (http_kept_free). */
+typedef struct http_kept {
+    unsigned long long key; /* route_response.reuse */
+    struct MHD_Response *resp;
+} http_kept;
 
 /* One request: the body as it comes, then what the access log needs. */
 typedef struct http_request {
-    double start;
-    buf body; /* capped at max_body */
+    long long start; /* ns */
+    buf body;        /* capped at max_body */
     int too_large;
     int status; /* 0 until an answer is queued */
     stats_route route;
@@ -53,15 +71,30 @@ typedef struct http_request {
     const char *method;
 } http_request;
 
-static long http_inflight;
+/* Requests in flight, counted per thread on cache lines of their own
+ * (a request may end on another slot than it began: only the sum counts). */
+static struct { long n; } __attribute__((aligned(64))) http_inflight[HTTP_SLOTS];
+static unsigned http_next_slot;
+static _Thread_local int http_slot = -1;
 
-static double http_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+static void http_inflight_add(long d) {
+    if (http_slot < 0)
+        http_slot = (int)(__atomic_fetch_add(&http_next_slot, 1, __ATOMIC_RELAXED) % HTTP_SLOTS);
+    __atomic_add_fetch(&http_inflight[http_slot].n, d, __ATOMIC_RELEASE);
 }
 
-long http_in_flight(void) { return __atomic_load_n(&http_inflight, __ATOMIC_SEQ_CST); }
+long http_in_flight(void) {
+    long n = 0;
+    for (int i = 0; i < HTTP_SLOTS; i++)
+        n += __atomic_load_n(&http_inflight[i].n, __ATOMIC_ACQUIRE);
+    return n;
+}
+
+static long long http_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* The method for the log: a known one, never the client's arbitrary bytes. */
 static const char *http_method_name(const char *m) {
@@ -84,18 +117,64 @@ static enum MHD_Result http_arg(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
+static void http_kept_free(void *p) {
+    http_kept *k = p;
+    if (k->resp) MHD_destroy_response(k->resp);
+    free(k);
+}
+
+/* Keep mr as this thread's response for key (replacing the one kept):
+ * 1, or 0 when it cannot be kept (the caller then destroys it). */
+static int http_keep(http_server *srv, http_kept *k, unsigned long long key,
+                     struct MHD_Response *mr) {
+    if (!srv->keyed) return 0;
+    if (!k) {
+        if (!(k = calloc(1, sizeof *k))) return 0;
+        if (pthread_setspecific(srv->kept_key, k) != 0) {
+            free(k);
+            return 0;
+        }
+    }
+    if (k->resp) MHD_destroy_response(k->resp);
+    k->resp = mr;
+    k->key = key;
+    return 1;
+}
+
+/* The response for resp (its body taken), every header added; NULL when
+ * out of memory. */
+static struct MHD_Response *http_response(route_response *resp) {
+    struct MHD_Response *mr =
+        resp->body
+            ? MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE)
+            : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!mr) return NULL;
+    resp->body = NULL; /* the response owns it now */
+    for (size_t i = 0; i < resp->nheaders; i++)
+        if (MHD_add_response_header(mr, resp->headers[i].name, resp->headers[i].value) != MHD_YES) {
+            MHD_destroy_response(mr); /* never an answer without its security headers */
+            return NULL;
+        }
+    return mr;
+}
+
 /* Route the request and queue its answer. */
 static enum MHD_Result http_answer(http_server *srv, struct MHD_Connection *c, http_request *r,
                                    const char *url, const char *method) {
+    http_kept *k = srv->keyed ? pthread_getspecific(srv->kept_key) : NULL;
     route_request req = {.method = method,
                          .path = url,
                          .body = buf_str(&r->body),
                          .body_len = r->body.len,
-                         .body_too_large = r->too_large};
+                         .body_too_large = r->too_large,
+                         .have = k ? k->key : 0};
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, http_arg, &req);
-    req.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    req.request_method =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    if (srv->cfg->route.norigins) { /* CORS on: the route compares them */
+        req.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+        if (req.origin && strcmp(method, "OPTIONS") == 0)
+            req.request_method =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    }
     route_response resp;
     route_handle(&srv->cfg->route, &req, &resp);
     r->route = resp.route;
@@ -103,19 +182,17 @@ static enum MHD_Result http_answer(http_server *srv, struct MHD_Connection *c, h
     memcpy(r->snapshot, resp.snapshot, sizeof r->snapshot);
     r->query = resp.query;
     resp.query = NULL;
-    struct MHD_Response *mr =
-        resp.body ? MHD_create_response_from_buffer(resp.body_len, resp.body, MHD_RESPMEM_MUST_FREE)
-                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!mr) {
-        route_response_free(&resp);
-        return MHD_NO;
+    struct MHD_Response *mr = NULL;
+    int kept = 0;
+    if (resp.reuse && k && resp.reuse == k->key && !resp.body) {
+        mr = k->resp;
+        kept = 1;
+    } else if ((mr = http_response(&resp)) != NULL && resp.reuse) {
+        kept = http_keep(srv, k, resp.reuse, mr);
     }
-    resp.body = NULL; /* the response owns it now */
-    for (size_t i = 0; i < resp.nheaders; i++)
-        MHD_add_response_header(mr, resp.headers[i].name, resp.headers[i].value);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp.status, mr);
+    enum MHD_Result ret = mr ? MHD_queue_response(c, (unsigned)resp.status, mr) : MHD_NO;
     if (ret == MHD_YES) r->status = resp.status;
-    MHD_destroy_response(mr);
+    if (mr && !kept) MHD_destroy_response(mr);
     route_response_free(&resp);
     return ret;
 }
@@ -149,7 +226,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
         r->results = -1;
         r->method = http_method_name(method);
         buf_init(&r->body, srv->cfg->route.max_body);
-        __atomic_add_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);
+        http_inflight_add(1);
         *con_cls = r;
         unsigned long long n = http_declared_length(c, srv->cfg->route.max_body, &r->too_large);
         if (!r->too_large) {
@@ -169,34 +246,56 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *c, const c
     return http_answer(srv, c, r, url, method);
 }
 
-/* One JSON line a request, written by hand into a buf (jsonout.h) and out
- * with one writev(2): no jansson object, no lock (log.h). */
-static void http_access_log(const http_request *r, double ms) {
-    if (!log_enabled(LOG_INFO)) return;
-    buf b = BUF_INIT;
-    log_line_begin(&b, LOG_INFO, "request");
-    buf_adds(&b, ",\"method\":\""); /* method and route: fixed names, nothing to escape */
-    buf_adds(&b, r->method);
-    buf_adds(&b, "\",\"route\":\"");
-    buf_adds(&b, stats_route_name(r->route));
-    buf_adds(&b, "\",\"status\":");
-    jsonout_int(&b, r->status);
-    buf_adds(&b, ",\"latency_ms\":");
-    jsonout_real(&b, (double)((long long)(ms * 1000)) / 1000);
+/* x in decimal, by hand, at p (room for 20 digits); the end. */
+static char *http_log_uint(char *p, unsigned long long x) {
+    char t[20];
+    size_t n = 0;
+    do t[n++] = (char)('0' + x % 10);
+    while (x /= 10);
+    while (n) *p++ = t[--n];
+    return p;
+}
+
+static char *http_log_text(char *p, const char *s) {
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* One JSON line a request, written by hand into this thread's log batch
+ * (log.h): no jansson object, no printf, no allocation, no write(2) of
+ * its own. The fixed fields are made in one stack buffer, then added. */
+static void http_access_log(const http_request *r, long long ns) {
+    buf *b = log_line_begin(LOG_INFO, "request");
+    if (!b) return;
+    char line[256], *p = line; /* method and route: fixed names, nothing to escape */
+    p = http_log_text(p, ",\"method\":\"");
+    p = http_log_text(p, r->method);
+    p = http_log_text(p, "\",\"route\":\"");
+    p = http_log_text(p, stats_route_name(r->route));
+    p = http_log_text(p, "\",\"status\":");
+    p = http_log_uint(p, (unsigned)r->status);
+    p = http_log_text(p, ",\"latency_ms\":"); /* milliseconds to the microsecond */
+    unsigned long long us = ns > 0 ? (unsigned long long)ns / 1000 : 0;
+    p = http_log_uint(p, us / 1000);
+    *p++ = '.';
+    *p++ = (char)('0' + us / 100 % 10);
+    *p++ = (char)('0' + us / 10 % 10);
+    *p++ = (char)('0' + us % 10);
     if (r->results >= 0) {
-        buf_adds(&b, ",\"results\":");
-        jsonout_int(&b, r->results);
+        p = http_log_text(p, ",\"results\":");
+        p = http_log_uint(p, (unsigned long long)r->results);
     }
+    buf_add(b, line, (size_t)(p - line));
     if (r->snapshot[0]) {
-        buf_adds(&b, ",\"snapshot\":");
-        jsonout_str(&b, r->snapshot, strlen(r->snapshot));
+        buf_adds(b, ",\"snapshot\":");
+        jsonout_str(b, r->snapshot, strlen(r->snapshot));
     }
     if (r->query) {
-        buf_adds(&b, ",\"query\":");
-        jsonout_str(&b, r->query, strlen(r->query));
+        buf_adds(b, ",\"query\":");
+        jsonout_str(b, r->query, strlen(r->query));
     }
-    log_line_end(&b);
-    buf_free(&b);
+    log_line_end(b);
 }
 
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -205,22 +304,18 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     http_server *srv = cls;
     http_request *r = *con_cls;
     if (!r) return;
-    double ms = (http_now() - r->start) * 1000;
-    if (r->status) stats_record(r->route, r->status, ms);
-    if (srv->cfg->access_log) http_access_log(r, ms); /* status 0: no answer was sent */
+    long long now = http_now(), ns = now - r->start;
+    if (r->status) stats_record(r->route, r->status, (double)ns / 1e6);
+    if (srv->cfg->access_log) http_access_log(r, ns); /* status 0: no answer was sent */
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     http_conn *hc = ci ? ci->socket_context : NULL;
-    if (hc) { /* the next request's deadline counts from now */
-        pthread_mutex_lock(&srv->lock);
-        hc->since = http_now();
-        pthread_mutex_unlock(&srv->lock);
-    }
+    if (hc) __atomic_store_n(&hc->since, now, __ATOMIC_RELAXED); /* the next deadline's start */
     buf_free(&r->body);
     free(r->query);
     free(r);
     *con_cls = NULL;
-    __atomic_sub_fetch(&http_inflight, 1, __ATOMIC_SEQ_CST);
+    http_inflight_add(-1);
 }
 
 /* Track connections for the sweeper. libmicrohttpd reports CLOSED before it
@@ -253,7 +348,8 @@ static void http_notify(void *cls, struct MHD_Connection *c, void **socket_conte
     }
 }
 
-/* Shut down every connection past its request deadline. */
+/* Shut down every connection past its request deadline; write the
+ * access log's pending lines (log_flush), so none waits more than a tick. */
 static void *http_sweeper(void *arg) {
     http_server *srv = arg;
     pthread_mutex_lock(&srv->lock);
@@ -264,14 +360,17 @@ static void *http_sweeper(void *arg) {
         t.tv_sec += t.tv_nsec / 1000000000L;
         t.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&srv->wake, &srv->lock, &t);
-        double now = http_now();
+        long long now = http_now(), limit = (long long)srv->cfg->request_timeout * 1000000000LL;
         for (http_conn *hc = srv->conns; hc; hc = hc->next) {
-            if (hc->cut || now - hc->since <= srv->cfg->request_timeout) continue;
+            if (hc->cut || now - __atomic_load_n(&hc->since, __ATOMIC_RELAXED) <= limit) continue;
             hc->cut = 1;
             shutdown(hc->fd, SHUT_RDWR);
             log_info("connection cut off: no complete request in %u s (--request-timeout)",
                      srv->cfg->request_timeout);
         }
+        pthread_mutex_unlock(&srv->lock);
+        log_flush();
+        pthread_mutex_lock(&srv->lock);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;
@@ -319,14 +418,16 @@ http_server *http_start(const http_config *cfg, char *err, size_t errlen) {
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&srv->wake, &ca);
     pthread_condattr_destroy(&ca);
+    srv->keyed = pthread_key_create(&srv->kept_key, http_kept_free) == 0; /* else: none kept */
     int fd = http_listen(cfg->port, &srv->port, err, errlen);
     if (fd < 0) goto fail;
+    /* the logger first: libmicrohttpd uses it for what the options after it say */
     srv->d = MHD_start_daemon(
         MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
-        NULL, http_handler, srv, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_EXTERNAL_LOGGER,
-        http_mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
-        http_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_notify, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        NULL, http_handler, srv, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_notify,
+        srv, MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
         cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
     if (!srv->d) { /* the socket is libmicrohttpd's now; it goes with the exit */
@@ -360,7 +461,9 @@ void http_stop(http_server *srv) {
         pthread_mutex_unlock(&srv->lock);
         pthread_join(srv->sweeper, NULL);
     }
-    if (srv->d) MHD_stop_daemon(srv->d);
+    if (srv->d) MHD_stop_daemon(srv->d); /* its threads' exits free what they kept */
+    if (srv->keyed) pthread_key_delete(srv->kept_key);
+    log_flush(); /* the last requests' lines */
     pthread_cond_destroy(&srv->wake);
     pthread_mutex_destroy(&srv->lock);
     free(srv);

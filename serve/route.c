@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +77,8 @@ static int route_status(int rc) {
     }
 }
 
+static const char *route_cors_origin(const route_config *cfg, const route_request *req);
+
 /* /health's body for a snapshot (NULL: none), a database status and a
  * refusal (name "" when none); malloc'd, or NULL when out of memory. */
 static char *route_health_text(const snapshot *s, const char *db, const char *name,
@@ -98,48 +99,51 @@ static char *route_health_text(const snapshot *s, const char *db, const char *na
     return route_json_text(o);
 }
 
-/* The last /health answer, made again only when what it says changes: the
- * snapshot served (its object and name), the refusal, the database status
- * (health_database pings at most every HEALTH_CACHE_SECONDS). A probe
- * storm then costs three short locks and a copy, no JSON building. */
-static struct {
-    pthread_mutex_t lock;
-    const snapshot *s;
-    char name[256];
-    char refused[256], reason[512];
-    const char *db;
-    char *body; /* NULL: nothing kept yet */
-} route_health_kept = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* /health's state as one number: holder_generation (read first, so a
+ * change while the answer is made shows as a new key next time) and the
+ * database status. Never 0. */
+static unsigned long long route_health_key(const route_config *cfg, const char **db) {
+    static const char *const states[] = {"not_configured", "ok", "rejecting", "unreachable"};
+    unsigned long long gen = holder_generation();
+    *db = health_database(cfg->database_url);
+    unsigned code = 4; /* "unknown" */
+    for (unsigned i = 0; i < 4; i++)
+        if (strcmp(*db, states[i]) == 0) code = i;
+    return (gen + 1) << 3 | code;
+}
+
+/* The last /health answer this thread made: its key, status and the
+ * snapshot for the access log (no heap: nothing to free at thread exit). */
+static _Thread_local struct {
+    unsigned long long key;
+    int status;
+    char snapshot[sizeof((route_response *)0)->snapshot];
+} route_health_mine;
 
 static void route_health(const route_config *cfg, const route_request *req, route_response *resp) {
-    NZ_UNUSED(req);
+    const char *db;
+    unsigned long long key = route_health_key(cfg, &db);
+    int cors = route_cors_origin(cfg, req) != NULL; /* its own headers: not the kept answer */
+    if (!cors && key == route_health_mine.key && key == req->have) {
+        resp->status = route_health_mine.status;
+        memcpy(resp->snapshot, route_health_mine.snapshot, sizeof resp->snapshot);
+        resp->reuse = key;
+        route_header_add(resp, "Content-Type", "application/json; charset=utf-8");
+        return;
+    }
     char refused[256] = "", reason[512] = "";
-    const char *db = health_database(cfg->database_url);
     holder_refused(refused, sizeof refused, reason, sizeof reason);
     held_snapshot *h = holder_acquire();
     const snapshot *s = h ? holder_snapshot(h) : NULL;
     if (s) snprintf(resp->snapshot, sizeof resp->snapshot, "%s", s->name);
-    pthread_mutex_lock(&route_health_kept.lock);
-    if (!route_health_kept.body || route_health_kept.s != s || route_health_kept.db != db ||
-        (s && strcmp(route_health_kept.name, s->name)) ||
-        strcmp(route_health_kept.refused, refused) || strcmp(route_health_kept.reason, reason)) {
-        char *body = route_health_text(s, db, refused, reason);
-        if (body) {
-            free(route_health_kept.body);
-            route_health_kept.body = body;
-            route_health_kept.s = s;
-            route_health_kept.db = db;
-            snprintf(route_health_kept.name, sizeof route_health_kept.name, "%s", s ? s->name : "");
-            memcpy(route_health_kept.refused, refused, sizeof refused);
-            memcpy(route_health_kept.reason, reason, sizeof reason);
-        }
-    }
-    char *body = route_health_kept.body && route_health_kept.s == s
-                     ? strdup(route_health_kept.body)
-                     : NULL; /* NULL: out of memory, a 500 */
-    pthread_mutex_unlock(&route_health_kept.lock);
+    char *body = route_health_text(s, db, refused, reason); /* NULL: out of memory, a 500 */
     holder_release(h);
     route_body(resp, s ? 200 : 503, "application/json; charset=utf-8", body);
+    if (!body || cors) return;
+    resp->reuse = key;
+    route_health_mine.key = key;
+    route_health_mine.status = resp->status;
+    memcpy(route_health_mine.snapshot, resp->snapshot, sizeof resp->snapshot);
 }
 
 static void route_performance(const route_config *cfg, const route_request *req,

@@ -23,6 +23,13 @@
  * configured; a request whose Origin is one of them gets
  * Access-Control-Allow-Origin (that origin) and Vary: Origin, any other
  * request no CORS header at all.
+ *
+ * /health is asked far more often than its answer changes (a probe every
+ * few seconds, from every proxy), so its answer is made once for each
+ * state (the snapshot served and the refusal, holder_generation; the
+ * database status) and marked `reuse`: the transport keeps the response
+ * it made from it (http.c, per thread) and sends it again while the state
+ * holds, and the route then makes no body at all.
  */
 #ifndef NZ_ROUTE_H
 #define NZ_ROUTE_H
@@ -60,7 +67,8 @@ typedef struct route_request {
     const char *request_method; /* Access-Control-Request-Method, or NULL */
     const char *body;           /* POST body, body_len bytes (not NUL-terminated) */
     size_t body_len;
-    int body_too_large; /* more than max_body bytes were sent (the body is cut) */
+    int body_too_large;      /* more than max_body bytes were sent (the body is cut) */
+    unsigned long long have; /* the `reuse` of the answer the transport keeps, 0: none */
 } route_request;
 
 typedef struct route_header {
@@ -78,6 +86,10 @@ typedef struct route_response {
     long results;      /* results answered by a query, -1 otherwise */
     char snapshot[96]; /* the snapshot that answered, "" when none */
     char *query;       /* the query text (only with log_queries), malloc'd or NULL */
+    /* Non-zero when every answer with this value is the same answer (status,
+     * headers, body): the transport may keep the first and send it again.
+     * When it equals the request's `have`, body is NULL: send the kept one. */
+    unsigned long long reuse;
 } route_response;
 
 /* 1 when origin is an exact "scheme://host[:port]" usable with

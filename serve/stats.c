@@ -25,13 +25,29 @@ const char *stats_route_name(stats_route route) {
     return route < ROUTE_COUNT ? stats_route_names[route] : "other";
 }
 
+/* The counters, in shards: a thread takes the next shard at its first
+ * request and keeps it, so the server's threads (fewer than
+ * STATS_SHARDS) each count under a lock and on cache lines of their own;
+ * readers add the shards up. */
+#define STATS_SHARDS 16
+typedef struct {
+    pthread_mutex_t lock;
+    unsigned long long requests[ROUTE_COUNT][6]; /* by status class 0..5 (1xx..5xx) */
+    unsigned long long hist[ROUTE_COUNT][STATS_NBOUNDS + 1];
+    double sum_ms[ROUTE_COUNT];
+} __attribute__((aligned(64))) stats_shard;
+
+static stats_shard stats_shards[STATS_SHARDS] = {
+    [0 ... STATS_SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+static unsigned stats_next_shard;
+static _Thread_local stats_shard *stats_mine;
+
+/* What only queries add (their latency ring and per-second counts), and
+ * the start, under one lock: a query takes far longer than the lock. */
 static struct {
     pthread_mutex_t lock;
     double start_mono;
     time_t start_wall;
-    unsigned long long requests[ROUTE_COUNT][6]; /* by status class 0..5 (1xx..5xx) */
-    unsigned long long hist[ROUTE_COUNT][STATS_NBOUNDS + 1];
-    double sum_ms[ROUTE_COUNT];
     double ring[STATS_RING]; /* query latencies */
     size_t ring_n, ring_pos;
     long qps_sec[STATS_QPS_WINDOW];
@@ -49,28 +65,37 @@ void stats_init(void) {
     stats.start_wall = time(NULL);
 }
 
+static void stats_query(double ms) {
+    long sec = (long)stats_mono();
+    pthread_mutex_lock(&stats.lock);
+    stats.ring[stats.ring_pos] = ms;
+    stats.ring_pos = (stats.ring_pos + 1) % STATS_RING;
+    if (stats.ring_n < STATS_RING) stats.ring_n++;
+    size_t slot = (size_t)sec % STATS_QPS_WINDOW;
+    if (stats.qps_sec[slot] != sec) {
+        stats.qps_sec[slot] = sec;
+        stats.qps_count[slot] = 0;
+    }
+    stats.qps_count[slot]++;
+    pthread_mutex_unlock(&stats.lock);
+}
+
 void stats_record(stats_route route, int status, double ms) {
     int cls = status / 100;
     if (cls < 0 || cls > 5) cls = 0;
-    long sec = (long)stats_mono();
-    pthread_mutex_lock(&stats.lock);
-    stats.requests[route][cls]++;
+    stats_shard *sh = stats_mine;
+    if (!sh) {
+        unsigned i = __atomic_fetch_add(&stats_next_shard, 1, __ATOMIC_RELAXED) % STATS_SHARDS;
+        sh = stats_mine = &stats_shards[i];
+    }
     size_t b = 0;
     while (b < STATS_NBOUNDS && ms > stats_bounds_ms[b]) b++;
-    stats.hist[route][b]++;
-    stats.sum_ms[route] += ms;
-    if (route == ROUTE_QUERY) {
-        stats.ring[stats.ring_pos] = ms;
-        stats.ring_pos = (stats.ring_pos + 1) % STATS_RING;
-        if (stats.ring_n < STATS_RING) stats.ring_n++;
-        size_t slot = (size_t)sec % STATS_QPS_WINDOW;
-        if (stats.qps_sec[slot] != sec) {
-            stats.qps_sec[slot] = sec;
-            stats.qps_count[slot] = 0;
-        }
-        stats.qps_count[slot]++;
-    }
-    pthread_mutex_unlock(&stats.lock);
+    pthread_mutex_lock(&sh->lock);
+    sh->requests[route][cls]++;
+    sh->hist[route][b]++;
+    sh->sum_ms[route] += ms;
+    pthread_mutex_unlock(&sh->lock);
+    if (route == ROUTE_QUERY) stats_query(ms);
 }
 
 static int stats_cmp_double(const void *a, const void *b) {
@@ -112,10 +137,20 @@ typedef struct {
 static void stats_take(stats_view *v) {
     double now = stats_mono();
     long sec = (long)now;
+    memset(v->requests, 0, sizeof v->requests);
+    memset(v->hist, 0, sizeof v->hist);
+    memset(v->sum_ms, 0, sizeof v->sum_ms);
+    for (int i = 0; i < STATS_SHARDS; i++) {
+        stats_shard *sh = &stats_shards[i];
+        pthread_mutex_lock(&sh->lock);
+        for (int r = 0; r < ROUTE_COUNT; r++) {
+            for (int c = 0; c < 6; c++) v->requests[r][c] += sh->requests[r][c];
+            for (size_t b = 0; b <= STATS_NBOUNDS; b++) v->hist[r][b] += sh->hist[r][b];
+            v->sum_ms[r] += sh->sum_ms[r];
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
     pthread_mutex_lock(&stats.lock);
-    memcpy(v->requests, stats.requests, sizeof v->requests);
-    memcpy(v->hist, stats.hist, sizeof v->hist);
-    memcpy(v->sum_ms, stats.sum_ms, sizeof v->sum_ms);
     v->nlat = stats.ring_n;
     memcpy(v->lat, stats.ring, v->nlat * sizeof *v->lat);
     unsigned long long recent = 0;

@@ -4,8 +4,11 @@
  * are per route and status class; latencies go into a fixed Prometheus
  * histogram (cumulative since start) and into a ring of the most recent
  * STATS_RING samples, from which p50/p90/p99 are computed exactly. QPS is
- * the number of requests in the last 60 one-second slots. All updates take
- * one mutex: a few nanoseconds against a query's microseconds.
+ * the number of queries in the last 60 one-second slots. The counters are
+ * kept in per-thread shards, each under its own lock (a request on one
+ * thread never waits for, or moves the cache lines of, another's), and
+ * added up when read; the queries' ring and slots take one more lock, a
+ * few nanoseconds against a query's microseconds.
  */
 #ifndef NZ_STATS_H
 #define NZ_STATS_H

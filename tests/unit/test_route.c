@@ -107,3 +107,29 @@ UNIT_TEST(route_body_bounds) {
     CHECK(r.status == 400);
     route_response_free(&r);
 }
+
+/* /health marks its answer `reuse`; asked with that mark in `have`, it
+ * makes no body (the transport sends the one it kept); an allowed Origin
+ * gets its own headers, so that answer is never marked. */
+UNIT_TEST(route_health_reuse) {
+    route_config c = cfg();
+    route_request req = {.method = "GET", .path = "/health"};
+    route_response a, b, o;
+    route_handle(&c, &req, &a);
+    CHECK(a.status == 503 && a.body && a.reuse != 0 && has_security_headers(&a));
+    req.have = a.reuse;
+    route_handle(&c, &req, &b);
+    CHECK(b.status == a.status && !b.body && b.reuse == a.reuse && has_security_headers(&b));
+    req.have = a.reuse + 1; /* the transport keeps another answer: a body again */
+    route_response d;
+    route_handle(&c, &req, &d);
+    CHECK(d.body && strcmp(d.body, a.body) == 0 && d.reuse == a.reuse);
+    req.have = a.reuse;
+    req.origin = "https://app.example";
+    route_handle(&c, &req, &o);
+    CHECK(o.body && o.reuse == 0 && hdr(&o, "Access-Control-Allow-Origin"));
+    route_response_free(&a);
+    route_response_free(&b);
+    route_response_free(&d);
+    route_response_free(&o);
+}
