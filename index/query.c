@@ -516,7 +516,7 @@ static int query_search(const snapshot *s, const query_req *q, int threads, int 
                  (unsigned long long)s->count, lim->exact_max_rows);
         return NZ_EINVAL;
     }
-    size_t depth = q->k; /* each list's; deeper lists fused worse (DESIGN.md) */
+    size_t depth = q->k; /* each list's (hybrid_search asks HYBRID_DEPTH x k of each side itself) */
     rc = NZ_ENOMEM;
     dh = malloc(depth * sizeof *dh);
     lh = malloc(depth * sizeof *lh);

@@ -90,6 +90,13 @@ status_is() {
 # 200 whose body is one JSON value for which the jq FILTER is true. Not
 # `jq -e FILTER <<<"$body"`: on an empty body jq reads no value and exits
 # 0, so a failed request would read as a pass.
+# jq1 [JQ OPTIONS...] FILTER: jq -e on exactly one JSON value from stdin; an
+# empty or many-valued input fails (plain `jq -e` reads no value and exits 0).
+jq1() {
+    local f=${!#}
+    jq -s -e "${@:1:$#-1}" "length == 1 and (.[0] | $f)"
+}
+
 http_json_is() {
     local name=$1 filter=$2 r=$3
     local code=${r##*$'\n'} body=${r%$'\n'*} out

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 start_server "$T/ix"
 r=$(http GET /health)
 [ "${r##*$'\n'}" = 503 ] && t_ok health_503_without_index || t_fail health_503_without_index "$r"
-check health_degraded_shape jq -e '.status == "degraded" and .services.index == "missing"' <<<"${r%$'\n'*}"
+check health_degraded_shape jq1 '.status == "degraded" and .services.index == "missing"' <<<"${r%$'\n'*}"
 r=$(http POST /v1/query '{"query":"visa"}')
 [ "${r##*$'\n'}" = 503 ] && t_ok query_503_without_index || t_fail query_503_without_index "$r"
 
@@ -19,29 +19,29 @@ for _ in $(seq 1 50); do
 done
 r=$(http GET /health)
 [ "${r##*$'\n'}" = 200 ] && t_ok health_200_after_publish || t_fail health_200_after_publish "$r"
-check health_shape jq -e '.status == "ok" and (.version|type) == "string" and .services.index == "loaded" and
+check health_shape jq1 '.status == "ok" and (.version|type) == "string" and .services.index == "loaded" and
     .services.database == "not_configured" and (.index.snapshot|startswith("snap-")) and .index.count > 40 and
     .index.dim == 1536 and .index.model == "nz-hash-v1"' <<<"${r%$'\n'*}"
 
 r=$(http POST /v1/query '{"query":"How many days does the Visa on Arrival allow, and can it be extended?","k":3}')
 body=${r%$'\n'*}
 [ "${r##*$'\n'}" = 200 ] && t_ok query_text_200 || t_fail query_text_200 "$r"
-check query_result_shape jq -e '(.results|length) == 3 and (.took_ms|type) == "number" and
+check query_result_shape jq1 '(.results|length) == 3 and (.took_ms|type) == "number" and
     all(.results[]; has("chunk_id") and has("doc_id") and has("uri") and has("title") and has("heading") and
     has("page") and has("text") and (.score|type) == "number") and
     (.results[0].uri|endswith("/en/visa-types.md")) and .results[0].score >= .results[1].score' <<<"$body"
 r=$(http POST /v1/query '{"query":"Berapa lama izin tinggal dengan visa kunjungan saat kedatangan?","k":3}')
-check query_indonesian jq -e '.results[0].uri|test("/id/(jenis-visa|visa-kunjungan-bisnis)")' <<<"${r%$'\n'*}"
+check query_indonesian jq1 '.results[0].uri|test("/id/(jenis-visa|visa-kunjungan-bisnis)")' <<<"${r%$'\n'*}"
 r=$(http POST /v1/query '{"query":"visa","k":50,"filter":{"lang":"id"}}')
-check filter_lang jq -e '(.results|length) > 0 and all(.results[]; .lang == "id")' <<<"${r%$'\n'*}"
+check filter_lang jq1 '(.results|length) > 0 and all(.results[]; .lang == "id")' <<<"${r%$'\n'*}"
 docid=$(jq -r '.results[0].doc_id' <<<"${r%$'\n'*}")
 r=$(http POST /v1/query "{\"query\":\"visa\",\"k\":50,\"filter\":{\"doc_id\":\"$docid\"}}")
-check filter_doc_id jq -e --arg d "$docid" '(.results|length) > 0 and all(.results[]; .doc_id == $d)' <<<"${r%$'\n'*}"
+check filter_doc_id jq1 --arg d "$docid" '(.results|length) > 0 and all(.results[]; .doc_id == $d)' <<<"${r%$'\n'*}"
 r=$(http POST /v1/query '{"query":"visa","k":50,"filter":{"uri_prefix":"file:///nowhere/"}}')
-check filter_uri_prefix_no_match jq -e '.results == []' <<<"${r%$'\n'*}"
+check filter_uri_prefix_no_match jq1 '.results == []' <<<"${r%$'\n'*}"
 vec=$(jq -c '[range(1536)] | map(if . == 7 then 1 else 0 end)' <<<null)
 r=$(http POST /v1/query "{\"vector\":$vec,\"k\":2}")
-check query_vector jq -e '.results|length == 2' <<<"${r%$'\n'*}"
+check query_vector jq1 '.results|length == 2' <<<"${r%$'\n'*}"
 
 # Errors: JSON bodies with the right status.
 status_is bad_json_400 400 POST /v1/query '{"query":'
@@ -61,7 +61,7 @@ r=$(curl -s -m 10 -X POST --data-binary @"$T/big.json" -w '\n%{http_code}' "http
 check allow_header bash -c "curl -s -i -m 5 -X DELETE http://127.0.0.1:$PORT/v1/query | grep -qi '^Allow: GET, HEAD, POST, OPTIONS'"
 
 r=$(http GET /performance)
-check performance_shape jq -e '.requests > 10 and .routes.query.total > 5 and .query_latency_ms.p99 >= .query_latency_ms.p50
+check performance_shape jq1 '.requests > 10 and .routes.query.total > 5 and .query_latency_ms.p99 >= .query_latency_ms.p50
     and .uptime_seconds > 0 and .memory.rss_bytes > 0 and (.index.age_seconds|type) == "number" and (.qps|type) == "number"' <<<"${r%$'\n'*}"
 r=$(http GET /metrics)
 check metrics_prometheus bash -c "grep -q '^nz_requests_total{route=\"query\",code=\"2xx\"} [0-9]' <<<'${r%$'\n'*}' &&
@@ -111,7 +111,7 @@ check new_connections_refused_after_stop bash -c "! curl -s -m 2 http://127.0.0.
 : >"$T/serve.log"
 DATABASE_URL='postgresql://nz:hunter2-SECRET@127.0.0.1:1/nz' OPENAI_API_KEY='sk-SECRET-key' start_server "$T/ix"
 r=$(http GET /health)
-check database_unreachable_reported jq -e '.services.database == "unreachable"' <<<"${r%$'\n'*}"
+check database_unreachable_reported jq1 '.services.database == "unreachable"' <<<"${r%$'\n'*}"
 all="$r$(http GET /performance)$(http GET /metrics)$(http POST /v1/query '{"query":"x y"}')"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 if grep -q SECRET <<<"$all" || grep -q SECRET "$T/serve.log"; then t_fail secrets_never_shown "found"; else t_ok secrets_never_shown; fi

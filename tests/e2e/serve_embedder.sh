@@ -58,7 +58,7 @@ check swap_refuses_other_embedder wait_log "refusing snapshot $B: embedder misma
 r=$(http POST /v1/query '{"query":"visa on arrival","k":2}')
 [ "${r##*$'\n'}" = 200 ] && t_ok query_answered_by_old || t_fail query_answered_by_old "$r"
 h=$(http GET /health)
-check health_shows_embedder_refusal jq -e --arg a "$A" --arg b "$B" '.status == "ok" and .index.snapshot == $a and
+check health_shows_embedder_refusal jq1 --arg a "$A" --arg b "$B" '.status == "ok" and .index.snapshot == $a and
     .refused.snapshot == $b and (.refused.reason|startswith("embedder mismatch: the snapshot was embedded with openai/text-embedding-3-small, this server expects EMBEDDING_PROVIDER=hash EMBEDDING_MODEL=nz-hash-v1"))' <<<"${h%$'\n'*}"
 check refused_not_retried_every_second bash -c "sleep 1.5; [ \$(grep -c 'refusing snapshot $B' '$T/serve.log') -eq 1 ]"
 
@@ -69,7 +69,7 @@ check swap_refuses_flipped_byte wait_log "refusing snapshot $C: corrupt: vectors
 check reason_has_no_index_path bash -c "! grep 'refusing snapshot $C' '$T/serve.log' | grep -q '$T/ix/'"
 [ "$(served)" = "$A" ] && t_ok old_snapshot_still_serving || t_fail old_snapshot_still_serving "$(http GET /health)"
 h=$(http GET /health)
-check health_shows_newest_refusal jq -e --arg c "$C" '.refused.snapshot == $c and
+check health_shows_newest_refusal jq1 --arg c "$C" '.refused.snapshot == $c and
     (.refused.reason|startswith("corrupt: vectors.bin: CRC32"))' <<<"${h%$'\n'*}"
 
 # D: a newer good snapshot is installed.
@@ -79,7 +79,7 @@ kill -HUP "$SERVER_PID"
 for _ in $(seq 1 50); do [ "$(served)" = "$D" ] && break; sleep 0.1; done
 [ "$(served)" = "$D" ] && t_ok newer_good_snapshot_installed || t_fail newer_good_snapshot_installed "$(http GET /health)"
 h=$(http GET /health)
-check health_refusal_cleared jq -e '.status == "ok" and has("refused") == false' <<<"${h%$'\n'*}"
+check health_refusal_cleared jq1 '.status == "ok" and has("refused") == false' <<<"${h%$'\n'*}"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 rc=$?
