@@ -97,8 +97,8 @@ if [ ! -s "$C/embedded.jsonl" ]; then
     took "nz-embed --provider hash ($rows)" "$s"
 fi
 
-# 4. the snapshot
-if [ ! -e "$C/index/current" ]; then
+# 4. the snapshot (again when this build refuses it, e.g. an older format)
+if [ ! -e "$C/index/current" ] || ! "$BIN/nz-index" verify "$C/index/current" 2>/dev/null; then
     rm -rf "$C/index"
     s=$(now)
     "$BIN/nz-index" build -o "$C/index" "$C/embedded.jsonl" 2>"$C/index.log" >/dev/null
