@@ -59,12 +59,16 @@ for t in wrk taskset jq python3; do
         exit 1
     }
 done
-for b in nz-hello nz-samework; do
-    [ -x "$BIN/$b" ] || {
-        echo "bench/serve: $BIN/$b missing: make $BIN/$b (make bench builds it)" >&2
-        exit 1
-    }
-done
+# The binaries, brought up to date here (make is a no-op when they are): a
+# stale nz-samework or nz-hello beside a newer nz-serve measures old code or
+# refuses the snapshot ("bad magic").
+B=${BIN#"$PWD"/}
+bins=()
+for b in nz-serve nz-index nz-embed nz-hello nz-samework; do bins+=("$B/$b"); done
+make --no-print-directory -s -j2 BUILD="$B" "${bins[@]}" >&2 || {
+    echo "bench/serve: cannot build ${bins[*]} (BUILD=$B): see make's output above" >&2
+    exit 1
+}
 eval "$(NZ_BIN=$BIN bash bench/corpus/build.sh 2>&1 | tee "$W/corpus.log" | grep '^CORPUS_')"
 [ -n "${CORPUS_INDEX:-}" ] || {
     cat "$W/corpus.log" >&2

@@ -247,3 +247,26 @@ dist_start() {
     start_mock "$@"
 }
 pg_q() { pg_as "$PG_BIN/psql" -X -qAt -h "$PG_DIR" -p "$PG_PORT" -U postgres -d nz -c "$1" 2>/dev/null; }
+
+# Three POST /v1/query requests in flight on descriptors 6, 7 and 8 of the
+# calling shell (the server at $PORT): headers and the first 5 bytes of
+# HALF_BODY sent, the rest held back. half_posts_finish sends the rest,
+# reads each answer and closes the three; HALF_ANSWERED: how many were 200.
+HALF_BODY='{"query":"NPWP","k":2}'
+half_posts_open() {
+    local fd
+    for fd in 6 7 8; do
+        eval "exec $fd<>/dev/tcp/127.0.0.1/$PORT"
+        printf 'POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+            "${#HALF_BODY}" "${HALF_BODY:0:5}" >&"$fd"
+    done
+}
+half_posts_finish() {
+    local fd
+    HALF_ANSWERED=0
+    for fd in 6 7 8; do
+        printf '%s' "${HALF_BODY:5}" >&"$fd"
+        timeout 10 cat <&"$fd" | head -n1 | grep -q '^HTTP/1.1 200' && HALF_ANSWERED=$((HALF_ANSWERED + 1))
+        eval "exec $fd<&-"
+    done
+}

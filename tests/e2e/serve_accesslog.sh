@@ -27,12 +27,7 @@ done
 check idle_lines_flushed_by_timer test "$n" -ge 4
 
 # Three POSTs in flight: headers sent, body not yet.
-body='{"query":"NPWP","k":2}'
-for fd in 6 7 8; do
-    eval "exec $fd<>/dev/tcp/127.0.0.1/$PORT"
-    printf 'POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
-        "${#body}" "${body:0:5}" >&"$fd"
-done
+half_posts_open
 
 # Four keep-alive clients, each asking 400 times in one curl (one
 # connection), each answer's route and status on its own line.
@@ -55,11 +50,8 @@ for _ in $(seq 1 100); do # until the clients are well under way
 done
 kill -TERM "$SERVER_PID"
 sleep 0.3
-for fd in 6 7 8; do
-    printf '%s' "${body:5}" >&"$fd"
-    timeout 10 cat <&"$fd" >/dev/null
-    eval "exec $fd<&-"
-done
+half_posts_finish
+check in_flight_posts_answered test "$HALF_ANSWERED" = 3
 wait "$c1" "$c2" "$c3" "$c4"
 wait "$SERVER_PID"
 rc=$?

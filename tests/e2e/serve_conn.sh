@@ -102,24 +102,14 @@ kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 # SIGTERM with three requests in flight (headers sent, body not yet): each
 # is answered 200, new connections are refused, and the exit is 0.
 start_server "$T/ix" --drain-timeout 20
-body='{"query":"NPWP","k":2}'
-for fd in 6 7 8; do
-    eval "exec $fd<>/dev/tcp/127.0.0.1/$PORT"
-    printf 'POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
-        "${#body}" "${body:0:5}" >&"$fd"
-done
+half_posts_open
 sleep 0.5
 kill -TERM "$SERVER_PID"
 sleep 0.5
 code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health")
 check sigterm_refuses_new_connections test "$code" = 000
-answered=0
-for fd in 6 7 8; do
-    printf '%s' "${body:5}" >&"$fd"
-    timeout 10 cat <&"$fd" | head -n1 | grep -q '^HTTP/1.1 200' && answered=$((answered + 1))
-    eval "exec $fd<&-"
-done
-check sigterm_answers_all_in_flight test "$answered" = 3
+half_posts_finish
+check sigterm_answers_all_in_flight test "$HALF_ANSWERED" = 3
 wait "$SERVER_PID"
 rc=$?
 check sigterm_exit_0 test "$rc" = 0
