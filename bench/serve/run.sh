@@ -25,8 +25,9 @@
 #                            errors), VmRSS sampled each second flat within 5%
 #                            after a 10 s warm-up; its rate is the peak
 #   p50/p99 at 80% of peak   the same queries paced by wrk.lua's delay() hook
-#                            at 80% of that rate: p99 < 10 ms (SCHED_FIFO as
-#                            root); anchor: nz-hello paced the same way
+#                            at 80% of that rate: p99 < 10 ms, ordinary
+#                            scheduling, the load average beside it; anchor:
+#                            nz-hello paced the same way
 #   swap every 5 s           `current` repointed between two snapshots under
 #                            load: 0 failed requests, every swap served
 #   corrupt snapshot         published under load: refused (/health and the
@@ -300,21 +301,23 @@ peak=$(get soak rps)
 
 # p50/p99 at 80% of that rate, paced
 rate80=$(awk -v p="$peak" 'BEGIN { printf "%d", p * 0.8 }')
-# Under SCHED_FIFO as the one-connection rows (wrk, and nz-serve's threads
-# through chrt -p): 80% of the peak leaves the rest of the 2 cores to the
-# machine's other jobs, and the figure is nz-serve's latency, not theirs.
-rt_pid() { [ -z "$RT" ] || for t in /proc/"$1"/task/*; do chrt -f -p 50 "${t##*/}" >/dev/null || true; done; }
-rt_off() { [ -z "$RT" ] || for t in /proc/"$1"/task/*; do chrt -o -p 0 "${t##*/}" >/dev/null 2>&1 || true; done; }
-SCHED=$RT
-rt_pid "$srv_pid"
+# Ordinary scheduling, as every [2 shared] row: under SCHED_FIFO (as the
+# one-connection rows) 80% of the peak over both cores puts the RT tasks near
+# the kernel's RT budget (sched_rt_runtime_us), and a fair-class task waiting
+# (a neighbour, the server's own sweeper) got its share back in 50 ms stalls
+# on a loaded machine: the kernel's throttle, not the server. Unpinned and
+# unprivileged, the p99 is what a user of this machine sees; the load average
+# is printed beside it, and the anchor (nz-hello at the same schedule, just
+# after) shows what the machine itself adds. A stall of the server's own
+# shows as its p99 and max against the anchor's.
+pload0=$(cut -d' ' -f1 /proc/loadavg)
 run_wrk paced 0,1 2 16 "$T" /v1/query "$Q.b64" "$rate80"
-rt_off "$srv_pid"
 # its anchor: the hello-world paced at the same rate, the same way
 keep_pid=$srv_pid keep_port=$PORT
 start_hello 0,1
 run_wrk paced_hello 0,1 2 16 "$T" / "" "$rate80"
 stop_server
-SCHED=
+pload1=$(cut -d' ' -f1 /proc/loadavg)
 srv_pid=$keep_pid PORT=$keep_port keep_pid=
 
 # swap every 5 s under load
@@ -387,8 +390,8 @@ pr "JSON-array vectors, HTTP, 1 conn [1+1]" "$json_ms ms/q (p50 $(f "$(get vec_j
     "$(ratio "$json_ms" "$in_ms")x (report)" "-"
 pr "text queries req/s [2 shared]" "$(f "$(get text rps)" %.0f)/s" "base64 vectors $(f "$(get b64sat rps)" %.0f)/s" \
     "$(ratio "$(get text rps)" "$(get b64sat rps)") (report)" "$(ok "$(errs text) == 0")"
-pr "p50/p99 at 80% of the soak's rate [2${RT:+, FIFO}]" \
-    "$(f "$(get paced p50_ms)" %.2f) / $(f "$(get paced p99_ms)" %.2f) ms" \
+pr "p50/p99 at 80% of the peak [2 shared]" \
+    "$(f "$(get paced p50_ms)" %.2f) / $(f "$(get paced p99_ms)" %.2f) ms, load $pload0-$pload1" \
     "nz-hello $(f "$(get paced_hello p50_ms)" %.2f) / $(f "$(get paced_hello p99_ms)" %.2f) ms" "p99 < 10 ms" \
     "$(ok "$(get paced p99_ms) < 10 && $(errs paced) == 0")"
 pr "${SOAK} s at saturation [2 shared]" "$(errs soak) errors, $(f "$(get soak rps)" %.0f)/s, $cores cores" \
@@ -403,5 +406,6 @@ echo "  same work: nz-index search walks the graph and writes 10 ids; nz-serve a
 echo "  and writes the 10 records ($(jq -s 'max_by(.qps) | .answer_bytes' "$W"/same_*.json) bytes an answer): nz-samework does that in process, no HTTP"
 echo "  cores: the CPU time nz-serve got during the soak, in cores (of 2, shared with wrk and the machine's other jobs)"
 echo "  paced: wrk.lua's delay() hook, a per-thread schedule of send times at 80% of the peak ($rate80/s over 16"
-echo "  connections): nz-serve got $(f "$(get paced rps)" %.0f)/s, nz-hello at the same schedule $(f "$(get paced_hello rps)" %.0f)/s"
+echo "  connections), ordinary scheduling: nz-serve got $(f "$(get paced rps)" %.0f)/s (max $(f "$(get paced max_ms)" %.1f) ms),"
+echo "  nz-hello at the same schedule $(f "$(get paced_hello rps)" %.0f)/s (max $(f "$(get paced_hello max_ms)" %.1f) ms); load: the 1-minute average before and after"
 echo "  figures and wrk's own output: $W/*.json, *.wrk; server log $W/serve.log"
