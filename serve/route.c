@@ -24,19 +24,27 @@ static void route_header_add(route_response *resp, const char *name, const char 
         resp->headers[resp->nheaders++] = (route_header){name, value};
 }
 
-/* The body and its Content-Type; body is owned (NULL: a static 500). */
-static void route_body(route_response *resp, int status, const char *ctype, char *body) {
+/* The body of len bytes and its Content-Type; body is owned (NULL: a
+ * static 500). */
+static void route_body_len(route_response *resp, int status, const char *ctype, char *body,
+                           size_t len) {
     static const char oom[] = "{\"error\":\"out of memory\"}\n";
     free(resp->body);
     resp->status = status;
     resp->body = body;
+    resp->body_len = len;
     if (!body) {
         resp->status = 500;
         resp->body = strdup(oom); /* NULL here too: an empty 500 */
+        resp->body_len = resp->body ? strlen(resp->body) : 0;
         ctype = "application/json; charset=utf-8";
     }
-    resp->body_len = resp->body ? strlen(resp->body) : 0;
     route_header_add(resp, "Content-Type", ctype);
+}
+
+/* route_body_len for a NUL-terminated body. */
+static void route_body(route_response *resp, int status, const char *ctype, char *body) {
+    route_body_len(resp, status, ctype, body, body ? strlen(body) : 0);
 }
 
 /* obj's JSON text and a newline (obj stolen); malloc'd, NULL when out of
@@ -278,7 +286,9 @@ static void route_query(const route_config *cfg, const route_request *req, route
         route_error(resp, route_status(rc), err);
         return;
     }
-    route_body(resp, 200, "application/json; charset=utf-8", buf_detach(&out, NULL));
+    size_t len; /* the answer's length, known: not measured again */
+    char *body = buf_detach(&out, &len);
+    route_body_len(resp, 200, "application/json; charset=utf-8", body, len);
 }
 
 int route_origin_valid(const char *o) {

@@ -19,14 +19,21 @@
 #                            the queries' mean), the same base64 bodies, one
 #                            connection, same pinning: what libmicrohttpd
 #                            and loopback TCP cost a request with no work
-#                            (reported beside the two anchors)
+#                            (reported beside the two anchors); and again
+#                            with nz-hello --spin-us (its worker busy as long
+#                            as nz-samework takes a query before each answer):
+#                            the client's CPU then idles as long as against
+#                            nz-serve, and waking it costs more (on a VM a
+#                            vCPU halted past the host's halt polling is
+#                            descheduled): the floor at the server's pace
 #   text queries             req/s at saturation (reported)
 #   60 s at saturation       base64 vector queries: 0 errors (non-2xx, socket
 #                            errors), VmRSS sampled each second flat within 5%
 #                            after a 10 s warm-up; its rate is the peak
 #   p50/p99 at 80% of peak   the same queries paced by wrk.lua's delay() hook
-#                            at 80% of that rate: p99 < 10 ms, ordinary
-#                            scheduling, the load average beside it; anchor:
+#                            at 80% of that rate: p99 < 10 ms, fair
+#                            scheduling (nice -20 as root, never SCHED_FIFO),
+#                            the load average beside it; anchor:
 #                            nz-hello paced the same way
 #   swap every 5 s           `current` repointed between two snapshots under
 #                            load: 0 failed requests, every swap served
@@ -142,7 +149,7 @@ stop_server() {
 }
 cleanup() {
     stop_server
-    for p in ${keep_pid:-} ${swap_pid:-} ${floor_pid:-}; do kill "$p" 2>/dev/null || true; done
+    for p in ${keep_pid:-} ${swap_pid:-} ${floor_pid:-} ${busy_pid:-}; do kill "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 start() { # cpus(0|0,1) log binary args...: starts it, sets srv_pid and PORT
@@ -174,7 +181,9 @@ start_serve() { # cpus [nz-serve options]
     echo "bench/serve: nz-serve never served $R" >&2
     exit 1
 }
-start_hello() { start "$1" "$W/hello.log" "$BIN/nz-hello" --threads 2 ${2:+--answer-bytes "$2"}; }
+start_hello() { # cpus [answer bytes [busy us]]
+    start "$1" "$W/hello.log" "$BIN/nz-hello" --threads 2 ${2:+--answer-bytes "$2"} ${3:+--spin-us "$3"}
+}
 
 # wrk: label cpus threads conns seconds path [bodies [rate]] -> $W/label.json
 run_wrk() {
@@ -236,8 +245,10 @@ hello_us=$(us hello) health_us=$(us health) nolog_us=$(us nolog)
 # for the run queue at each of its two wake-ups, where the in-process loop
 # never sleeps, and the ratio measures the neighbours, not the server.
 SCHED=$RT
-# the transport floor answers as many bytes as the queries' mean answer
-abytes=$("$BIN/nz-samework" "$R/snap-benchA" "$Q.b64" 1 2>"$W/same.log" | jq .answer_bytes)
+# the transport floor answers as many bytes as the queries' mean answer; the
+# busy floor spins as long as the server's work takes a query, first
+same0=$($RT taskset -c 0 "$BIN/nz-samework" "$R/snap-benchA" "$Q.b64" 1 2>"$W/same.log")
+abytes=$(jq .answer_bytes <<<"$same0") spin=$(jq '1e6 / .qps | floor' <<<"$same0")
 [ "${abytes:-null}" != null ] || {
     cat "$W/same.log" >&2
     exit 1
@@ -246,12 +257,16 @@ start_serve 0
 keep_pid=$srv_pid keep_port=$PORT
 start_hello 0 "$abytes"
 floor_pid=$srv_pid floor_port=$PORT
+start_hello 0 "$abytes" "$spin"
+busy_pid=$srv_pid busy_port=$PORT
 srv_pid=$keep_pid PORT=$keep_port keep_pid=
 rounds=$(seq 1 "$ROUNDS")
 for i in $rounds; do
     run_wrk "b64_$i" 1 1 1 1 /v1/query "$Q.b64"
     serve_port=$PORT PORT=$floor_port
     run_wrk "floor_$i" 1 1 1 1 / "$Q.b64"
+    PORT=$busy_port
+    run_wrk "busy_$i" 1 1 1 1 / "$Q.b64"
     PORT=$serve_port
     run_wrk "json_$i" 1 1 1 1 /v1/query "$Q.json"
     $RT taskset -c 0 "$BIN/nz-index" search "$R/snap-benchA" --fvecs "$Q.fvecs" -k 10 --ef 64 \
@@ -261,11 +276,13 @@ for i in $rounds; do
     $RT taskset -c 0 "$BIN/nz-samework" "$R/snap-benchA" "$Q.b64" 1 2>"$W/same.log" >"$W/same_$i.json"
 done
 stop_server
-kill "$floor_pid" 2>/dev/null || true
-wait "$floor_pid" 2>/dev/null || true
-floor_pid=
+for p in "$floor_pid" "$busy_pid"; do
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+done
+floor_pid= busy_pid=
 SCHED=
-for x in b64 json floor; do
+for x in b64 json floor busy; do
     (for i in $rounds; do cat "$W/${x}_$i.json"; done) | jq -s 'max_by(.rps)' >"$W/vec_$x.json"
 done
 inproc_qps=$(for i in $rounds; do cat "$W/search_$i.json"; done | jq -s 'max_by(.qps) | .qps')
@@ -301,22 +318,32 @@ peak=$(get soak rps)
 
 # p50/p99 at 80% of that rate, paced
 rate80=$(awk -v p="$peak" 'BEGIN { printf "%d", p * 0.8 }')
-# Ordinary scheduling, as every [2 shared] row: under SCHED_FIFO (as the
-# one-connection rows) 80% of the peak over both cores puts the RT tasks near
-# the kernel's RT budget (sched_rt_runtime_us), and a fair-class task waiting
-# (a neighbour, the server's own sweeper) got its share back in 50 ms stalls
-# on a loaded machine: the kernel's throttle, not the server. Unpinned and
-# unprivileged, the p99 is what a user of this machine sees; the load average
-# is printed beside it, and the anchor (nz-hello at the same schedule, just
-# after) shows what the machine itself adds. A stall of the server's own
-# shows as its p99 and max against the anchor's.
+# Fair scheduling, never SCHED_FIFO: 80% of the peak over both cores put the
+# RT tasks near the kernel's RT budget (sched_rt_runtime_us, 95%), and its
+# throttle then stopped them for the rest of the period while fair tasks ran:
+# 50 ms stalls on a loaded machine, the kernel's, not the server's. As root,
+# wrk, the server's threads and the anchor run at nice -20 instead (fair
+# class, weight 88761 against a neighbour's 1024): the neighbours cannot take
+# the cores from under the schedule, and no budget runs out. The load average
+# is printed beside the row, and the anchor (nz-hello at the same schedule,
+# just after, the same way) shows what the machine itself adds: a stall of
+# the server's own shows as its p99 and max against the anchor's.
+NICE=
+if [ "${NZ_BENCH_RT:-1}" = 1 ] && [ "$(nice -n -20 nice 2>/dev/null)" = -20 ]; then NICE="nice -n -20"; fi
+renice_all() { # pid prio: every thread of pid
+    for t in /proc/"$1"/task/*; do renice -n "$2" -p "${t##*/}" >/dev/null 2>&1 || true; done
+}
+SCHED=$NICE
+[ -z "$NICE" ] || renice_all "$srv_pid" -20
 pload0=$(cut -d' ' -f1 /proc/loadavg)
 run_wrk paced 0,1 2 16 "$T" /v1/query "$Q.b64" "$rate80"
+[ -z "$NICE" ] || renice_all "$srv_pid" 0
 # its anchor: the hello-world paced at the same rate, the same way
 keep_pid=$srv_pid keep_port=$PORT
 start_hello 0,1
 run_wrk paced_hello 0,1 2 16 "$T" / "" "$rate80"
 stop_server
+SCHED=
 pload1=$(cut -d' ' -f1 /proc/loadavg)
 srv_pid=$keep_pid PORT=$keep_port keep_pid=
 
@@ -386,11 +413,15 @@ floor_us=$(awk -v r="$(get vec_floor rps)" 'BEGIN { printf "%.1f", 1e6 / r }')
 pr "  transport floor: nz-hello, $abytes B answer" "$floor_us us/q (p50 $(f "$(get vec_floor p50_ms)" %.3f) ms)" \
     "floor + nz-samework $(awk -v a="$floor_us" -v b="$same_ms" 'BEGIN { printf "%.3f", a / 1000 + b }') ms" \
     "$(awk -v a="$floor_us" -v b="$same_ms" -v c="$in_ms" 'BEGIN { printf "%.2f", (a / 1000 + b) / c }')x (report)" "-"
+busy_us=$(awk -v r="$(get vec_busy rps)" -v s="$spin" 'BEGIN { printf "%.1f", 1e6 / r - s }')
+busy_ms=$(awk -v a="$busy_us" -v b="$same_ms" 'BEGIN { printf "%.3f", a / 1000 + b }')
+pr "  the same floor, busy $spin us an answer" "$busy_us us/q beyond the busy time" \
+    "floor + nz-samework $busy_ms ms" "$(ratio "$busy_ms" "$in_ms")x; nz-serve $(ratio "$b64_ms" "$busy_ms")x" "-"
 pr "JSON-array vectors, HTTP, 1 conn [1+1]" "$json_ms ms/q (p50 $(f "$(get vec_json p50_ms)" %.3f))" "nz-index search $in_ms ms" \
     "$(ratio "$json_ms" "$in_ms")x (report)" "-"
 pr "text queries req/s [2 shared]" "$(f "$(get text rps)" %.0f)/s" "base64 vectors $(f "$(get b64sat rps)" %.0f)/s" \
     "$(ratio "$(get text rps)" "$(get b64sat rps)") (report)" "$(ok "$(errs text) == 0")"
-pr "p50/p99 at 80% of the peak [2 shared]" \
+pr "p50/p99 at 80% of the peak [2${NICE:+, nice -20}]" \
     "$(f "$(get paced p50_ms)" %.2f) / $(f "$(get paced p99_ms)" %.2f) ms, load $pload0-$pload1" \
     "nz-hello $(f "$(get paced_hello p50_ms)" %.2f) / $(f "$(get paced_hello p99_ms)" %.2f) ms" "p99 < 10 ms" \
     "$(ok "$(get paced p99_ms) < 10 && $(errs paced) == 0")"
@@ -406,6 +437,6 @@ echo "  same work: nz-index search walks the graph and writes 10 ids; nz-serve a
 echo "  and writes the 10 records ($(jq -s 'max_by(.qps) | .answer_bytes' "$W"/same_*.json) bytes an answer): nz-samework does that in process, no HTTP"
 echo "  cores: the CPU time nz-serve got during the soak, in cores (of 2, shared with wrk and the machine's other jobs)"
 echo "  paced: wrk.lua's delay() hook, a per-thread schedule of send times at 80% of the peak ($rate80/s over 16"
-echo "  connections), ordinary scheduling: nz-serve got $(f "$(get paced rps)" %.0f)/s (max $(f "$(get paced max_ms)" %.1f) ms),"
+echo "  connections), fair scheduling${NICE:+ at nice -20}: nz-serve got $(f "$(get paced rps)" %.0f)/s (max $(f "$(get paced max_ms)" %.1f) ms),"
 echo "  nz-hello at the same schedule $(f "$(get paced_hello rps)" %.0f)/s (max $(f "$(get paced_hello max_ms)" %.1f) ms); load: the 1-minute average before and after"
 echo "  figures and wrk's own output: $W/*.json, *.wrk; server log $W/serve.log"
