@@ -34,7 +34,7 @@ long hybrid_dense(const snapshot *s, const float *q, const search_filter *f, con
         uint32_t id = lex[i].id;
         if (bsearch(&id, ids, ng, sizeof *ids, hyb_by_id) || !search_filter_match(s, id, f))
             continue;
-        snapshot_read_vector(s, id, row);
+        snapshot_read_vector(s, id, row); /* a pread, as graph_search.c's re-rank says why */
         out[m++] = (topk_hit){.score = kern_dot(q, row, s->dim), .id = id};
     }
     qsort(out, m, sizeof *out, hyb_by_score);

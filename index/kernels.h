@@ -44,7 +44,8 @@ const kern_ops *kern_ops_for(kern_path p);
 kern_path kern_active(void);
 const char *kern_path_name(kern_path p);
 
-/* Scale v to unit length. Returns the original norm (0: left unchanged). */
+/* Scale v to unit length. Returns the original norm (0: left unchanged).
+ * The same bytes on every CPU (the build normalises rows with it). */
 double kern_normalise(float *v, size_t n);
 
 /* Symmetric per-vector int8 quantisation: code_i = round(x_i * 127 / max|x|).

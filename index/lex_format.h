@@ -42,7 +42,7 @@
 #define NZI_MAGIC_LEXICAL_OLD "NZILEX01"
 #define NZI_LEXICAL "lexical.bin"
 #define LEX_BLOCK 128
-#define LEX_SEED_K 20 /* hybrid asks its lexical list for 2k (k = 10 by default) */
+#define LEX_SEED_K 20 /* up to k = 20; hybrid asks its lexical list for k (10 by default) */
 
 typedef struct nzi_lex_meta {
     uint32_t nterms;

@@ -43,6 +43,31 @@ UNIT_TEST(kernel_dot_matches_double) {
     CHECK(fabs(v[0] - 0.6f) < 1e-7 && fabs(v[2] - 0.8f) < 1e-7);
 }
 
+/* kern_normalise sums in float (eight lanes): within 1e-6 of a double
+ * normalisation, element by element, at every length up to past dim 1536;
+ * squares past float's range or below its floor take the double path. */
+UNIT_TEST(kernel_normalise_float_matches_double) {
+    static float v[1601];
+    static double ref[1601];
+    for (size_t n = 1; n <= 1601; n += n < 40 ? 1 : 97) {
+        double ss = 0;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = rnd() * 3;
+            ss += (double)v[i] * v[i];
+        }
+        for (size_t i = 0; i < n; i++) ref[i] = v[i] / sqrt(ss);
+        double norm = kern_normalise(v, n);
+        CHECK(fabs(norm - sqrt(ss)) <= 1e-6 * sqrt(ss));
+        for (size_t i = 0; i < n; i++) CHECK(fabs(v[i] - ref[i]) < 1e-6);
+    }
+    float big[3] = {3e30f, 0, 4e30f}, tiny[3] = {3e-25f, 0, 4e-25f}, zero[2] = {0, 0};
+    CHECK(fabs(kern_normalise(big, 3) / 5e30 - 1) < 1e-6);
+    CHECK(fabs(big[0] - 0.6f) < 1e-6 && fabs(big[2] - 0.8f) < 1e-6);
+    CHECK(fabs(kern_normalise(tiny, 3) / 5e-25 - 1) < 1e-6);
+    CHECK(fabs(tiny[0] - 0.6f) < 1e-6 && fabs(tiny[2] - 0.8f) < 1e-6);
+    CHECK(kern_normalise(zero, 2) == 0 && zero[0] == 0 && zero[1] == 0);
+}
+
 UNIT_TEST(topk_keeps_best_with_deterministic_ties) {
     topk t;
     CHECK(topk_init(&t, 3) == 0);
