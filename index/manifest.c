@@ -175,7 +175,7 @@ static int manifest_slurp(const char *path, buf *out) {
     int rc = NZ_OK;
     buf_init(out, MANIFEST_MAX_BYTES);
     for (;;) {
-        if ((rc = buf_grow(out, 65536)) < 0) break;
+        if ((rc = buf_grow(out, 4096)) < 0) break; /* a manifest is a few KiB */
         ssize_t n = read(fd, out->s + out->len, out->cap - out->len - 1);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {

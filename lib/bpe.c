@@ -30,6 +30,7 @@ static struct {
     uint32_t ntokens;
     uint32_t *table; /* open addressing: rank + 1, 0 = empty */
     uint32_t mask;
+    uint32_t maxlen; /* the longest token, bytes */
     uint32_t byte_rank[256];
     pcre2_code *re;
 } bpe = {.once = PTHREAD_ONCE_INIT};
@@ -43,6 +44,7 @@ static uint64_t bpe_hash(const unsigned char *p, size_t n) {
 /* Rank of the byte string, or BPE_NONE. */
 static uint32_t bpe_rank(const unsigned char *p, size_t n) {
     if (n == 1) return bpe.byte_rank[p[0]];
+    if (n > bpe.maxlen) return BPE_NONE;
     uint32_t i = (uint32_t)bpe_hash(p, n) & bpe.mask;
     for (;;) {
         uint32_t v = bpe.table[i];
@@ -87,6 +89,7 @@ static void bpe_build(void) {
         if (len == 0 || end - p < len) goto bad;
         bpe.tokens[r] = (bpe_token){p, len};
         if (len == 1) bpe.byte_rank[p[0]] = r;
+        if (len > bpe.maxlen) bpe.maxlen = len;
         uint32_t i = (uint32_t)bpe_hash(p, len) & bpe.mask;
         while (bpe.table[i]) i = (i + 1) & bpe.mask;
         bpe.table[i] = r + 1;
@@ -165,89 +168,81 @@ static void bpe_merge_short(const unsigned char *p, size_t n, bpe_out *o) {
         bpe_emit(o, bpe_rank(p + starts[i], starts[i + 1] - starts[i]));
 }
 
-/* Heap merge for long pieces: parts in a linked list, candidate pairs in a
- * min-heap by (rank, start); stale entries are skipped when popped. */
-typedef struct {
-    uint32_t rank;
-    uint32_t left; /* part index */
-    uint32_t stamp;
-} bpe_cand;
+/* Heap merge for long pieces. A part is named by its first byte; next[]
+ * and prev[] link the parts, pair[s] is the rank of part s joined with
+ * the part after it (BPE_NONE when that is no token or s is the last or a
+ * dead part). The candidates are 64-bit keys rank << 32 | s in a 4-ary
+ * min-heap (built in O(n), then at most two pushes a merge), so the lowest
+ * rank pops first and the leftmost among equal ranks, as in the scan.
+ * A key is stale when pair[s] no longer holds its rank: the string of a
+ * part's pair only grows, and a rank names one string, so a pair's rank
+ * never comes back once it changed. No comparison follows a pointer:
+ * O(n log n) with few cache misses; the rank lookups are O(1) each, as a
+ * string longer than the longest token is never looked up. */
+static void bpe_sift_down(uint64_t *heap, size_t hn, size_t k) {
+    uint64_t v = heap[k];
+    for (;;) {
+        size_t c = 4 * k + 1, end = c + 4 < hn ? c + 4 : hn;
+        if (c >= hn) break;
+        size_t m = c;
+        for (size_t j = c + 1; j < end; j++)
+            if (heap[j] < heap[m]) m = j;
+        if (heap[m] >= v) break;
+        heap[k] = heap[m];
+        k = m;
+    }
+    heap[k] = v;
+}
 
-static int bpe_cand_less(const bpe_cand *a, const bpe_cand *b, const uint32_t *start) {
-    return a->rank < b->rank || (a->rank == b->rank && start[a->left] < start[b->left]);
+static void bpe_push(uint64_t *heap, size_t *hn, uint64_t v) {
+    size_t k = (*hn)++;
+    while (k && heap[(k - 1) / 4] > v) {
+        heap[k] = heap[(k - 1) / 4];
+        k = (k - 1) / 4;
+    }
+    heap[k] = v;
 }
 
 static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
-    uint32_t *start = malloc((n + 1) * sizeof *start), *next = malloc((n + 1) * sizeof *next),
-             *prev = malloc((n + 1) * sizeof *prev), *stamp = calloc(n + 1, sizeof *stamp);
-    bpe_cand *heap = malloc((3 * n + 2) * sizeof *heap); /* n-1 pairs, then <= 2 per merge */
+    uint32_t *next = malloc(n * sizeof *next), *prev = malloc(n * sizeof *prev),
+             *pair = malloc(n * sizeof *pair);
+    uint64_t *heap = malloc(3 * n * sizeof *heap); /* n-1 pairs, then <= 2 per merge */
     size_t hn = 0;
     int rc = NZ_ENOMEM;
-    if (!start || !next || !prev || !stamp || !heap) goto out;
+    if (!next || !prev || !pair || !heap) goto fail;
     for (uint32_t i = 0; i < n; i++) {
-        start[i] = i;
         next[i] = i + 1;
-        prev[i] = i ? i - 1 : UINT32_MAX;
+        prev[i] = i ? i - 1 : BPE_NONE;
+        pair[i] = i + 1 < n ? bpe_rank(p + i, 2) : BPE_NONE;
+        if (pair[i] != BPE_NONE) heap[hn++] = (uint64_t)pair[i] << 32 | i;
     }
-    start[n] = (uint32_t)n; /* sentinel part: the end */
-#define BPE_END(i) (next[i] < n ? start[next[i]] : (uint32_t)n)
-#define BPE_PUSH(c)                                                          \
-    do {                                                                     \
-        size_t k_ = hn++;                                                    \
-        heap[k_] = (c);                                                      \
-        while (k_ && bpe_cand_less(&heap[k_], &heap[(k_ - 1) / 2], start)) { \
-            bpe_cand t_ = heap[k_];                                          \
-            heap[k_] = heap[(k_ - 1) / 2];                                   \
-            heap[(k_ - 1) / 2] = t_;                                         \
-            k_ = (k_ - 1) / 2;                                               \
-        }                                                                    \
-    } while (0)
-    /* pair rank of part i with its next part */
-#define BPE_PAIR(i) (next[i] < n ? bpe_rank(p + start[i], BPE_END(next[i]) - start[i]) : BPE_NONE)
-    for (uint32_t i = 0; i + 1 < n; i++) {
-        uint32_t r = BPE_PAIR(i);
-        if (r != BPE_NONE) BPE_PUSH(((bpe_cand){r, i, 0}));
-    }
+    for (size_t k = hn / 4 + 1; k-- > 0;) bpe_sift_down(heap, hn, k);
+#define BPE_PAIR(s) (next[s] < n ? bpe_rank(p + (s), next[next[s]] - (s)) : BPE_NONE)
     while (hn) {
-        bpe_cand c = heap[0];
+        uint64_t top = heap[0];
         heap[0] = heap[--hn];
-        for (size_t k = 0;;) { /* sift down */
-            size_t l = 2 * k + 1, r = l + 1, m = k;
-            if (l < hn && bpe_cand_less(&heap[l], &heap[m], start)) m = l;
-            if (r < hn && bpe_cand_less(&heap[r], &heap[m], start)) m = r;
-            if (m == k) break;
-            bpe_cand t = heap[k];
-            heap[k] = heap[m];
-            heap[m] = t;
-            k = m;
-        }
-        if (c.stamp != stamp[c.left] || next[c.left] >= n) continue; /* stale */
-        uint32_t l = c.left, rgt = next[l];
-        /* merge l and rgt */
-        next[l] = next[rgt];
-        if (next[rgt] < n) prev[next[rgt]] = l;
-        stamp[rgt] = UINT32_MAX; /* dead */
-        stamp[l]++;
-        uint32_t r = BPE_PAIR(l);
-        if (r != BPE_NONE) BPE_PUSH(((bpe_cand){r, l, stamp[l]}));
-        if (prev[l] != UINT32_MAX) {
-            uint32_t q = prev[l];
-            stamp[q]++;
-            r = BPE_PAIR(q);
-            if (r != BPE_NONE) BPE_PUSH(((bpe_cand){r, q, stamp[q]}));
+        if (hn) bpe_sift_down(heap, hn, 0);
+        uint32_t s = (uint32_t)top, rank = (uint32_t)(top >> 32);
+        if (pair[s] != rank) continue; /* stale */
+        uint32_t r = next[s];          /* merge s and r: r dies */
+        next[s] = next[r];
+        if (next[r] < n) prev[next[r]] = s;
+        pair[r] = BPE_NONE;
+        pair[s] = BPE_PAIR(s);
+        if (pair[s] != BPE_NONE) bpe_push(heap, &hn, (uint64_t)pair[s] << 32 | s);
+        uint32_t q = prev[s];
+        if (q != BPE_NONE) {
+            pair[q] = BPE_PAIR(q);
+            if (pair[q] != BPE_NONE) bpe_push(heap, &hn, (uint64_t)pair[q] << 32 | q);
         }
     }
-    for (uint32_t i = 0; i < n; i = next[i])
-        bpe_emit(o, bpe_rank(p + start[i], BPE_END(i) - start[i]));
-#undef BPE_END
-#undef BPE_PUSH
 #undef BPE_PAIR
+    for (uint32_t s = 0; s < n; s = next[s]) bpe_emit(o, bpe_rank(p + s, next[s] - s));
     rc = NZ_OK;
-out:
-    free(start);
+fail:
     free(next);
     free(prev);
-    free(stamp);
+    free(pair);
     free(heap);
     return rc;
 }

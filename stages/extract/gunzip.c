@@ -10,7 +10,7 @@
 #include "buf.h"
 #include "status.h"
 
-#define GUNZIP_STEP 65536
+#define GUNZIP_STEP 16384
 
 int gunzip_bounded(const unsigned char *in, size_t inlen, size_t max, unsigned char **out,
                    size_t *outlen, char *err, size_t errlen) {
