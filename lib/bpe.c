@@ -208,7 +208,9 @@ static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
              *pair = malloc(n * sizeof *pair);
     uint64_t *heap = malloc(3 * n * sizeof *heap); /* n-1 pairs, then <= 2 per merge */
     size_t hn = 0;
-    int rc = NZ_ENOMEM;
+    int rc = NZ_ELIMIT; /* part indexes and the heap key's low word are 32 bits */
+    if (n >= BPE_NONE) goto fail;
+    rc = NZ_ENOMEM;
     if (!next || !prev || !pair || !heap) goto fail;
     for (uint32_t i = 0; i < n; i++) {
         next[i] = i + 1;
@@ -216,7 +218,8 @@ static int bpe_merge_long(const unsigned char *p, size_t n, bpe_out *o) {
         pair[i] = i + 1 < n ? bpe_rank(p + i, 2) : BPE_NONE;
         if (pair[i] != BPE_NONE) heap[hn++] = (uint64_t)pair[i] << 32 | i;
     }
-    for (size_t k = hn / 4 + 1; k-- > 0;) bpe_sift_down(heap, hn, k);
+    if (hn > 1)
+        for (size_t k = hn / 4 + 1; k-- > 0;) bpe_sift_down(heap, hn, k);
 #define BPE_PAIR(s) (next[s] < n ? bpe_rank(p + (s), next[next[s]] - (s)) : BPE_NONE)
     while (hn) {
         uint64_t top = heap[0];

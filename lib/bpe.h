@@ -30,8 +30,9 @@
 int bpe_init(char *err, size_t errlen);
 
 /* Tokens of text[0..len) (valid UTF-8, NULs allowed), or a status:
- * NZ_EINVAL when the text is not valid UTF-8, NZ_ENOMEM, or bpe_init's
- * status when the tables cannot be built. */
+ * NZ_EINVAL when the text is not valid UTF-8, NZ_ENOMEM, NZ_ELIMIT when
+ * one piece (a run the pattern does not split) is 4 GiB or more, or
+ * bpe_init's status when the tables cannot be built. */
 long bpe_count(const char *text, size_t len);
 
 /* Encode into out[0..cap); returns the total number of tokens (which may be

@@ -286,7 +286,7 @@ static void route_query(const route_config *cfg, const route_request *req, route
         route_error(resp, route_status(rc), err);
         return;
     }
-    size_t len; /* the answer's length, known: not measured again */
+    size_t len = 0; /* the answer's length, known: not measured again */
     char *body = buf_detach(&out, &len);
     route_body_len(resp, 200, "application/json; charset=utf-8", body, len);
 }

@@ -69,14 +69,20 @@ for t in wrk taskset jq python3; do
 done
 # The binaries, brought up to date here (make is a no-op when they are): a
 # stale nz-samework or nz-hello beside a newer nz-serve measures old code or
-# refuses the snapshot ("bad magic").
+# refuses the snapshot ("bad magic"). NZ_BIN (an install, say) is used as it
+# is: this script never builds into a folder it was handed.
 B=${BIN#"$PWD"/}
 bins=()
 for b in nz-serve nz-index nz-embed nz-hello nz-samework; do bins+=("$B/$b"); done
-make --no-print-directory -s -j2 BUILD="$B" "${bins[@]}" >&2 || {
-    echo "bench/serve: cannot build ${bins[*]} (BUILD=$B): see make's output above" >&2
-    exit 1
-}
+if [ -z "${NZ_BIN:-}" ]; then
+    make --no-print-directory -s -j2 BUILD="$B" "${bins[@]}" >&2 || {
+        echo "bench/serve: cannot build ${bins[*]} (BUILD=$B): see make's output above" >&2
+        exit 1
+    }
+fi
+for b in "${bins[@]}"; do
+    [ -x "$b" ] || { echo "bench/serve: $b is missing (make bench builds it)" >&2; exit 1; }
+done
 eval "$(NZ_BIN=$BIN bash bench/corpus/build.sh 2>&1 | tee "$W/corpus.log" | grep '^CORPUS_')"
 [ -n "${CORPUS_INDEX:-}" ] || {
     cat "$W/corpus.log" >&2
@@ -249,10 +255,13 @@ SCHED=$RT
 # busy floor spins as long as the server's work takes a query, first
 same0=$($RT taskset -c 0 "$BIN/nz-samework" "$R/snap-benchA" "$Q.b64" 1 2>"$W/same.log")
 abytes=$(jq .answer_bytes <<<"$same0") spin=$(jq '1e6 / .qps | floor' <<<"$same0")
-[ "${abytes:-null}" != null ] || {
+case "$abytes:$spin" in
+*[!0-9:]* | :* | *: | *:0) # no integer answer size, or no time a query
+    echo "bench/serve: nz-samework gave no answer size or time: $same0" >&2
     cat "$W/same.log" >&2
     exit 1
-}
+    ;;
+esac
 start_serve 0
 keep_pid=$srv_pid keep_port=$PORT
 start_hello 0 "$abytes"

@@ -43,7 +43,11 @@ int gunzip_bounded(const unsigned char *in, size_t inlen, size_t max, unsigned c
             rc = NZ_ENOMEM;
             goto fail;
         }
-        /* inflate straight into the buffer's free room */
+        /* inflate straight into the buffer's free room, all of it once
+         * the buffer has grown past the first step */
+        if (b.cap - b.len - 1 > room) room = b.cap - b.len - 1;
+        if (b.max && room > b.max - b.len) room = b.max - b.len;
+        if (room > (1u << 30)) room = 1u << 30; /* zlib's avail_out is a uInt */
         zs.next_out = (Bytef *)b.s + b.len;
         zs.avail_out = (uInt)room;
         int z = inflate(&zs, Z_NO_FLUSH);
