@@ -7,13 +7,20 @@
  * The options become the request object query.h parses (query_parse), so
  * the tool and nz-serve's /v1/query take the same requests and give the
  * same answers; --queries reads one request a JSON line and prints one
- * answer line each, then a JSON line of timings on stderr. Prefix: query_
- * (the file's statics), cmd_query.
+ * answer line each, then a JSON line of timings on stderr: each query's
+ * wall time and CPU time (the process's, so hybrid's helper thread counts)
+ * at p50 and p95, and their means. Hybrid's lexical list runs on a helper
+ * thread beside the graph walk, as in nz-serve; --serial runs the two
+ * lists one after the other on one thread. Prefix: query_ (the file's
+ * statics), cmd_query.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "assist.h"
 #include "buf.h"
 #include "cmd.h"
 #include "config.h"
@@ -35,6 +42,7 @@ typedef struct query_opts {
     const char *mode;    /* or NULL: the request's default */
     double weight;       /* < 0: not given */
     const char *queries; /* --queries FILE, or NULL */
+    int serial;          /* --serial: no helper thread for hybrid's lexical list */
 } query_opts;
 
 /* value under key in obj, unless obj names key already (value is then
@@ -104,6 +112,24 @@ fail:
     return NULL;
 }
 
+/* Hybrid's helper thread into *side (NULL with --serial). 0, or -1 after
+ * saying why. */
+static int query_side(const query_opts *o, assist_pool **side) {
+    *side = NULL;
+    if (o->serial) return 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = assist_pool_new(1, cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus, side);
+    if (rc < 0) log_error("query: cannot start a helper thread: %s", nz_strerror(rc));
+    return rc < 0 ? -1 : 0;
+}
+
+/* The CPU seconds this process (all its threads) has used. */
+static double query_cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 /* One query against the snapshot; the exit code. */
 static int query_cli(const query_opts *o) {
     char err[512];
@@ -122,6 +148,7 @@ static int query_cli(const query_opts *o) {
         log_error("%s", err);
         goto fail;
     }
+    if (query_side(o, &q.side) < 0) goto fail;
     rc = query_run(s, &q, 0, &ans, err, sizeof err);
     if (rc < 0) {
         log_error("query: %s", err);
@@ -131,6 +158,7 @@ static int query_cli(const query_opts *o) {
         exit_code = NZ_EXIT_OK;
     }
 fail:
+    assist_pool_free(q.side);
     query_free(&q); /* query_parse left it freeable, also when it failed */
     snapshot_close(s);
     json_decref(req);
@@ -141,7 +169,8 @@ fail:
 typedef struct query_batch {
     const query_opts *o;
     const snapshot *s;
-    buf ms; /* each answered query's time, doubles */
+    assist_pool *side;
+    buf ms, cpu; /* each answered query's wall and CPU time, doubles */
     long answered, refused;
 } query_batch;
 
@@ -155,10 +184,11 @@ static int query_batch_one(void *ctx, json_t *req, const char *name, size_t line
         json_decref(req);
         return NZ_ENOMEM;
     }
-    double t0 = progress_now();
+    double t0 = progress_now(), c0 = query_cpu_now();
     int rc = query_parse(req, &query_cli_limits, &q, err, sizeof err);
+    q.side = qb->side;
     if (rc == NZ_OK) rc = query_run(qb->s, &q, 0, &ans, err, sizeof err);
-    double ms = (progress_now() - t0) * 1e3;
+    double ms = (progress_now() - t0) * 1e3, cpu = (query_cpu_now() - c0) * 1e3;
     query_free(&q);
     json_decref(req);
     if (rc == NZ_ENOMEM || rc == NZ_ECORRUPT || rc == NZ_EIO) {
@@ -167,7 +197,12 @@ static int query_batch_one(void *ctx, json_t *req, const char *name, size_t line
     }
     if (rc < 0) /* this request refused; the others go on */
         ans = json_pack("{s:s,s:I,s:s}", "input", name, "line", (json_int_t)lineno, "error", err);
-    else if (buf_add(&qb->ms, &ms, sizeof ms) == 0) qb->answered++;
+    else if (buf_add(&qb->ms, &ms, sizeof ms) < 0 || buf_add(&qb->cpu, &cpu, sizeof cpu) < 0) {
+        log_error("query: out of memory");
+        json_decref(ans);
+        return NZ_ENOMEM;
+    } else
+        qb->answered++;
     cmd_print_json(ans);
     if (rc < 0) {
         log_reject(name, "line %zu: %s", lineno, err);
@@ -181,10 +216,20 @@ static int query_cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The n times (ms) in b sorted, and their p50, p95 and mean into t. */
+static void query_times(buf *b, size_t n, double t[3]) {
+    double *v = (double *)b->s, sum = 0;
+    if (n) qsort(v, n, sizeof *v, query_cmp_double);
+    for (size_t i = 0; i < n; i++) sum += v[i];
+    t[0] = n ? v[n / 2] : 0.0;
+    t[1] = n ? v[n * 95 / 100] : 0.0;
+    t[2] = n ? sum / (double)n : 0.0;
+}
+
 /* Every request of o->queries; a JSON line of timings on stderr. */
 static int query_file(const query_opts *o) {
     char err[512], *files[] = {(char *)o->queries};
-    query_batch qb = {.o = o, .ms = BUF_INIT};
+    query_batch qb = {.o = o, .ms = BUF_INIT, .cpu = BUF_INIT};
     long rejected = 0;             /* lines that are not JSON */
     json_t *probe = json_object(); /* the flags make request fields */
     int flags_ok = probe && query_defaults(o, probe) == 0;
@@ -199,17 +244,24 @@ static int query_file(const query_opts *o) {
         return NZ_EXIT_FAIL;
     }
     qb.s = s;
+    if (query_side(o, &qb.side) < 0) {
+        snapshot_close(s);
+        return NZ_EXIT_FAIL;
+    }
     int rc = jsonl_each(1, files, QUERY_MAX_TEXT * 8, query_batch_one, &qb, &rejected);
     rejected += qb.refused;
-    double *ms = (double *)qb.ms.s, sum = 0;
     size_t n = (size_t)qb.answered;
-    if (n) qsort(ms, n, sizeof *ms, query_cmp_double);
-    for (size_t i = 0; i < n; i++) sum += ms[i];
+    double ms[3], cpu[3];
+    query_times(&qb.ms, n, ms);
+    query_times(&qb.cpu, n, cpu);
     log_fields(LOG_INFO, "queries",
-               json_pack("{s:I,s:I,s:f,s:f,s:f}", "answered", (json_int_t)n, "rejected",
-                         (json_int_t)rejected, "p50_ms", n ? ms[n / 2] : 0.0, "p95_ms",
-                         n ? ms[n * 95 / 100] : 0.0, "mean_ms", n ? sum / (double)n : 0.0));
+               json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:b}", "answered", (json_int_t)n,
+                         "rejected", (json_int_t)rejected, "p50_ms", ms[0], "p95_ms", ms[1],
+                         "mean_ms", ms[2], "cpu_p50_ms", cpu[0], "cpu_p95_ms", cpu[1],
+                         "cpu_mean_ms", cpu[2], "serial", o->serial));
     buf_free(&qb.ms);
+    buf_free(&qb.cpu);
+    assist_pool_free(qb.side);
     snapshot_close(s);
     if (rc < 0 || fflush(stdout) != 0) return NZ_EXIT_FAIL;
     return rejected ? NZ_EXIT_REJECTED : NZ_EXIT_OK;
@@ -227,6 +279,7 @@ int cmd_query(int argc, char **argv) {
                                              {"mode", required_argument, 0, 'm'},
                                              {"weight", required_argument, 0, 'w'},
                                              {"queries", required_argument, 0, 'q'},
+                                             {"serial", no_argument, 0, 's'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int c;
@@ -249,6 +302,7 @@ int cmd_query(int argc, char **argv) {
             if (config_parse_double("--weight", optarg, 0, 1, &o.weight) < 0) return NZ_EXIT_USAGE;
             break;
         case 'q': o.queries = optarg; break;
+        case 's': o.serial = 1; break;
         case 'h': cmd_usage(stdout); return NZ_EXIT_OK;
         default: cmd_usage(stderr); return NZ_EXIT_USAGE;
         }

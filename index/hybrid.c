@@ -45,23 +45,40 @@ fail:
     return n;
 }
 
+/* The lexical list, as an assist task (it may run on a helper thread). */
+typedef struct hyb_lex {
+    const snapshot *s;
+    const char *text;
+    const search_params *p;
+    topk_hit *hits;
+    long n; /* the count, or a status */
+} hyb_lex;
+
+static void hyb_lex_run(void *arg) {
+    hyb_lex *l = arg;
+    l->n = l->p->exact ? lex_search_exhaustive(l->s, l->text, l->p, l->hits)
+                       : lex_search(l->s, l->text, l->p, l->hits);
+}
+
 long hybrid_search(const snapshot *s, const float *q, const char *text, const search_params *p,
-                   double weight, fuse_hit *out) {
+                   double weight, assist_pool *side, fuse_hit *out) {
     search_params dp = *p;
     dp.k = p->k * HYBRID_DEPTH < SEARCH_MAX_K ? p->k * HYBRID_DEPTH : SEARCH_MAX_K;
     size_t d = dp.k;
     topk_hit *gh = malloc(d * sizeof *gh), *lh = malloc(d * sizeof *lh);
     topk_hit *dh = malloc(2 * d * sizeof *dh);
     fuse_hit *fused = malloc(3 * d * sizeof *fused);
-    long rc = NZ_ENOMEM, ng, nl, nd;
+    long rc = NZ_ENOMEM, ng, nd;
     if (!gh || !lh || !dh || !fused) goto fail;
-    if ((rc = ng = index_search(s, q, &dp, gh)) < 0) goto fail;
-    if ((rc = nl =
-             p->exact ? lex_search_exhaustive(s, text, &dp, lh) : lex_search(s, text, &dp, lh)) < 0)
+    hyb_lex lex = {.s = s, .text = text, .p = &dp, .hits = lh};
+    assist_task task = {.fn = hyb_lex_run, .arg = &lex};
+    assist_submit(side, &task); /* BM25 beside the graph walk */
+    ng = index_search(s, q, &dp, gh);
+    assist_join(side, &task);
+    if ((rc = ng) < 0 || (rc = lex.n) < 0) goto fail;
+    if ((rc = nd = hybrid_dense(s, q, p->filter, gh, (size_t)ng, lh, (size_t)lex.n, dh)) < 0)
         goto fail;
-    if ((rc = nd = hybrid_dense(s, q, p->filter, gh, (size_t)ng, lh, (size_t)nl, dh)) < 0)
-        goto fail;
-    rc = (long)fuse_rrf(dh, (size_t)nd, lh, (size_t)nl, weight, p->k, fused);
+    rc = (long)fuse_rrf(dh, (size_t)nd, lh, (size_t)lex.n, weight, p->k, fused);
     memcpy(out, fused, (size_t)rc * sizeof *out);
 fail:
     free(gh);

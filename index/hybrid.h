@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 
+#include "assist.h"
 #include "fuse.h"
 #include "search.h"
 #include "snapshot.h"
@@ -41,9 +42,12 @@ long hybrid_dense(const snapshot *s, const float *q, const search_filter *f, con
 /* Hybrid search for text whose embedding is q (normalised): up to p->k
  * fused hits, best first, into out (room for p->k). p->filter, p->ef and
  * p->threads apply; p->exact scans every row and scores every posting.
- * weight is the lexical list's share (fuse.h). Returns the count,
- * NZ_EINVAL (the snapshot has no lexical index) or NZ_ENOMEM. */
+ * weight is the lexical list's share (fuse.h). The lexical list is made
+ * on one of side's helpers while this thread walks the graph (assist.h;
+ * side NULL: after the walk, on this thread); the hits are the same
+ * either way. Returns the count, NZ_EINVAL (the snapshot has no lexical
+ * index) or NZ_ENOMEM. */
 long hybrid_search(const snapshot *s, const float *q, const char *text, const search_params *p,
-                   double weight, fuse_hit *out);
+                   double weight, assist_pool *side, fuse_hit *out);
 
 #endif

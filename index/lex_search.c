@@ -39,14 +39,11 @@ static int lex_query_build(lex_query *q, const snapshot *s, const char *text,
         int l = lex_lang(f->lang, strlen(f->lang));
         return lex_terms(text, len, (q->x->stem & l) ? l : LEX_LANG_OTHER, lex_query_add, q);
     }
-    if ((rc = lex_terms(text, len, LEX_LANG_OTHER, lex_query_add, q)) < 0) return rc;
-    if ((q->x->stem & LEX_LANG_ID) &&
-        (rc = lex_terms(text, len, LEX_LANG_ID, lex_query_add, q)) < 0)
-        return rc;
-    if ((q->x->stem & LEX_LANG_EN) &&
-        (rc = lex_terms(text, len, LEX_LANG_EN, lex_query_add, q)) < 0)
-        return rc;
-    return NZ_OK;
+    int stemmers[3], n = 0;
+    stemmers[n++] = LEX_LANG_OTHER;
+    if (q->x->stem & LEX_LANG_ID) stemmers[n++] = LEX_LANG_ID;
+    if (q->x->stem & LEX_LANG_EN) stemmers[n++] = LEX_LANG_EN;
+    return (rc = lex_terms_each(text, len, stemmers, n, lex_query_add, q)) < 0 ? rc : NZ_OK;
 }
 
 /* Term i's score in a document of length normalisation norm (lex_norm):

@@ -135,6 +135,11 @@ static int lex_walk(const char *t, size_t tlen, int stemmer, lex_term_fn fn, voi
 }
 
 int lex_terms(const char *text, size_t len, int stemmer, lex_term_fn fn, void *ctx) {
+    return lex_terms_each(text, len, &stemmer, 1, fn, ctx);
+}
+
+int lex_terms_each(const char *text, size_t len, const int *stemmers, int nstemmers,
+                   lex_term_fn fn, void *ctx) {
     if (len > LEX_MAX_TEXT) return NZ_ELIMIT;
     char *fixed = NULL;
     utf8proc_uint8_t *norm = NULL;
@@ -146,7 +151,9 @@ int lex_terms(const char *text, size_t len, int stemmer, lex_term_fn fn, void *c
     utf8proc_ssize_t n =
         utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len, &norm,
                      UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
-    int rc = n < 0 ? NZ_ENOMEM : lex_walk((const char *)norm, (size_t)n, stemmer, fn, ctx);
+    int rc = n < 0 ? NZ_ENOMEM : 0;
+    for (int i = 0; rc == 0 && i < nstemmers; i++)
+        rc = lex_walk((const char *)norm, (size_t)n, stemmers[i], fn, ctx);
     free(norm);
     free(fixed);
     return rc;

@@ -51,4 +51,9 @@ typedef int (*lex_term_fn)(const char *term, size_t len, void *ctx);
  * return, NZ_ENOMEM, or NZ_ELIMIT (len > LEX_MAX_TEXT). */
 int lex_terms(const char *text, size_t len, int stemmer, lex_term_fn fn, void *ctx);
 
+/* lex_terms once for each of stemmers[0..n), in that order, from one
+ * normalisation of the text (a query's terms under every stemmer). */
+int lex_terms_each(const char *text, size_t len, const int *stemmers, int n, lex_term_fn fn,
+                   void *ctx);
+
 #endif

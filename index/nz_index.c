@@ -65,6 +65,8 @@ void cmd_usage(FILE *f) {
         "                                         answer line each, then timings; the\n"
         "                                         flags are each line's defaults (its\n"
         "                                         own fields win, a filter key by key)\n"
+        "         [--serial]                      hybrid's two lists on one thread (default:\n"
+        "                                         BM25 on a helper beside the graph walk)\n"
         "  prune  [ROOT] --keep N                 remove all but the newest N snapshots\n"
         "  push   [-o ROOT] [--snapshot ID] s3://BUCKET/PREFIX\n"
         "                                         upload a snapshot (default: current),\n"

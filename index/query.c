@@ -487,7 +487,7 @@ static long query_lists(const snapshot *s, const query_req *q, int mode, int thr
         float *v = malloc(s->dim * sizeof *v);
         int rc = v ? query_vector(s, q, v, err, errlen) : NZ_ENOMEM;
         if (rc == NZ_OK)
-            nd = mode == QUERY_MODE_HYBRID ? hybrid_search(s, v, q->text, &p, q->weight, out)
+            nd = mode == QUERY_MODE_HYBRID ? hybrid_search(s, v, q->text, &p, q->weight, q->side, out)
                                            : index_search(s, v, &p, dh);
         free(v);
         if (rc < 0 || mode == QUERY_MODE_HYBRID) return rc < 0 ? rc : nd;

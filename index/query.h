@@ -43,6 +43,7 @@
 
 #include <jansson.h>
 
+#include "assist.h"
 #include "buf.h"
 
 #include "search.h"
@@ -73,6 +74,8 @@ typedef struct query_req {
     json_t *json;            /* owned: the body query_parse_bytes parsed; else NULL */
     int mode;                /* QUERY_MODE_*; QUERY_MODE_DEFAULT: by the request's kind */
     double weight;           /* hybrid: the lexical list's share, 0..1 */
+    assist_pool *side;       /* the caller's helper threads for hybrid's lexical list
+                                (assist.h), set after parsing; NULL: on the calling thread */
 } query_req;
 
 enum { QUERY_MODE_DEFAULT, QUERY_MODE_DENSE, QUERY_MODE_LEXICAL, QUERY_MODE_HYBRID };

@@ -20,6 +20,7 @@
 
 #include "atomicio.h"
 #include "config.h"
+#include "assist.h"
 #include "follow.h"
 #include "holder.h"
 #include "http.h"
@@ -149,16 +150,27 @@ static int serve_run(const serve_opts *o) {
     if (loaded <= 0) log_warn("no valid index at %s yet: serving 503 until one is published", root);
 
     char err[256];
+    /* hybrid's lexical lists run beside the graph walks, one helper a worker */
+    http_config http = o->http;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (assist_pool_new(o->threads < 64 ? (int)o->threads : 64,
+                        cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus, &http.route.side) < 0) {
+        log_error("cannot start the lexical search's helper threads: %s", strerror(errno));
+        holder_shutdown();
+        return NZ_EXIT_FAIL;
+    }
     if (o->follow &&
         follow_start(o->follow, root, (double)o->follow_interval, err, sizeof err) < 0) {
         log_error("--follow: %s", err);
+        assist_pool_free(http.route.side);
         holder_shutdown();
         return NZ_EXIT_USAGE;
     }
-    http_server *d = http_start(&o->http, err, sizeof err);
+    http_server *d = http_start(&http, err, sizeof err);
     if (!d) {
         log_error("%s", err);
         follow_stop();
+        assist_pool_free(http.route.side);
         holder_shutdown();
         return NZ_EXIT_FAIL;
     }
@@ -170,6 +182,7 @@ static int serve_run(const serve_opts *o) {
     serve_wait(&set);
     serve_drain(d, o->drain);
     follow_stop();
+    assist_pool_free(http.route.side);
     holder_shutdown();
     log_info("stopped");
     return NZ_EXIT_OK;

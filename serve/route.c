@@ -267,6 +267,7 @@ static void route_query(const route_config *cfg, const route_request *req, route
         return;
     }
     route_keep_query(cfg, &q, resp);
+    q.side = cfg->side;
     buf out = BUF_INIT; /* the answer's JSON text, written straight (query_answer) */
     held_snapshot *h = holder_acquire();
     if (!h) {

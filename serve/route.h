@@ -52,6 +52,7 @@ typedef struct route_config {
     const char *origins[ROUTE_MAX_ORIGINS]; /* CORS: allowed origins (none: off) */
     size_t norigins;
     int log_queries; /* copy the query text into the response for the access log */
+    assist_pool *side; /* helpers for hybrid's lexical lists (assist.h); NULL: none */
 } route_config;
 
 typedef struct route_arg {

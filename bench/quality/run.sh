@@ -106,7 +106,9 @@ done
 # request line to its answer (parse, embed, search, fuse, the answer's JSON); every
 # heading query of both languages, no filter (the whole corpus). An untimed pass
 # first (page cache), then LAT_ROUNDS rounds with the modes interleaved, so a noisy
-# neighbour hits each alike; the median of the rounds' p50 and p95.
+# neighbour hits each alike; the median of the rounds' p50 and p95, of wall time and
+# of CPU time (the process's: hybrid's helper thread, which runs BM25 beside the graph
+# walk, counts). hybrid-serial: the two lists one after the other on one thread.
 if [ "${QUICK:-0}" = 1 ]; then
     export NZ_CORPUS_MIN=20000 NZ_CORPUS_DIR=$PWD/build/bench/corpus-quick
 fi
@@ -131,22 +133,27 @@ if [ ! -e "$CORPUS_INDEX/current/lexical.bin" ] || ! lexical_has_kth "$CORPUS_IN
     eval "$(corpus)"
 fi
 jq -c '{query}' "$W"/queries-en.jsonl "$W"/queries-id.jsonl >"$W/lat-queries.jsonl"
-timed() { # mode k: prints the run's "p50 p95"
-    "$BIN/nz-index" query "$CORPUS_INDEX" --queries "$W/lat-queries.jsonl" --mode "$1" -k "$2" \
-        2>&1 >/dev/null | jq -r 'select(.msg == "queries") | "\(.p50_ms) \(.p95_ms)"'
+timed() { # mode: prints the run's "p50 p95 cpu_p50 cpu_p95", k 10
+    local m=$1 serial=
+    [ "$m" = hybrid-serial ] && m=hybrid serial=--serial
+    "$BIN/nz-index" query "$CORPUS_INDEX" --queries "$W/lat-queries.jsonl" --mode "$m" -k 10 \
+        $serial 2>&1 >/dev/null |
+        jq -r 'select(.msg == "queries") | "\(.p50_ms) \(.p95_ms) \(.cpu_p50_ms) \(.cpu_p95_ms)"'
 }
-LAT_RUNS="dense:10 lexical:10 hybrid:10"
+LAT_RUNS="dense lexical hybrid hybrid-serial"
 : >"$W/lat.txt"
-for mk in $LAT_RUNS; do timed "${mk%:*}" "${mk#*:}" >/dev/null; done
+for m in $LAT_RUNS; do timed "$m" >/dev/null; done
 for r in $(seq 1 "${LAT_ROUNDS:-5}"); do
-    for mk in $LAT_RUNS; do echo "${mk%:10} $(timed "${mk%:*}" "${mk#*:}")" >>"$W/lat.txt"; done
+    for m in $LAT_RUNS; do echo "$m $(timed "$m")" >>"$W/lat.txt"; done
 done
 jq -n -R --argjson rows "$CORPUS_ROWS" --argjson nq "$(wc -l <"$W/lat-queries.jsonl")" \
     --argjson rounds "${LAT_ROUNDS:-5}" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
     def median: sort | .[length / 2 | floor];
     [inputs | split(" ")] | group_by(.[0]) |
     map({key: .[0][0], value: {p50_ms: (map(.[1] | tonumber) | median),
-                                p95_ms: (map(.[2] | tonumber) | median)}}) |
+                                p95_ms: (map(.[2] | tonumber) | median),
+                                cpu_p50_ms: (map(.[3] | tonumber) | median),
+                                cpu_p95_ms: (map(.[4] | tonumber) | median)}}) |
     from_entries + {rows: $rows, queries: $nq, rounds: $rounds, load: $load}' <"$W/lat.txt" >"$W/latency.json"
 
 echo "FTS5: CREATE VIRTUAL TABLE f USING fts5(text, tokenize='$FTS_TOK') of the chunks' text (the"

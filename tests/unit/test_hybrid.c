@@ -107,11 +107,16 @@ UNIT_TEST(hybrid_search_fuses_rows_with_both_ranks_inside_the_filter) {
     CHECK(s != NULL);
     float q[HT_DIM] = {0, 0, 0, 1};
     search_filter f = {.lang = "en"};
-    fuse_hit out[10];
+    fuse_hit out[10], alone[10];
+    assist_pool *side = NULL;
+    CHECK(assist_pool_new(1, 2, &side) == NZ_OK);
     for (int exact = 0; exact < 2; exact++) {
         search_params p = {.k = 3, .filter = &f, .exact = exact};
-        long n = hybrid_search(s, q, "KITAS", &p, FUSE_DEFAULT_WEIGHT, out);
+        long n = hybrid_search(s, q, "KITAS", &p, FUSE_DEFAULT_WEIGHT, NULL, out);
         CHECK(n == 3);
+        /* BM25 on the helper thread: the very same hits */
+        CHECK(hybrid_search(s, q, "KITAS", &p, FUSE_DEFAULT_WEIGHT, side, alone) == n);
+        CHECK(memcmp(out, alone, (size_t)n * sizeof *out) == 0);
         /* KITAS is in rows 2, 3, 5 and 7; en: 3, 5, 7. Every one has both
          * ranks, its dense one by exact cosine: 7 (the query), then 3 and 5
          * (0.0 each: the lower row) */
@@ -125,7 +130,8 @@ UNIT_TEST(hybrid_search_fuses_rows_with_both_ranks_inside_the_filter) {
     }
     /* no lexical hit: the dense list alone, dense ranks only */
     search_params p = {.k = 2};
-    long n = hybrid_search(s, q, "nothing here", &p, 0.5, out);
+    long n = hybrid_search(s, q, "nothing here", &p, 0.5, side, out);
+    assist_pool_free(side);
     CHECK(n == 2 && out[0].id == 7 && out[0].rank[FUSE_LEXICAL] == 0);
     snapshot_close(s);
 }
