@@ -86,7 +86,7 @@ LIBNZ = $(BUILD)/libnz.a
 
 BINS = $(BUILD)/nz-extract $(BUILD)/nz-chunk $(BUILD)/nz-embed $(BUILD)/nz-index \
        $(BUILD)/nz-serve $(BUILD)/nz-pipeline $(BUILD)/nz-tokens $(BUILD)/nz-unit \
-       $(BUILD)/nz-testweb $(BUILD)/nz-mockembed
+       $(BUILD)/nz-testweb $(BUILD)/nz-mockembed $(BUILD)/nz-unit-tsan
 
 FUZZ_TARGETS = html pdf gzip text docs chunks embedded fvecs manifest snapshot query
 FUZZ_SECONDS ?= 60
@@ -135,6 +135,17 @@ $(BUILD)/nz-unit: $(call obj,$(UNIT_SRC) $(EXTRACT_SRC) $(CHUNK_SRC) $(EMBED_SRC
                   $(SERVE_SRC) $(PIPELINE_SRC) $(INDEX_SRC)) $(LIBNZ)
 	@echo "  LD    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# lib/assist.h's threads under ThreadSanitizer: its unit tests alone, in a
+# binary of their own (TSan cannot share a binary with ASan, and would not
+# see into libgomp's uninstrumented threads), compiled from source here.
+TSAN_SRC = tests/unit/test_assist.c tests/unit/unit_main.c lib/assist.c lib/status.c lib/log.c \
+           lib/buf.c lib/utf8.c lib/jsonout.c
+$(BUILD)/nz-unit-tsan: $(TSAN_SRC) lib/assist.h tests/unit/unit.h
+	@echo "  LD    $@"
+	@mkdir -p $(@D)
+	@$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fsanitize=thread -Ilib \
+	    -Itests/unit $(PKG_CFLAGS) $(TSAN_SRC) $(PKG_LIBS) -lm -lpthread -o $@
 
 $(BUILD)/nz-mockembed: $(call obj,fixtures/mockembed.c fixtures/fixture.c) $(LIBNZ)
 	@echo "  LD    $@"

@@ -58,6 +58,13 @@ run_suite() { # name command...
 
 if [ -z "$pattern" ] || [[ unit == *"$pattern"* ]]; then
     run_suite unit "$NZ_BIN/nz-unit"
+    # lib/assist.h's tests again under ThreadSanitizer (Makefile: nz-unit-tsan)
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66" run_suite unit-tsan "$NZ_BIN/nz-unit-tsan"
+    if grep -q 'ThreadSanitizer' "$work/unit-tsan.err"; then
+        failed=$((failed + 1))
+        failures+=("not ok - unit-tsan: ThreadSanitizer reported (stderr above)")
+        echo "not ok - unit-tsan: ThreadSanitizer reported"
+    fi
 fi
 for t in tests/e2e/*.sh; do
     name=$(basename "$t" .sh)
