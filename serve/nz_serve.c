@@ -122,6 +122,32 @@ static void serve_drain(http_server *d, long drain) {
     http_stop(d);
 }
 
+/* The holder of the snapshots under root, expecting the embedder the
+ * configuration names (EMBEDDING_PROVIDER / EMBEDDING_MODEL, when given).
+ * 0; -1 when root's snapshot is another embedder's: a deploy mistake, not
+ * a wait. */
+static int serve_load(const char *root) {
+    holder_init(root);
+    int set_p = strcmp(config_source(CFG_EMBEDDING_PROVIDER), "default") != 0;
+    int set_m = strcmp(config_source(CFG_EMBEDDING_MODEL), "default") != 0;
+    holder_expect(set_p ? config_get(CFG_EMBEDDING_PROVIDER) : NULL,
+                  set_m ? config_get(CFG_EMBEDDING_MODEL) : NULL);
+    int loaded = holder_check(1);
+    if (loaded == NZ_EINVAL) return -1;
+    if (loaded <= 0) log_warn("no valid index at %s yet: serving 503 until one is published", root);
+    return 0;
+}
+
+/* The helpers that run hybrid's lexical lists beside the graph walks
+ * (assist.h), one a worker thread, into *side. 0, or -1 after saying why. */
+static int serve_side(const serve_opts *o, assist_pool **side) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = assist_pool_new(o->threads < 64 ? (int)o->threads : 64,
+                             cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus, side);
+    if (rc < 0) log_error("cannot start the lexical search's helper threads: %s", nz_strerror(rc));
+    return rc < 0 ? -1 : 0;
+}
+
 /* Serve until SIGTERM; the exit code. */
 static int serve_run(const serve_opts *o) {
     /* Signals belong to this thread: block them before any thread starts. */
@@ -136,43 +162,21 @@ static int serve_run(const serve_opts *o) {
     stats_init();
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: query embeddings use libcurl */
     const char *root = config_get(CFG_INDEX_PATH);
-    holder_init(root);
-    /* EMBEDDING_PROVIDER / EMBEDDING_MODEL, when given, name the only embedder to serve */
-    int set_p = strcmp(config_source(CFG_EMBEDDING_PROVIDER), "default") != 0;
-    int set_m = strcmp(config_source(CFG_EMBEDDING_MODEL), "default") != 0;
-    holder_expect(set_p ? config_get(CFG_EMBEDDING_PROVIDER) : NULL,
-                  set_m ? config_get(CFG_EMBEDDING_MODEL) : NULL);
-    int loaded = holder_check(1);
-    if (loaded == NZ_EINVAL) { /* another embedder's snapshot: a deploy mistake, not a wait */
-        holder_shutdown();
-        return NZ_EXIT_FAIL;
-    }
-    if (loaded <= 0) log_warn("no valid index at %s yet: serving 503 until one is published", root);
-
+    http_config http = o->http; /* with the helpers */
+    http.route.side = NULL;
+    http_server *d = NULL;
     char err[256];
-    /* hybrid's lexical lists run beside the graph walks, one helper a worker */
-    http_config http = o->http;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (assist_pool_new(o->threads < 64 ? (int)o->threads : 64,
-                        cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus, &http.route.side) < 0) {
-        log_error("cannot start the lexical search's helper threads: %s", strerror(errno));
-        holder_shutdown();
-        return NZ_EXIT_FAIL;
-    }
+    int exit_code = NZ_EXIT_FAIL;
+    if (serve_load(root) < 0 || serve_side(o, &http.route.side) < 0) goto out;
     if (o->follow &&
         follow_start(o->follow, root, (double)o->follow_interval, err, sizeof err) < 0) {
         log_error("--follow: %s", err);
-        assist_pool_free(http.route.side);
-        holder_shutdown();
-        return NZ_EXIT_USAGE;
+        exit_code = NZ_EXIT_USAGE;
+        goto out;
     }
-    http_server *d = http_start(&http, err, sizeof err);
-    if (!d) {
+    if (!(d = http_start(&http, err, sizeof err))) {
         log_error("%s", err);
-        follow_stop();
-        assist_pool_free(http.route.side);
-        holder_shutdown();
-        return NZ_EXIT_FAIL;
+        goto out;
     }
     unsigned bound = http_port(d);
     if (o->port_file) serve_port_file(o->port_file, bound);
@@ -181,11 +185,13 @@ static int serve_run(const serve_opts *o) {
                          (int)o->threads));
     serve_wait(&set);
     serve_drain(d, o->drain);
+    exit_code = NZ_EXIT_OK;
+out:
     follow_stop();
     assist_pool_free(http.route.side);
     holder_shutdown();
-    log_info("stopped");
-    return NZ_EXIT_OK;
+    if (exit_code == NZ_EXIT_OK) log_info("stopped");
+    return exit_code;
 }
 
 /* --cors-origin: one more allowed origin. 0, or -1 after saying why. */
