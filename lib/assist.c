@@ -36,7 +36,6 @@ static void assist_unlink(assist_pool *p, assist_task *t) {
     while (*at != t) prev = *at, at = &(*at)->next;
     *at = t->next;
     if (p->tail == t) p->tail = prev;
-    t->state = ASSIST_RUNNING;
 }
 
 static void *assist_helper(void *arg) {
