@@ -117,8 +117,7 @@ fail:
 static int query_side(const query_opts *o, assist_pool **side) {
     *side = NULL;
     if (o->serial) return 0;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int rc = assist_pool_new(1, cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus, side);
+    int rc = assist_pool_new(1, 0, side);
     if (rc < 0) log_error("query: cannot start a helper thread: %s", nz_strerror(rc));
     return rc < 0 ? -1 : 0;
 }

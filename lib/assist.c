@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "status.h"
 
@@ -60,8 +62,16 @@ static void *assist_helper(void *arg) {
     return NULL;
 }
 
+int assist_cpus(void) {
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (n < 1) n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
 int assist_pool_new(int threads, int cpus, assist_pool **out) {
     *out = NULL;
+    if (cpus == 0) cpus = assist_cpus();
     if (threads < 1 || threads > 64 || cpus < 1 || cpus > 1024) return NZ_EINVAL;
     assist_pool *p = calloc(1, sizeof *p + (size_t)threads * sizeof p->tid[0]);
     if (!p) return NZ_ENOMEM;

@@ -50,11 +50,15 @@ typedef struct assist_task {
 enum { ASSIST_IDLE, ASSIST_QUEUED, ASSIST_RUNNING, ASSIST_DONE };
 
 /* A pool of `threads` helpers (1..64) into *out, handing tasks over while
- * fewer than `cpus` (1..1024: the CPUs the process may use) of its threads
- * are at work. NZ_OK; NZ_EINVAL for a count out of range; NZ_ENOMEM;
- * NZ_EIO when a thread could not be started (errno tells; none is left
- * running). */
+ * fewer than `cpus` (1..1024; 0: assist_cpus(), this process's) of its
+ * threads are at work. NZ_OK; NZ_EINVAL for a count out of range;
+ * NZ_ENOMEM; NZ_EIO when a thread could not be started (errno tells; none
+ * is left running). */
 int assist_pool_new(int threads, int cpus, assist_pool **out);
+
+/* The CPUs this process may run on: its affinity mask's count (a cpuset or
+ * `taskset` narrows it), else the online CPUs; 1..1024. */
+int assist_cpus(void);
 
 /* Stop the helpers and free the pool (NULL: nothing). Tasks still queued
  * are run by the helpers first; no task may be submitted meanwhile. */

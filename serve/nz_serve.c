@@ -42,7 +42,7 @@ static void usage(FILE *f) {
         "\n"
         "      --index-path DIR     snapshot root   (env INDEX_PATH, default ./data/index)\n"
         "  -p, --port N             TCP port, 0 for any free one (env PORT, default 8000)\n"
-        "      --threads N          worker threads (default: the number of cores)\n"
+        "      --threads N          worker threads (default: the cores it may run on)\n"
         "      --port-file FILE     write the bound port to FILE once listening\n"
         "      --drain-timeout S    seconds to finish requests on SIGTERM (default 25)\n"
         "      --follow s3://B/P    pull the latest snapshot from object storage now and\n"
@@ -141,9 +141,7 @@ static int serve_load(const char *root) {
 /* The helpers that run hybrid's lexical lists beside the graph walks
  * (assist.h), one a worker thread, into *side. 0, or -1 after saying why. */
 static int serve_side(const serve_opts *o, assist_pool **side) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int rc = assist_pool_new(o->threads < 64 ? (int)o->threads : 64,
-                             cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus, side);
+    int rc = assist_pool_new(o->threads < 64 ? (int)o->threads : 64, 0, side);
     if (rc < 0) log_error("cannot start the lexical search's helper threads: %s", nz_strerror(rc));
     return rc < 0 ? -1 : 0;
 }
@@ -302,7 +300,7 @@ static int serve_parse(int argc, char **argv, serve_opts *o) {
 int main(int argc, char **argv) {
     log_init("nz-serve");
     serve_opts o = {
-        .threads = sysconf(_SC_NPROCESSORS_ONLN),
+        .threads = assist_cpus(),
         .drain = 25,
         .follow = config_get(CFG_SNAPSHOT_STORE),
         .follow_interval = FOLLOW_DEFAULT_INTERVAL,
@@ -311,7 +309,6 @@ int main(int argc, char **argv) {
                  .idle_timeout = SERVE_IDLE_TIMEOUT,
                  .request_timeout = SERVE_REQUEST_TIMEOUT,
                  .access_log = 1}};
-    if (o.threads < 1) o.threads = 1;
     int rc = serve_parse(argc, argv, &o);
     if (rc != 0) return rc > 0 ? NZ_EXIT_OK : NZ_EXIT_USAGE;
     return serve_run(&o);

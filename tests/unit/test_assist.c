@@ -1,9 +1,12 @@
 /* test_assist.c -- lib/assist.h: every task runs once, where it may run,
  * and a join never returns before its task is done. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "assist.h"
 #include "status.h"
@@ -35,9 +38,38 @@ UNIT_TEST(assist_pool_refuses_bad_thread_counts) {
     assist_pool *p = (assist_pool *)1;
     CHECK(assist_pool_new(0, 2, &p) == NZ_EINVAL && p == NULL);
     CHECK(assist_pool_new(65, 2, &p) == NZ_EINVAL && p == NULL);
-    CHECK(assist_pool_new(1, 0, &p) == NZ_EINVAL && p == NULL);
+    CHECK(assist_pool_new(1, -1, &p) == NZ_EINVAL && p == NULL);
     CHECK(assist_pool_new(1, 1025, &p) == NZ_EINVAL && p == NULL);
     assist_pool_free(NULL); /* nothing */
+}
+
+UNIT_TEST(assist_cpus_counts_this_process_cpus_and_zero_asks_for_them) {
+    int n = assist_cpus();
+    CHECK(n >= 1 && n <= 1024);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    CHECK(online < 1 || n <= online);
+    assist_pool *p = NULL;
+    CHECK(assist_pool_new(1, 0, &p) == NZ_OK && p);
+    at_job j = {0};
+    assist_task t = {.fn = at_run, .arg = &j};
+    assist_submit(p, &t);
+    assist_join(p, &t);
+    CHECK(atomic_load(&j.runs) == 1);
+    assist_pool_free(p);
+}
+
+UNIT_TEST(assist_cpus_follows_the_affinity_mask) {
+    pid_t pid = fork(); /* the mask is the process's: narrow a child's */
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+        _exit(sched_setaffinity(0, sizeof one, &one) == 0 && assist_cpus() == 1 ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 UNIT_TEST(assist_without_a_pool_runs_the_task_at_the_join_on_the_caller) {
