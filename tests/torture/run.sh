@@ -24,7 +24,11 @@
 # its snapshot already here would write nothing, so before each trial the
 # one of two snapshots that is not current is removed and fetched again.
 # Prints one line per scenario: trials (kills that landed during a run),
-# attempts, failures; exits 1 when any attempt failed or a scenario fell
+# where they landed (judged from what the kill left: current already moved
+# to the new snapshot; else the new snapshot's folder in place, current not
+# yet moved; else temp files or folders of the writer's; else nothing yet,
+# the writer was reading or starting), attempts, failures;
+# exits 1 when any attempt failed or a scenario fell
 # short of TRIALS landed kills.
 set -u
 set -m # each writer in its own process group, killed whole
@@ -105,10 +109,12 @@ trial() { # scenario: writes why it failed, if it did, to $T/why
     trial_run "$@" >"$T/why"
 }
 trial_run() {
-    local sc=$1 pid alive cmd why t0
+    local sc=$1 pid alive cmd why t0 cur0 ls0
     [ "$sc" = import ] || [ "$sc" = pull ] && pick
     read -r -a cmd <<<"$(writer "$sc")"
     local delay=$(((RANDOM * 32768 + RANDOM) % (DUR[$sc] + 1)))
+    cur0=$(readlink "$R/current")
+    ls0=$(ls "$R")
     "${cmd[@]}" >/dev/null 2>>"$T/$sc.err" &
     pid=$!
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
@@ -116,7 +122,17 @@ trial_run() {
     kill -0 "$pid" 2>/dev/null && alive=1
     kill -9 -- "-$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    [ $alive = 1 ] && echo 1 >>"$T/landed.$sc"
+    if [ $alive = 1 ]; then # where the kill landed, from what it left
+        if [ "$(readlink "$R/current")" != "$cur0" ]; then
+            echo switched >>"$T/landed.$sc"
+        elif [ -n "$(comm -13 <(echo "$ls0") <(ls "$R"))" ]; then
+            echo renamed >>"$T/landed.$sc"
+        elif [ -n "$(leftovers)" ]; then
+            echo writing >>"$T/landed.$sc"
+        else
+            echo before >>"$T/landed.$sc"
+        fi
+    fi
     why=$(served) || { echo "after a kill at ${delay} ms: $why"; return; }
     [ "$sc" = import ] || [ "$sc" = pull ] && pick
     read -r -a cmd <<<"$(writer "$sc")"
@@ -153,7 +169,7 @@ for sc in $SCENARIOS; do
         fi
         landed=$(grep -c . "$T/landed.$sc")
     done
-    echo "$sc: trials $landed, attempts $n, failures $fails (an unhurried run: ${DUR[$sc]} ms)"
+    echo "$sc: trials $landed ($(grep -c '^before' "$T/landed.$sc") before any file, $(grep -c '^writing' "$T/landed.$sc") while writing, $(grep -c '^renamed' "$T/landed.$sc") with the folder in place, $(grep -c '^switched' "$T/landed.$sc") after current moved), attempts $n, failures $fails (an unhurried run: ${DUR[$sc]} ms)"
     [ "$landed" -ge "$TRIALS" ] || {
         echo "$sc: only $landed of $TRIALS kills landed during a run in $n attempts" >&2
         fails=$((fails + 1))
