@@ -26,7 +26,8 @@
 # Prints one line per scenario: trials (kills that landed during a run),
 # where they landed (judged from what the kill left: current already moved
 # to the new snapshot; else the new snapshot's folder in place, current not
-# yet moved; else temp files or folders of the writer's; else nothing yet,
+# yet moved; else temp files or folders of the writer's, or any other new
+# file (the pipeline catalog's journal); else nothing yet,
 # the writer was reading or starting), attempts, failures;
 # exits 1 when any attempt failed or a scenario fell
 # short of TRIALS landed kills.
@@ -100,6 +101,14 @@ served() {
         { echo "query: $(echo "$r" | tail -c 200)"; return 1; }
 }
 
+# 0 when one of these new entries of the root is a snapshot folder in place
+# (a MANIFEST.json in it), not a temp or the catalog's journal.
+published() { # entries, one a line
+    local e
+    while read -r e; do [ -f "$R/$e/MANIFEST.json" ] && return 0; done <<<"$1"
+    return 1
+}
+
 leftovers() {
     find "$R" \( -name '.tmp-*' -o -name '.current.tmp.*' -o -name '.*.tmp.*' \) -print 2>/dev/null | head -3
 }
@@ -109,7 +118,7 @@ trial() { # scenario: writes why it failed, if it did, to $T/why
     trial_run "$@" >"$T/why"
 }
 trial_run() {
-    local sc=$1 pid alive cmd why t0 cur0 ls0
+    local sc=$1 pid alive cmd why t0 cur0 ls0 new
     [ "$sc" = import ] || [ "$sc" = pull ] && pick
     read -r -a cmd <<<"$(writer "$sc")"
     local delay=$(((RANDOM * 32768 + RANDOM) % (DUR[$sc] + 1)))
@@ -125,9 +134,9 @@ trial_run() {
     if [ $alive = 1 ]; then # where the kill landed, from what it left
         if [ "$(readlink "$R/current")" != "$cur0" ]; then
             echo switched >>"$T/landed.$sc"
-        elif [ -n "$(comm -13 <(echo "$ls0") <(ls "$R"))" ]; then
+        elif new=$(comm -13 <(echo "$ls0") <(ls "$R")) && [ -n "$new" ] && published "$new"; then
             echo renamed >>"$T/landed.$sc"
-        elif [ -n "$(leftovers)" ]; then
+        elif [ -n "$new" ] || [ -n "$(leftovers)" ]; then # temps, the catalog's journal
             echo writing >>"$T/landed.$sc"
         else
             echo before >>"$T/landed.$sc"
