@@ -27,10 +27,9 @@
 # where they landed (judged from what the kill left: current already moved
 # to the new snapshot; else the new snapshot's folder in place, current not
 # yet moved; else temp files or folders of the writer's, or any other new
-# file (the pipeline catalog's journal); else nothing yet,
-# the writer was reading or starting), attempts, failures;
-# exits 1 when any attempt failed or a scenario fell
-# short of TRIALS landed kills.
+# file such as the pipeline catalog's journal; else nothing yet, the writer
+# was reading or starting), attempts and failures. Exits 1 when an attempt
+# failed or a scenario fell short of TRIALS landed kills.
 set -u
 set -m # each writer in its own process group, killed whole
 NZ_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
